@@ -1,0 +1,166 @@
+"""Content-addressed blobs (sha256) under a local folder or any fsspec URL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote
+
+from mloop.errors import IntegrityError, InvalidInput, NotFound
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20
+
+
+def safe_name(name: str) -> str:
+    """Return a normalised relative artifact name, refusing any that could leave a root."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("artifact name must be a non-empty string")
+    decoded = unquote(unquote(name))
+    bad = (
+        "\x00" in decoded
+        or "\\" in decoded
+        or decoded.startswith(("/", "~"))
+        or re.match(r"^[A-Za-z]:", decoded) is not None
+        or any(not ch.isprintable() for ch in decoded)
+    )
+    parts = PurePosixPath(unicodedata.normalize("NFKC", decoded)).parts
+    if bad or decoded != name or any(p in {"..", "."} for p in parts) or not parts:
+        raise InvalidInput(f"artifact name {name!r} is not a plain relative path inside the store")
+    return "/".join(parts)
+
+
+def check_digest(digest: str) -> str:
+    """Return ``digest`` if it is a lowercase hex sha256, else refuse it."""
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        raise InvalidInput(f"{digest!r} is not a sha256 content address")
+    return digest
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """The sha256 hex digest and size of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+class ArtifactStore:
+    """Blobs named by their sha256, written atomically and verified on every read."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = "://" not in url or url.startswith("file://")
+        if self._local:
+            self.root = Path(url.removeprefix("file://")).absolute()
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._real_root = self.root.resolve()
+            self._fs: Any = None
+        else:
+            import fsspec
+
+            self._fs, self._remote_root = fsspec.core.url_to_fs(url)
+
+    def _blob_key(self, digest: str) -> str:
+        check_digest(digest)
+        return f"blobs/{digest[:2]}/{digest}"
+
+    def _local_path(self, key: str) -> Path:
+        path = self.root / key
+        real = path.resolve()
+        if not _inside(real, self._real_root):
+            raise InvalidInput(f"artifact path {key!r} resolves outside the artifact root")
+        return path
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store bytes; return their sha256 content address."""
+        digest = hashlib.sha256(data).hexdigest()
+        key = self._blob_key(digest)
+        if self._local:
+            path = self._local_path(key)
+            if not path.exists():
+                _atomic_write(path, data)
+        elif not self._fs.exists(f"{self._remote_root}/{key}"):
+            self._fs.pipe_file(f"{self._remote_root}/{key}", data)
+        return digest
+
+    def put_file(self, source: Path) -> tuple[str, int]:
+        """Store a file's content; return its sha256 and size."""
+        source = Path(source)
+        if not source.is_file():
+            raise NotFound(f"file {str(source)!r} does not exist")
+        digest, size = sha256_file(source)
+        key = self._blob_key(digest)
+        if self._local:
+            path = self._local_path(key)
+            if not path.exists():
+                _atomic_write(path, source.read_bytes())
+        elif not self._fs.exists(f"{self._remote_root}/{key}"):
+            self._fs.put_file(str(source), f"{self._remote_root}/{key}")
+        return digest, size
+
+    def get_bytes(self, digest: str) -> bytes:
+        """Read a blob and verify it still hashes to its address."""
+        key = self._blob_key(digest)
+        try:
+            if self._local:
+                data = self._local_path(key).read_bytes()
+            else:
+                data = self._fs.cat_file(f"{self._remote_root}/{key}")
+        except FileNotFoundError as exc:
+            raise NotFound(f"artifact {digest} is not in the artifact store {self.url}") from exc
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise IntegrityError(f"artifact {digest} was changed after it was stored")
+        return data
+
+    def exists(self, digest: str) -> bool:
+        """Whether a blob with this address is stored."""
+        key = self._blob_key(digest)
+        if self._local:
+            return self._local_path(key).exists()
+        return bool(self._fs.exists(f"{self._remote_root}/{key}"))
+
+    def download(self, digest: str, destination: Path, name: str) -> Path:
+        """Write a verified blob to ``destination/name``, refusing names that leave it."""
+        relative = safe_name(name)
+        destination = Path(destination).absolute()
+        target = destination / relative
+        real_destination = destination.resolve()
+        if not _inside(target.parent.resolve(), real_destination) or (
+            target.is_symlink() and not _inside(target.resolve(), real_destination)
+        ):
+            raise InvalidInput(f"artifact name {name!r} would be written outside {destination}")
+        _atomic_write(target, self.get_bytes(digest))
+        return target
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder, fsync, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,62 @@
+"""Settings read from the environment; the defaults give an embedded SQLite store."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HOME = "mloop-data"
+
+# Modules whose types skops may load without asking; extended with MLOOP_TRUSTED_TYPES.
+DEFAULT_TRUSTED_PREFIXES: tuple[str, ...] = (
+    "sklearn.",
+    "numpy.",
+    "scipy.sparse.",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where mloop keeps its data, who the user is, and what model files it trusts."""
+
+    home: Path
+    store_url: str
+    artifacts_url: str
+    user: str
+    allow_pickle: bool = False
+    trusted_types: tuple[str, ...] = field(default=DEFAULT_TRUSTED_PREFIXES)
+
+
+def current_user() -> str:
+    """Return MLOOP_USER, or the operating-system user when it is unset."""
+    explicit = os.environ.get("MLOOP_USER")
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings() -> Settings:
+    """Read the settings from MLOOP_* environment variables."""
+    home = Path(os.environ.get("MLOOP_HOME") or DEFAULT_HOME).absolute()
+    store_url = os.environ.get("MLOOP_STORE_URL") or f"sqlite:///{home / 'mloop.db'}"
+    artifacts_url = os.environ.get("MLOOP_ARTIFACTS_URL") or str(home / "artifacts")
+    extra = tuple(
+        t.strip() for t in os.environ.get("MLOOP_TRUSTED_TYPES", "").split(",") if t.strip()
+    )
+    return Settings(
+        home=home,
+        store_url=store_url,
+        artifacts_url=artifacts_url,
+        user=current_user(),
+        allow_pickle=_flag("MLOOP_ALLOW_PICKLE"),
+        trusted_types=DEFAULT_TRUSTED_PREFIXES + extra,
+    )

@@ -1,0 +1,126 @@
+"""Plain records of the mloop domain; no I/O and no framework imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    """Life cycle of a run."""
+
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named group of runs."""
+
+    id: int
+    name: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One point of a metric's history."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class DatasetFingerprint:
+    """What identifies a dataset a run used: content hash, schema and size."""
+
+    name: str
+    digest: str
+    n_rows: int
+    schema: dict[str, str]
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """A named file of a run, stored by content address."""
+
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """A model file a run logged, with what is needed to load and check it."""
+
+    run_id: str
+    name: str
+    digest: str
+    format: str
+    signature: dict[str, Any]
+    environment: dict[str, str]
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution of training code, with everything it logged."""
+
+    id: str
+    experiment_id: int
+    name: str
+    status: RunStatus
+    start_time: float
+    end_time: float | None
+    parent_run_id: str | None
+    user: str
+    code_version: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model name under which versions are registered."""
+
+    name: str
+    created_at: float
+    latest_version: int
+    aliases: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model, pointing at the run and file it came from."""
+
+    name: str
+    version: int
+    run_id: str
+    model_name: str
+    digest: str
+    format: str
+    created_at: float
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    """An audit record of one alias move: who moved it, from where to where, and why."""
+
+    id: int
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    action: str
+    reason: str
+    user: str
+    at: float

@@ -1,0 +1,162 @@
+"""The relational schema of the mloop store, shared by SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float),
+    Column("parent_run_id", String(32), ForeignKey("runs.id")),
+    Column("user", String(256), nullable=False),
+    Column("code_version", String(64)),
+    Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", String(32), ForeignKey("runs.id"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("name", String(250), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("n_rows", BigInteger, nullable=False),
+    Column("schema", JSON, nullable=False),
+    Column("target", String(250)),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("path", String(1000), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("name", String(250), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("signature", JSON, nullable=False),
+    Column("environment", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("created_at", Float, nullable=False),
+    Column("latest_version", Integer, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", String(256), ForeignKey("registered_models.name"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", String(32), ForeignKey("runs.id"), nullable=False),
+    Column("model_name", String(250), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("description", Text, nullable=False),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("name", String(256), ForeignKey("registered_models.name"), primary_key=True),
+    Column("alias", String(128), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+alias_events = Table(
+    "alias_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("name", String(256), ForeignKey("registered_models.name"), nullable=False),
+    Column("alias", String(128), nullable=False),
+    Column("from_version", Integer),
+    Column("to_version", Integer),
+    Column("action", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("user", String(256), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_alias_events_name_alias", "name", "alias", "id"),
+)

@@ -1,0 +1,28 @@
+"""Dialect-specific INSERT ... ON CONFLICT, the one place the store needs it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, or_
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def upsert_latest(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows keyed by (run_id, key), replacing a stored row only by a later step."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    newer = or_(
+        stmt.excluded.step > table.c.step,
+        and_(stmt.excluded.step == table.c.step, stmt.excluded.timestamp >= table.c.timestamp),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.run_id, table.c.key],
+        set_={
+            "value": stmt.excluded.value,
+            "step": stmt.excluded.step,
+            "timestamp": stmt.excluded.timestamp,
+        },
+        where=newer,
+    )
+    conn.execute(stmt, rows)

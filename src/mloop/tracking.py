@@ -1,0 +1,296 @@
+"""Tracking: experiments, runs, params, metrics, tags, datasets, artifacts and logged models."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mloop import modelio
+from mloop.artifacts import ArtifactStore, safe_name
+from mloop.codeversion import git_commit
+from mloop.config import Settings, load_settings
+from mloop.entities import (
+    ArtifactRef,
+    DatasetFingerprint,
+    Experiment,
+    LoggedModel,
+    Metric,
+    Run,
+    RunStatus,
+)
+from mloop.errors import InvalidInput
+from mloop.fingerprint import fingerprint_dataset
+from mloop.store import Store, open_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_EXPERIMENT = "Default"
+MAX_PARAM_LENGTH = 8000
+
+
+def _key(kind: str, key: Any) -> str:
+    if not isinstance(key, str) or not key or len(key) > 250 or not key.isprintable():
+        raise InvalidInput(f"{kind} key {key!r} must be a printable string of 1 to 250 characters")
+    return key
+
+
+def _param_value(key: str, value: Any) -> str:
+    text = str(value)
+    if len(text) > MAX_PARAM_LENGTH:
+        raise InvalidInput(f"param {key!r} is longer than {MAX_PARAM_LENGTH} characters")
+    return text
+
+
+def _metric(key: Any, value: Any, step: int, timestamp: float | None) -> Metric:
+    key = _key("metric", key)
+    if isinstance(value, bool) or (
+        not isinstance(value, int | float) and not hasattr(value, "__float__")
+    ):
+        raise InvalidInput(f"metric {key!r} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidInput(f"metric {key!r} must be a finite number, got {number}")
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise InvalidInput(f"metric {key!r}: step must be an integer, got {step!r}")
+    return Metric(key, number, step, time.time() if timestamp is None else float(timestamp))
+
+
+class TrackingClient:
+    """Tracking operations on one store and artifact root, without fluent state."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        artifacts_url: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        base = settings or load_settings()
+        self.settings = base
+        self.store_url = url or base.store_url
+        self._artifacts_url = artifacts_url or base.artifacts_url
+        self._store: Store | None = None
+        self._artifacts: ArtifactStore | None = None
+
+    @property
+    def store(self) -> Store:
+        """The store, opened (and migrated) on first use."""
+        if self._store is None:
+            self._store = open_store(self.store_url)
+        return self._store
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """The artifact store, opened on first use."""
+        if self._artifacts is None:
+            self._artifacts = ArtifactStore(self._artifacts_url)
+        return self._artifacts
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """Return the experiment called ``name``, creating it on first use."""
+        if not isinstance(name, str) or not name.strip() or len(name) > 256:
+            raise InvalidInput(f"experiment name {name!r} must be 1 to 256 characters")
+        return self.store.get_or_create_experiment(name)
+
+    def list_experiments(self) -> list[tuple[Experiment, int]]:
+        """Every experiment with its number of runs."""
+        return self.store.list_experiments()
+
+    def create_run(
+        self,
+        experiment: str = DEFAULT_EXPERIMENT,
+        name: str | None = None,
+        *,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create a RUNNING run in ``experiment`` and return its id."""
+        found = self.get_or_create_experiment(experiment)
+        clean_tags = {_key("tag", k): str(v) for k, v in (tags or {}).items()}
+        source = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+        if source:
+            clean_tags.setdefault("mloop.source", source)
+        return self.store.create_run(
+            found.id,
+            name or f"run-{time.strftime('%Y%m%d-%H%M%S')}",
+            user=self.settings.user,
+            parent_run_id=parent_run_id,
+            code_version=git_commit(),
+            tags=clean_tags,
+        )
+
+    def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> None:
+        """Mark a run FINISHED (default), FAILED or KILLED."""
+        try:
+            final = RunStatus(status)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"run status {status!r} is not one of {[s.value for s in RunStatus]}"
+            ) from exc
+        self.store.end_run(run_id, final)
+
+    def get_run(self, run_id: str) -> Run:
+        """A run with its params, latest metrics and tags."""
+        return self.store.get_run(run_id)
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        metrics: Sequence[Metric] | Mapping[str, float] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        step: int = 0,
+    ) -> None:
+        """Log params, metrics and tags in one transaction: all are stored or none."""
+        clean_params = {_key("param", k): _param_value(k, v) for k, v in (params or {}).items()}
+        if isinstance(metrics, Mapping):
+            now = time.time()
+            points = [_metric(k, v, step, now) for k, v in metrics.items()]
+        else:
+            points = [_metric(m.key, m.value, m.step, m.timestamp) for m in metrics or ()]
+        clean_tags = {_key("tag", k): str(v) for k, v in (tags or {}).items()}
+        self.store.log_batch(run_id, params=clean_params, metrics=points, tags=clean_tags)
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        """Log one param; a different value for a logged key is a conflict."""
+        self.log_batch(run_id, params={key: value})
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log several params in one transaction."""
+        self.log_batch(run_id, params=params)
+
+    def log_metric(
+        self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None
+    ) -> None:
+        """Log one point of a metric's history."""
+        self.store.log_batch(run_id, metrics=[_metric(key, value, step, timestamp)])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log several metrics at one step in one transaction."""
+        self.log_batch(run_id, metrics=metrics, step=step)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set (or overwrite) tags of a run."""
+        self.log_batch(run_id, tags=tags)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point logged for one metric of a run."""
+        return self.store.get_metric_history(run_id, key)
+
+    def log_dataset(
+        self, run_id: str, name: str, features: Any, target: Any = None
+    ) -> DatasetFingerprint:
+        """Record a dataset's fingerprint (sha256, schema, row count) on a run."""
+        fingerprint = fingerprint_dataset(_key("dataset", name), features, target)
+        self.store.log_dataset(run_id, fingerprint)
+        return fingerprint
+
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> ArtifactRef:
+        """Store a local file as a named artifact of a run."""
+        source = Path(local_path)
+        name = safe_name(
+            f"{artifact_path.strip('/')}/{source.name}" if artifact_path else source.name
+        )
+        digest, size = self.artifacts.put_file(source)
+        ref = ArtifactRef(name, digest, size)
+        self.store.record_artifact(run_id, ref)
+        return ref
+
+    def log_bytes(self, run_id: str, data: bytes, name: str) -> ArtifactRef:
+        """Store bytes as a named artifact of a run."""
+        path = safe_name(name)
+        ref = ArtifactRef(path, self.artifacts.put_bytes(data), len(data))
+        self.store.record_artifact(run_id, ref)
+        return ref
+
+    def list_artifacts(self, run_id: str) -> list[ArtifactRef]:
+        """The named artifacts of a run."""
+        return self.store.list_artifacts(run_id)
+
+    def download_artifact(self, run_id: str, name: str, destination: str | Path) -> Path:
+        """Copy a verified artifact of a run into ``destination``; return the written path."""
+        wanted = safe_name(name)
+        for ref in self.list_artifacts(run_id):
+            if ref.path == wanted:
+                return self.artifacts.download(ref.digest, Path(destination), ref.path)
+        raise InvalidInput(f"run {run_id} has no artifact {name!r}")
+
+    def log_model(
+        self,
+        run_id: str,
+        model: Any,
+        name: str = "model",
+        *,
+        input_example: pd.DataFrame | None = None,
+        signature: dict[str, Any] | None = None,
+        serialization: str = modelio.SKOPS,
+    ) -> LoggedModel:
+        """Store an estimator (skops by default) with its signature and library versions."""
+        if not callable(getattr(model, "predict", None)):
+            raise InvalidInput(f"{type(model).__name__} has no predict method; it is not a model")
+        name = safe_name(name)
+        data = modelio.dump_model(model, serialization)
+        if signature is None and input_example is not None:
+            signature = modelio.infer_signature(input_example)
+        digest = self.artifacts.put_bytes(data)
+        logged = LoggedModel(
+            run_id=run_id,
+            name=name,
+            digest=digest,
+            format=serialization,
+            signature=signature or {},
+            environment=modelio.environment(),
+            created_at=time.time(),
+        )
+        self.store.record_logged_model(logged)
+        self.store.record_artifact(
+            run_id, ArtifactRef(f"{name}/model.{serialization}", digest, len(data))
+        )
+        return logged
+
+    def search_runs(
+        self,
+        experiment: str | Sequence[str] | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] = (),
+        max_results: int = 1000,
+    ) -> list[Run]:
+        """Runs of the named experiments (all when None) matching the filter, in order."""
+        if experiment is None:
+            ids = [found.id for found, _ in self.store.list_experiments()]
+        else:
+            names = [experiment] if isinstance(experiment, str) else list(experiment)
+            ids = [self.store.get_experiment(n).id for n in names]
+        return self.store.search_runs(ids, filter, list(order_by), max_results)
+
+
+def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run: attributes, then metrics.*, params.* and tags.* columns."""
+    import pandas as pd
+
+    records = []
+    for run in runs:
+        record: dict[str, Any] = {
+            "run_id": run.id,
+            "experiment_id": run.experiment_id,
+            "name": run.name,
+            "status": run.status.value,
+            "start_time": pd.Timestamp(run.start_time, unit="s", tz="UTC"),
+            "end_time": pd.Timestamp(run.end_time, unit="s", tz="UTC") if run.end_time else pd.NaT,
+            "parent_run_id": run.parent_run_id,
+            "user": run.user,
+            "code_version": run.code_version,
+        }
+        record.update({f"metrics.{k}": v for k, v in run.metrics.items()})
+        record.update({f"params.{k}": v for k, v in run.params.items()})
+        record.update({f"tags.{k}": v for k, v in run.tags.items()})
+        records.append(record)
+    return pd.DataFrame.from_records(records)
