@@ -28,6 +28,14 @@ def open_store(url: str) -> Store:
         return store
 
 
+def close_stores() -> None:
+    """Close every store this process opened, releasing pooled connections."""
+    with _lock:
+        for store in _open.values():
+            store.close()
+        _open.clear()
+
+
 def upgrade_store(url: str) -> tuple[str | None, str]:
     """Migrate the store at ``url`` to the newest schema; return revisions before and after."""
     store = Store(url, migrate=False)
@@ -37,4 +45,4 @@ def upgrade_store(url: str) -> tuple[str | None, str]:
         store.close()
 
 
-__all__ = ["HEAD_REVISION", "Store", "open_store", "upgrade_store"]
+__all__ = ["HEAD_REVISION", "Store", "close_stores", "open_store", "upgrade_store"]

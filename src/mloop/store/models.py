@@ -11,6 +11,7 @@ from mloop.entities import AliasEvent, LoggedModel, ModelVersion, RegisteredMode
 from mloop.errors import NotFound
 from mloop.store import schema as t
 from mloop.store.search import SearchQueries
+from mloop.store.upsert import insert_if_absent
 
 
 def _version(row: Row[Any], aliases: tuple[str, ...] = ()) -> ModelVersion:
@@ -50,19 +51,15 @@ class ModelQueries(SearchQueries):
         """Register a logged model as the next version of ``name``."""
         now = time.time()
         with self.write() as conn:
-            latest = self._lock_model(conn, name)
-            if latest is None:
-                conn.execute(
-                    insert(t.registered_models).values(name=name, created_at=now, latest_version=1)
-                )
-                version = 1
-            else:
-                version = latest + 1
-                conn.execute(
-                    update(t.registered_models)
-                    .where(t.registered_models.c.name == name)
-                    .values(latest_version=version)
-                )
+            insert_if_absent(
+                conn, t.registered_models, {"name": name, "created_at": now, "latest_version": 0}
+            )
+            version = (self._lock_model(conn, name) or 0) + 1
+            conn.execute(
+                update(t.registered_models)
+                .where(t.registered_models.c.name == name)
+                .values(latest_version=version)
+            )
             values = {
                 "name": name,
                 "version": version,
@@ -92,7 +89,9 @@ class ModelQueries(SearchQueries):
 
     def _aliases_of(self, conn: Connection, name: str) -> dict[str, int]:
         query = select(t.aliases.c.alias, t.aliases.c.version).where(t.aliases.c.name == name)
-        return dict(conn.execute(query.order_by(t.aliases.c.alias)).tuples().all())
+        return {
+            alias: version for alias, version in conn.execute(query.order_by(t.aliases.c.alias))
+        }
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         """Return version ``version`` of model ``name``."""

@@ -21,7 +21,7 @@ from mloop.entities import (
 from mloop.errors import Conflict, NotFound
 from mloop.store import schema as t
 from mloop.store.base import StoreConnection
-from mloop.store.upsert import upsert_latest
+from mloop.store.upsert import insert_if_absent, upsert_latest
 
 
 def _experiment(row: Row[Any]) -> Experiment:
@@ -47,10 +47,8 @@ class RunQueries(StoreConnection):
         if row is not None:
             return _experiment(row)
         with self.write() as conn:
-            row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).first()
-            if row is None:
-                conn.execute(insert(t.experiments).values(name=name, created_at=time.time()))
-                row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).one()
+            insert_if_absent(conn, t.experiments, {"name": name, "created_at": time.time()})
+            row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).one()
         return _experiment(row)
 
     def get_experiment(self, name: str) -> Experiment:
@@ -142,7 +140,7 @@ class RunQueries(StoreConnection):
         query = select(t.params.c.key, t.params.c.value).where(
             t.params.c.run_id == run_id, t.params.c.key.in_(list(params))
         )
-        stored = dict(conn.execute(query).tuples().all())
+        stored = {key: value for key, value in conn.execute(query)}
         for key, value in stored.items():
             if params[key] != value:
                 raise Conflict(

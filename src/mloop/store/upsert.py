@@ -26,3 +26,9 @@ def upsert_latest(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
         where=newer,
     )
     conn.execute(stmt, rows)
+
+
+def insert_if_absent(conn: Connection, table: Table, row: dict[str, Any]) -> None:
+    """Insert a row unless one with the same primary key exists (safe under concurrency)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).values(**row).on_conflict_do_nothing())

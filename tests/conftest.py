@@ -1,0 +1,87 @@
+"""Shared fixtures: isolated mloop homes, and stores on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import mloop
+from mloop.store import close_stores
+
+POSTGRES_ENV = "MLOOP_TEST_POSTGRES_URL"
+POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True)
+def mloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own MLOOP_HOME and a known user name."""
+    home = tmp_path / "mloop-home"
+    monkeypatch.setenv("MLOOP_HOME", str(home))
+    monkeypatch.setenv("MLOOP_USER", "tester")
+    for name in (
+        "MLOOP_STORE_URL",
+        "MLOOP_ARTIFACTS_URL",
+        "MLOOP_ALLOW_PICKLE",
+        "MLOOP_TRUSTED_TYPES",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def _postgres_server_url() -> str:
+    explicit = os.environ.get(POSTGRES_ENV)
+    url = explicit or POSTGRES_DEFAULT
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:
+        if explicit:
+            pytest.fail(f"{POSTGRES_ENV}={url} is set but PostgreSQL is not reachable: {exc}")
+        pytest.skip(f"no PostgreSQL server reachable at {url} (set {POSTGRES_ENV} to test it)")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL for a fresh, empty schema in the test PostgreSQL database, dropped afterwards."""
+    import sqlalchemy as sa
+
+    server = _postgres_server_url()
+    schema = f"mloop_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in server else "?"
+    yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    close_stores()
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A URL for a fresh SQLite store file."""
+    return f"sqlite:///{tmp_path / 'store' / 'mloop.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The same tests on SQLite and on PostgreSQL; the fluent API follows it too."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    monkeypatch.setenv("MLOOP_STORE_URL", url)
+    return url
+
+
+@pytest.fixture
+def client(store_url: str) -> mloop.Client:
+    """A client on the parametrized store, with artifacts under the test's MLOOP_HOME."""
+    return mloop.Client(store_url)
