@@ -15,15 +15,18 @@ demo: $(STAMP)
 	$(BIN)/mloop demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
-	$(BIN)/pip install --quiet -e ".[dev,compat]"
-	$(BIN)/python benchmarks/tracking.py
+bench:
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	test .venv-bench/.installed -nt pyproject.toml || \
+		(.venv-bench/bin/pip install --quiet --upgrade pip && \
+		.venv-bench/bin/pip install --quiet -e ".[compat]" && touch .venv-bench/.installed)
+	.venv-bench/bin/python benchmarks/tracking.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) mloop-data

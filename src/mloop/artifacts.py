@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
+import secrets
 import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
-from mloop.errors import IntegrityError, InvalidInput, NotFound
+from mloop.errors import IntegrityError, InvalidInput, NotFound, Unauthorized
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -92,8 +94,10 @@ class ArtifactStore:
             path = self._local_path(key)
             if not path.exists():
                 _atomic_write(path, data)
-        elif not self._fs.exists(f"{self._remote_root}/{key}"):
-            self._fs.pipe_file(f"{self._remote_root}/{key}", data)
+        else:
+            with self._remote_writes():
+                if not self._fs.exists(f"{self._remote_root}/{key}"):
+                    self._fs.pipe_file(f"{self._remote_root}/{key}", data)
         return digest
 
     def put_file(self, source: Path) -> tuple[str, int]:
@@ -101,14 +105,34 @@ class ArtifactStore:
         source = Path(source)
         if not source.is_file():
             raise NotFound(f"file {str(source)!r} does not exist")
+        if self._local:
+            return self._put_local_file(source)
         digest, size = sha256_file(source)
         key = self._blob_key(digest)
-        if self._local:
-            path = self._local_path(key)
+        with self._remote_writes():
+            if not self._fs.exists(f"{self._remote_root}/{key}"):
+                self._fs.put_file(str(source), f"{self._remote_root}/{key}")
+        return digest, size
+
+    @contextmanager
+    def _remote_writes(self) -> Iterator[None]:
+        """Turn fsspec's missing-bucket and access-denied errors into mloop errors."""
+        try:
+            yield
+        except FileNotFoundError as exc:
+            raise NotFound(f"artifact store {self.url} does not exist: {exc}") from exc
+        except PermissionError as exc:
+            raise Unauthorized(f"artifact store {self.url} refused the write: {exc}") from exc
+
+    def _put_local_file(self, source: Path) -> tuple[str, int]:
+        """Copy a file in chunks while hashing it, so the blob is exactly what was hashed."""
+        temp, digest, size = _write_temp(self._local_path("blobs"), _read_chunks(source))
+        try:
+            path = self._local_path(self._blob_key(digest))
             if not path.exists():
-                _atomic_write(path, source.read_bytes())
-        elif not self._fs.exists(f"{self._remote_root}/{key}"):
-            self._fs.put_file(str(source), f"{self._remote_root}/{key}")
+                _move_into_place(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
         return digest, size
 
     def get_bytes(self, digest: str) -> bytes:
@@ -146,21 +170,57 @@ class ArtifactStore:
         return target
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder, fsync, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+def _read_chunks(source: Path) -> Iterator[bytes]:
+    """The bytes of a file in chunks of 1 MiB."""
+    with source.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
+def _create_temp(folder: Path) -> tuple[int, Path]:
+    """Create a new, empty ``.tmp-*`` file in ``folder`` with the mode the umask gives."""
+    while True:
+        temp = folder / f".tmp-{secrets.token_hex(8)}"
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temp
+        except FileExistsError:
+            continue
+
+
+def _write_temp(folder: Path, chunks: Iterable[bytes]) -> tuple[Path, str, int]:
+    """Write chunks to a fsynced temp file in ``folder``; return it, its sha256 and size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, temp = _create_temp(folder)
+    digest, size = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+    return temp, digest.hexdigest(), size
+
+
+def _move_into_place(temp: Path, path: Path) -> None:
+    """Rename a finished temp file over ``path`` and make the rename durable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder, fsync, then rename over the target."""
+    temp, _, _ = _write_temp(path.parent, [data])
+    try:
+        _move_into_place(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mloop.errors import MloopError
 from mloop.registry import Client
@@ -64,13 +65,18 @@ def _emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = Table(title=title)
+    table = Table(title=Text(title))
     columns = list(dict.fromkeys(key for row in rows for key in row))
     for column in columns:
-        table.add_column(column)
+        table.add_column(Text(column), overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
+        table.add_row(*(Text(_cell(row.get(column))) for column in columns))
     out.print(table)
+
+
+def _say(message: str) -> None:
+    """Print a plain message: user data (names, reasons) is never read as rich markup."""
+    out.print(message, markup=False, highlight=False)
 
 
 def _cell(value: Any) -> str:
@@ -171,7 +177,9 @@ def models_ls(as_json: JsonOption = False) -> None:
         {
             "name": m.name,
             "latest_version": m.latest_version,
-            "aliases": ", ".join(f"{a}=v{v}" for a, v in m.aliases.items()),
+            "aliases": m.aliases
+            if as_json
+            else ", ".join(f"{a}=v{v}" for a, v in m.aliases.items()),
             "created": _when(m.created_at),
         }
         for m in _client().list_models()
@@ -245,7 +253,7 @@ def models_promote(
     """Point an alias (default: champion) at a version."""
     event = _client().set_alias(name, alias, version, reason=reason)
     moved = f"v{event.from_version}" if event.from_version is not None else "nothing"
-    out.print(f"{name}@{alias}: {moved} -> v{event.to_version} ({reason})")
+    _say(f"{name}@{alias}: {moved} -> v{event.to_version} ({reason})")
 
 
 @models_app.command("rollback")
@@ -256,9 +264,7 @@ def models_rollback(
 ) -> None:
     """Move an alias back to the version it held before."""
     event = _client().rollback(name, alias, reason=reason)
-    out.print(
-        f"{name}@{alias}: rolled back v{event.from_version} -> v{event.to_version} ({reason})"
-    )
+    _say(f"{name}@{alias}: rolled back v{event.from_version} -> v{event.to_version} ({reason})")
 
 
 @models_app.command("history")
@@ -290,7 +296,7 @@ def store_upgrade() -> None:
 
     client = _client()
     before, after = upgrade_store(client.store_url)
-    out.print(f"store {before or 'empty'} -> {after}")
+    _say(f"store {before or 'empty'} -> {after}")
 
 
 @app.command()
@@ -308,5 +314,6 @@ def main() -> None:
     try:
         app()
     except MloopError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        line = Text.assemble(("error:", "red"), " ", " ".join(str(exc).split()))
+        Console(stderr=True).print(line, highlight=False, soft_wrap=True)
         sys.exit(EXIT_CODES.get(exc.code, 1))

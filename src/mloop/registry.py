@@ -42,7 +42,7 @@ def rollback_target(history: list[AliasEvent]) -> int:
             held.pop()
         elif event.to_version is None:
             held.clear()
-        else:
+        elif not held or held[-1] != event.to_version:
             held.append(event.to_version)
     if len(held) < 2:
         raise Conflict("the alias has no earlier version to roll back to")

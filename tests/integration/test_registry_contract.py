@@ -172,3 +172,14 @@ def test_concurrent_first_use_of_an_experiment(store_url: str) -> None:
         thread.join(timeout=60)
     assert errors == []
     assert len(set(ids)) == 1
+
+
+def test_setting_the_same_version_twice_does_not_trap_rollback(
+    client: mloop.Client, frame: pd.DataFrame
+) -> None:
+    for c in (0.1, 1.0):
+        client.register_model(_trained_run(client, frame, c), "churn")
+    client.set_alias("churn", "champion", 1)
+    client.set_alias("churn", "champion", 2)
+    client.set_alias("churn", "champion", 2, reason="confirmed")
+    assert client.rollback("churn", reason="back").to_version == 1

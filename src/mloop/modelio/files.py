@@ -101,12 +101,12 @@ def load_model_bytes(
 
 
 def _warn_on_version_drift(trained_with: dict[str, str]) -> None:
-    running = environment()
-    for name in ("scikit-learn",):
-        if name in trained_with and name in running and trained_with[name] != running[name]:
-            warnings.warn(
-                f"the model was trained with {name} {trained_with[name]} but "
-                f"{running[name]} is running; predictions may differ",
-                LibraryVersionWarning,
-                stacklevel=3,
-            )
+    trained = trained_with.get("scikit-learn")
+    running = environment().get("scikit-learn")
+    if trained and running and trained != running:
+        warnings.warn(
+            f"the model was trained with scikit-learn {trained} but {running} is running; "
+            "predictions may differ",
+            LibraryVersionWarning,
+            stacklevel=3,
+        )
