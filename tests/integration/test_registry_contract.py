@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -129,48 +130,41 @@ def test_register_unknown_run_or_model_name(client: mloop.Client, frame: pd.Data
         client.load_model("churn@champion")
 
 
+def _race(count: int, action: Callable[[], int]) -> list[int]:
+    """Run ``action`` in ``count`` threads released at once; return results, fail on errors."""
+    results: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def worker() -> None:
+        start.wait(timeout=30)
+        try:
+            results.append(action())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    return results
+
+
 def test_concurrent_registrations_get_distinct_versions(
     client: mloop.Client, frame: pd.DataFrame
 ) -> None:
     run_id = _trained_run(client, frame)
-    results: list[int] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(8)
-
-    def register() -> None:
-        start.wait(timeout=30)
-        try:
-            results.append(mloop.Client(client.store_url).register_model(run_id, "churn").version)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=register) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
-    assert sorted(results) == list(range(1, 9))
+    versions = _race(
+        8, lambda: mloop.Client(client.store_url).register_model(run_id, "churn").version
+    )
+    assert sorted(versions) == list(range(1, 9))
 
 
 def test_concurrent_first_use_of_an_experiment(store_url: str) -> None:
-    errors: list[BaseException] = []
-    ids: list[int] = []
-    start = threading.Barrier(6)
-
-    def create() -> None:
-        start.wait(timeout=30)
-        try:
-            ids.append(mloop.Client(store_url).get_or_create_experiment("raced").id)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=create) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    ids = _race(6, lambda: mloop.Client(store_url).get_or_create_experiment("raced").id)
+    assert len(ids) == 6
     assert len(set(ids)) == 1
 
 
