@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -32,8 +33,14 @@ def _packed_ref(git_dir: Path, ref: str) -> str | None:
 
 def git_commit(start: Path | None = None) -> str | None:
     """The commit checked out in the repository holding ``start`` (default: cwd), or None."""
+    return _commit_of((start or Path.cwd()).absolute())
+
+
+@lru_cache(maxsize=64)
+def _commit_of(start: Path) -> str | None:
+    """Read once per folder and process: a run's code version is the commit it started on."""
     try:
-        git_dir = _git_dir((start or Path.cwd()).absolute())
+        git_dir = _git_dir(start)
         if git_dir is None:
             return None
         head = (git_dir / "HEAD").read_text().strip()

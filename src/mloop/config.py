@@ -44,6 +44,23 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+SETTINGS_VARIABLES = (
+    "MLOOP_HOME",
+    "MLOOP_STORE_URL",
+    "MLOOP_ARTIFACTS_URL",
+    "MLOOP_USER",
+    "MLOOP_ALLOW_PICKLE",
+    "MLOOP_TRUSTED_TYPES",
+    "LOGNAME",
+    "USER",
+)
+
+
+def settings_key() -> tuple[str | None, ...]:
+    """What the settings depend on (working directory and variables), to tell when they change."""
+    return (os.getcwd(), *(os.environ.get(name) for name in SETTINGS_VARIABLES))
+
+
 def load_settings() -> Settings:
     """Read the settings from MLOOP_* environment variables."""
     home = Path(os.environ.get("MLOOP_HOME") or DEFAULT_HOME).absolute()

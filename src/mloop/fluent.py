@@ -8,7 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from mloop.config import load_settings
+from mloop.config import load_settings, settings_key
 from mloop.entities import (
     AliasEvent,
     ArtifactRef,
@@ -26,17 +26,16 @@ from mloop.tracking import DEFAULT_EXPERIMENT, runs_frame
 if TYPE_CHECKING:
     import pandas as pd
 
-_clients: dict[tuple[str, str], Client] = {}
+_clients: dict[tuple[str | None, ...], Client] = {}
 _local = threading.local()
 
 
 def default_client() -> Client:
     """The client for the store and artifact root the environment names."""
-    settings = load_settings()
-    key = (settings.store_url, settings.artifacts_url)
+    key = settings_key()
     client = _clients.get(key)
-    if client is None or client.settings != settings:
-        client = Client(settings=settings)
+    if client is None:
+        client = Client(settings=load_settings())
         _clients[key] = client
     return client
 

@@ -76,6 +76,7 @@ class TrackingClient:
         self._artifacts_url = artifacts_url or base.artifacts_url
         self._store: Store | None = None
         self._artifacts: ArtifactStore | None = None
+        self._experiment_ids: dict[str, int] = {}
 
     @property
     def store(self) -> Store:
@@ -110,13 +111,16 @@ class TrackingClient:
         tags: Mapping[str, Any] | None = None,
     ) -> str:
         """Create a RUNNING run in ``experiment`` and return its id."""
-        found = self.get_or_create_experiment(experiment)
+        experiment_id = self._experiment_ids.get(experiment)
+        if experiment_id is None:
+            experiment_id = self.get_or_create_experiment(experiment).id
+            self._experiment_ids[experiment] = experiment_id
         clean_tags = {_key("tag", k): str(v) for k, v in (tags or {}).items()}
         source = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
         if source:
             clean_tags.setdefault("mloop.source", source)
         return self.store.create_run(
-            found.id,
+            experiment_id,
             name or f"run-{time.strftime('%Y%m%d-%H%M%S')}",
             user=self.settings.user,
             parent_run_id=parent_run_id,

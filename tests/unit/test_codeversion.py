@@ -26,10 +26,12 @@ def test_loose_branch_ref(tmp_path: Path) -> None:
 
 def test_packed_ref_and_detached_head(tmp_path: Path) -> None:
     git = _repo(tmp_path, "ref: refs/heads/release\n")
+    (git / "refs" / "heads").rmdir()
     (git / "packed-refs").write_text(f"# pack-refs\n{SHA} refs/heads/release\n")
     assert git_commit(tmp_path) == SHA
-    (git / "HEAD").write_text(SHA[::-1] + "\n")
-    assert git_commit(tmp_path) == SHA[::-1]
+    detached = tmp_path / "detached"
+    _repo(detached, SHA[::-1] + "\n")
+    assert git_commit(detached) == SHA[::-1]
 
 
 def test_no_repository_gives_none(tmp_path: Path) -> None:

@@ -128,13 +128,18 @@ class RunQueries(StoreConnection):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
-        with self.write() as conn:
-            if params:
-                self._insert_params(conn, run_id, params)
-            if metrics:
-                self._insert_metrics(conn, run_id, metrics)
-            if tags:
-                self._upsert_tags(conn, run_id, tags)
+        try:
+            with self.write() as conn:
+                if params:
+                    self._insert_params(conn, run_id, params)
+                if metrics:
+                    self._insert_metrics(conn, run_id, metrics)
+                if tags:
+                    self._upsert_tags(conn, run_id, tags)
+        except Conflict:
+            with self.read() as conn:
+                self._require_run(conn, run_id)
+            raise
 
     def _insert_params(self, conn: Connection, run_id: str, params: Mapping[str, str]) -> None:
         query = select(t.params.c.key, t.params.c.value).where(
@@ -151,7 +156,6 @@ class RunQueries(StoreConnection):
             {"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in stored
         ]
         if fresh:
-            self._require_run(conn, run_id)
             conn.execute(insert(t.params), fresh)
 
     def _insert_metrics(self, conn: Connection, run_id: str, metrics: list[Metric]) -> None:
@@ -165,7 +169,6 @@ class RunQueries(StoreConnection):
             }
             for m in metrics
         ]
-        self._require_run(conn, run_id)
         conn.execute(insert(t.metrics), rows)
         latest = [
             {
@@ -180,7 +183,6 @@ class RunQueries(StoreConnection):
         upsert_latest(conn, t.latest_metrics, latest)
 
     def _upsert_tags(self, conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
-        self._require_run(conn, run_id)
         conn.execute(
             t.run_tags.delete().where(
                 t.run_tags.c.run_id == run_id, t.run_tags.c.key.in_(list(tags))

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 
-def upsert_latest(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows keyed by (run_id, key), replacing a stored row only by a later step."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+@cache
+def _latest_statement(dialect_name: str, table: Table) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table)
     newer = or_(
         stmt.excluded.step > table.c.step,
@@ -25,7 +26,12 @@ def upsert_latest(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
         },
         where=newer,
     )
-    conn.execute(stmt, rows)
+    return stmt
+
+
+def upsert_latest(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows keyed by (run_id, key), replacing a stored row only by a later step."""
+    conn.execute(_latest_statement(conn.dialect.name, table), rows)
 
 
 def insert_if_absent(conn: Connection, table: Table, row: dict[str, Any]) -> None:
