@@ -21,7 +21,7 @@ from mloop.entities import (
 from mloop.errors import Conflict, NotFound
 from mloop.store import schema as t
 from mloop.store.base import StoreConnection
-from mloop.store.upsert import insert_if_absent, upsert_latest
+from mloop.store.upsert import insert_if_absent, insert_new_keys, upsert_latest
 
 
 def _experiment(row: Row[Any]) -> Experiment:
@@ -142,21 +142,20 @@ class RunQueries(StoreConnection):
             raise
 
     def _insert_params(self, conn: Connection, run_id: str, params: Mapping[str, str]) -> None:
+        rows = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
+        inserted = set(insert_new_keys(conn, t.params, rows))
+        if len(inserted) == len(rows):
+            return
         query = select(t.params.c.key, t.params.c.value).where(
-            t.params.c.run_id == run_id, t.params.c.key.in_(list(params))
+            t.params.c.run_id == run_id,
+            t.params.c.key.in_([k for k in params if k not in inserted]),
         )
-        stored = {key: value for key, value in conn.execute(query)}
-        for key, value in stored.items():
+        for key, value in conn.execute(query):
             if params[key] != value:
                 raise Conflict(
                     f"param {key!r} of run {run_id} is {value!r}; params are immutable, "
                     f"cannot change it to {params[key]!r}"
                 )
-        fresh = [
-            {"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in stored
-        ]
-        if fresh:
-            conn.execute(insert(t.params), fresh)
 
     def _insert_metrics(self, conn: Connection, run_id: str, metrics: list[Metric]) -> None:
         rows = [

@@ -38,3 +38,15 @@ def insert_if_absent(conn: Connection, table: Table, row: dict[str, Any]) -> Non
     """Insert a row unless one with the same primary key exists (safe under concurrency)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(dialect.insert(table).values(**row).on_conflict_do_nothing())
+
+
+@cache
+def _new_keys_statement(dialect_name: str, table: Table) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing().returning(table.c.key)
+
+
+def insert_new_keys(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert keyed rows, skipping keys already stored; return the keys that were inserted."""
+    result = conn.execute(_new_keys_statement(conn.dialect.name, table), rows)
+    return [row.key for row in result]
