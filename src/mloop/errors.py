@@ -4,15 +4,44 @@ from __future__ import annotations
 
 
 class MloopError(Exception):
-    """Base of every error mloop raises on purpose."""
+    """Base of every error mloop raises on purpose; ``field`` names the input at fault."""
 
     code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 class InvalidInput(MloopError):
     """The caller gave a value mloop cannot accept (bad name, malformed filter ...)."""
 
     code = "invalid_input"
+
+
+class MalformedRequest(MloopError):
+    """A request body that cannot be parsed at all (bad JSON, bad CSV, nested too deep)."""
+
+    code = "malformed"
+
+
+class PayloadTooLarge(MloopError):
+    """A request body over the configured size limit."""
+
+    code = "too_large"
+
+
+class UnsupportedMediaType(MloopError):
+    """A request body in a content type the endpoint does not read."""
+
+    code = "unsupported_media_type"
+
+
+class NotReady(MloopError):
+    """The server has no model loaded yet."""
+
+    code = "not_ready"
 
 
 class NotFound(MloopError):

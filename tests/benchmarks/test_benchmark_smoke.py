@@ -1,0 +1,23 @@
+"""Tiny configurations of the benchmarks run in the test command; the peers are not needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+def test_tracking_benchmark_mloop_worker_runs_every_case() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "tracking.py"), "--tool", "mloop", "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    timings = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(timings) == {"a", "b", "c", "d", "e"}
+    assert all(seconds > 0 for seconds in timings.values())
