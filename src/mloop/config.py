@@ -26,6 +26,7 @@ class Settings:
     artifacts_url: str
     user: str
     allow_pickle: bool = False
+    token: str | None = None
     trusted_types: tuple[str, ...] = field(default=DEFAULT_TRUSTED_PREFIXES)
 
 
@@ -51,6 +52,7 @@ SETTINGS_VARIABLES = (
     "MLOOP_USER",
     "MLOOP_ALLOW_PICKLE",
     "MLOOP_TRUSTED_TYPES",
+    "MLOOP_TOKEN",
     "LOGNAME",
     "USER",
 )
@@ -75,5 +77,6 @@ def load_settings() -> Settings:
         artifacts_url=artifacts_url,
         user=current_user(),
         allow_pickle=_flag("MLOOP_ALLOW_PICKLE"),
+        token=os.environ.get("MLOOP_TOKEN") or None,
         trusted_types=DEFAULT_TRUSTED_PREFIXES + extra,
     )

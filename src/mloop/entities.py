@@ -124,3 +124,31 @@ class AliasEvent:
     reason: str
     user: str
     at: float
+
+
+@dataclass(frozen=True)
+class PredictionChunk:
+    """One Parquet blob of logged predictions of a model version and traffic arm ("" for none).
+
+    ``start_time`` and ``end_time`` are the epoch seconds of its first and last row;
+    ``id`` is 0 until the store has indexed the chunk.
+    """
+
+    model: str
+    version: int
+    arm: str
+    start_time: float
+    end_time: float
+    n_rows: int
+    digest: str
+    size: int
+    created_at: float
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    """What a batch of ground-truth labels did: how many were stored, which ids were unknown."""
+
+    accepted: int
+    unknown: list[str] = field(default_factory=list)

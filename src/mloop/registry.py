@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mloop import modelio
-from mloop.entities import AliasEvent, ModelVersion, RegisteredModel
+from mloop.config import Settings, load_settings
+from mloop.entities import AliasEvent, FeedbackResult, ModelVersion, RegisteredModel
 from mloop.errors import Conflict, InvalidInput
 from mloop.modelio.loaded import LoadedModel
+from mloop.store import Store
 from mloop.tracking import TrackingClient
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mloop.remote import ServingClient
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,127}$")
@@ -50,7 +58,83 @@ def rollback_target(history: list[AliasEvent]) -> int:
 
 
 class Client(TrackingClient):
-    """Every tracking and registry operation on one store, without fluent state."""
+    """Every tracking and registry operation on one store, without fluent state.
+
+    Given an ``http://`` URL of ``mloop serve`` instead, it predicts and sends feedback there.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        artifacts_url: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self._server: ServingClient | None = None
+        if url is not None and url.startswith(("http://", "https://")):
+            from mloop.remote import ServingClient
+
+            settings = settings or load_settings()
+            self._server = ServingClient(url, token=settings.token)
+            url = None
+        super().__init__(url, artifacts_url=artifacts_url, settings=settings)
+
+    @property
+    def store(self) -> Store:
+        """The store; a client of a model server has none."""
+        if self._server is not None:
+            raise InvalidInput(
+                f"this client talks to the model server {self._server.url}: it predicts and sends "
+                "feedback; give a store URL (or none) for tracking and the registry"
+            )
+        return super().store
+
+    def predict(
+        self,
+        records: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+        unit_ids: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Ask the model server for predictions of one record or a list of records."""
+        if self._server is None:
+            raise InvalidInput(
+                "predict needs a model server: mloop.Client('http://127.0.0.1:8000')"
+            )
+        return self._server.predict(records, unit_ids)
+
+    def feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
+        """Attach ground-truth labels to prediction ids; unknown ids are returned."""
+        if self._server is not None:
+            answer = self._server.feedback(labels)
+            return FeedbackResult(int(answer["accepted"]), list(answer["unknown"]))
+        from mloop import predictions
+
+        return predictions.record_feedback(self.store, labels)
+
+    def read_predictions(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        arm: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        last_n: int | None = None,
+        with_feedback: bool = False,
+    ) -> pd.DataFrame:
+        """A window of the prediction log of a model (and version or arm), oldest first."""
+        from mloop import predictions
+
+        return predictions.read_predictions(
+            self.store,
+            self.artifacts,
+            model,
+            version=version,
+            arm=arm,
+            start=start,
+            end=end,
+            last_n=last_n,
+            with_feedback=with_feedback,
+        )
 
     def register_model(
         self, run_id: str, name: str, *, model: str = "model", description: str = ""

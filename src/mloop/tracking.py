@@ -73,7 +73,7 @@ class TrackingClient:
         base = settings or load_settings()
         self.settings = base
         self.store_url = url or base.store_url
-        self._artifacts_url = artifacts_url or base.artifacts_url
+        self.artifacts_url = artifacts_url or base.artifacts_url
         self._store: Store | None = None
         self._artifacts: ArtifactStore | None = None
         self._experiment_ids: dict[str, int] = {}
@@ -89,7 +89,7 @@ class TrackingClient:
     def artifacts(self) -> ArtifactStore:
         """The artifact store, opened on first use."""
         if self._artifacts is None:
-            self._artifacts = ArtifactStore(self._artifacts_url)
+            self._artifacts = ArtifactStore(self.artifacts_url)
         return self._artifacts
 
     def get_or_create_experiment(self, name: str) -> Experiment:

@@ -10,6 +10,7 @@ from mloop.modelio.files import (
     environment,
     load_model_bytes,
 )
+from mloop.modelio.frame import frame_from_columns, frame_from_records, frame_from_rows
 from mloop.modelio.signature import infer_signature
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "UnsafeFormatWarning",
     "dump_model",
     "environment",
+    "frame_from_columns",
+    "frame_from_records",
+    "frame_from_rows",
     "infer_signature",
     "load_model_bytes",
 ]

@@ -7,10 +7,11 @@ import threading
 
 from mloop.store.migrate import HEAD_REVISION, upgrade_schema
 from mloop.store.models import ModelQueries
+from mloop.store.predictions import PredictionQueries
 
 
-class Store(ModelQueries):
-    """One store (SQLite file or PostgreSQL database): tracking and registry queries."""
+class Store(PredictionQueries, ModelQueries):
+    """One store (SQLite file or PostgreSQL database): tracking, registry and prediction log."""
 
 
 _open: dict[tuple[int, str], Store] = {}

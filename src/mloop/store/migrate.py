@@ -8,8 +8,8 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from mloop.errors import StoreVersionError
 
-HEAD_REVISION = "0001"
-KNOWN_REVISIONS = ("0001",)
+HEAD_REVISION = "0002"
+KNOWN_REVISIONS = ("0001", "0002")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

@@ -160,3 +160,45 @@ alias_events = Table(
     Column("at", Float, nullable=False),
     Index("ix_alias_events_name_alias", "name", "alias", "id"),
 )
+
+prediction_chunks = Table(
+    "prediction_chunks",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("model", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("arm", String(128), nullable=False),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float, nullable=False),
+    Column("n_rows", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_prediction_chunks_model_version_start", "model", "version", "start_time"),
+    Index("ix_prediction_chunks_model_end", "model", "end_time"),
+)
+
+prediction_ids = Table(
+    "prediction_ids",
+    metadata,
+    Column("prediction_id", String(64), primary_key=True),
+    Column("chunk_id", BigInteger, ForeignKey("prediction_chunks.id"), nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_prediction_ids_chunk", "chunk_id"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column(
+        "prediction_id",
+        String(64),
+        ForeignKey("prediction_ids.prediction_id"),
+        primary_key=True,
+    ),
+    Column("label", JSON, nullable=False),
+    Column("received_at", Float, nullable=False),
+)

@@ -1,0 +1,199 @@
+"""The prediction log: served predictions as Parquet blobs, indexed in the store."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mloop.artifacts import ArtifactStore
+from mloop.entities import FeedbackResult, PredictionChunk
+from mloop.errors import InvalidInput
+from mloop.store import Store
+
+REQUIRED_COLUMNS = ("prediction_id", "ts")
+LOG_COLUMNS = ("prediction_id", "ts", "unit_id", "latency_ms", "prediction", "version", "arm")
+MAX_ID_LENGTH = 64
+_EMPTY_DTYPES = {"ts": "float64", "latency_ms": "float64", "version": "int64"}
+
+
+def check_prediction_id(prediction_id: Any) -> str:
+    """Return ``prediction_id`` if it is a string of 1 to 64 characters, else refuse it."""
+    if not isinstance(prediction_id, str) or not 0 < len(prediction_id) <= MAX_ID_LENGTH:
+        raise InvalidInput(
+            f"prediction id {prediction_id!r} must be a string of 1 to {MAX_ID_LENGTH} characters",
+            field="prediction_id",
+        )
+    return prediction_id
+
+
+def _label(prediction_id: str, value: Any) -> Any:
+    """A label as a plain JSON scalar: a finite number, a string or a boolean."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    finite = not isinstance(value, float) or math.isfinite(value)
+    if not isinstance(value, bool | int | float | str) or not finite:
+        raise InvalidInput(
+            f"label of prediction {prediction_id!r} must be a finite number, a string or a "
+            f"boolean, got {value!r}",
+            field="label",
+        )
+    return value
+
+
+def _checked_times(frame: Any) -> np.ndarray:
+    """The ``ts`` column as float epoch seconds, refusing an empty or incomplete frame."""
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise InvalidInput("a prediction log chunk needs a DataFrame with at least one row")
+    missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
+    if missing:
+        raise InvalidInput(f"a prediction log chunk needs the columns {missing}", field=missing[0])
+    times = pd.to_numeric(frame["ts"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if not np.isfinite(times).all():
+        raise InvalidInput("every ts of a prediction log chunk must be epoch seconds", field="ts")
+    return times
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    """The frame as zstd-compressed Parquet bytes."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InvalidInput(f"the prediction log chunk cannot be stored as Parquet: {exc}") from exc
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def write_prediction_chunk(
+    store: Store, artifacts: ArtifactStore, *, model: str, version: int, arm: str, frame: Any
+) -> PredictionChunk:
+    """Write served predictions of one model version and arm as a chunk of the log."""
+    if not isinstance(model, str) or not 0 < len(model) <= 256:
+        raise InvalidInput(f"model name {model!r} must be 1 to 256 characters", field="model")
+    if not isinstance(arm, str) or len(arm) > 128:
+        raise InvalidInput(f"arm {arm!r} must be a string of at most 128 characters", field="arm")
+    times = _checked_times(frame)
+    ids = [check_prediction_id(pid) for pid in frame["prediction_id"].tolist()]
+    data = _parquet(frame.assign(ts=times))
+    meta = PredictionChunk(
+        model=model,
+        version=int(version),
+        arm=arm,
+        start_time=float(times.min()),
+        end_time=float(times.max()),
+        n_rows=len(ids),
+        digest=artifacts.put_bytes(data),
+        size=len(data),
+        created_at=time.time(),
+    )
+    return replace(meta, id=store.record_prediction_chunk(meta, ids, times.tolist()))
+
+
+def _needed(columns: list[str] | None, with_feedback: bool) -> set[str] | None:
+    """The stored columns a read needs, or None for all of them."""
+    if columns is None:
+        return None
+    return {*columns, "ts", *(["prediction_id"] if with_feedback else [])}
+
+
+def _in_window(table: pa.Table, start: float | None, end: float | None) -> pa.Table:
+    """Rows with ``start <= ts < end``."""
+    if start is not None:
+        table = table.filter(pc.greater_equal(table["ts"], start))
+    if end is not None:
+        table = table.filter(pc.less(table["ts"], end))
+    return table
+
+
+def _read_chunk(
+    artifacts: ArtifactStore,
+    chunk: PredictionChunk,
+    needed: set[str] | None,
+    window: tuple[float | None, float | None],
+) -> pa.Table:
+    """The rows of one chunk inside the window, with its version and arm as columns."""
+    source = pq.ParquetFile(pa.BufferReader(artifacts.get_bytes(chunk.digest)))
+    names = source.schema_arrow.names
+    table = source.read(columns=None if needed is None else [n for n in names if n in needed])
+    table = _in_window(table.replace_schema_metadata(None), *window)
+    rows = table.num_rows
+    for name, value in (("version", pa.scalar(chunk.version, pa.int64())), ("arm", chunk.arm)):
+        if needed is None or name in needed:
+            table = table.append_column(name, pa.repeat(value, rows))
+    return table
+
+
+def _concat(tables: list[pa.Table]) -> pd.DataFrame:
+    """Tables of chunks with possibly different columns as one frame; missing values are NaN."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        frames = [table.to_pandas() for table in tables if table.num_rows]
+        return pd.concat(frames, ignore_index=True) if frames else tables[0].to_pandas()
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    """A frame without rows that still has the columns a reader expects."""
+    return pd.DataFrame(
+        {name: pd.Series(dtype=_EMPTY_DTYPES.get(name, "object")) for name in columns}
+    )
+
+
+def _check_window(start: float | None, end: float | None, last_n: int | None) -> None:
+    for name, bound in (("start", start), ("end", end)):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)):
+            raise InvalidInput(f"{name} must be epoch seconds, got {bound!r}", field=name)
+    if last_n is not None and (
+        isinstance(last_n, bool) or not isinstance(last_n, int) or last_n <= 0
+    ):
+        raise InvalidInput(f"last_n must be a positive integer, got {last_n!r}", field="last_n")
+
+
+def read_predictions(
+    store: Store,
+    artifacts: ArtifactStore,
+    model: str,
+    *,
+    version: int | None = None,
+    arm: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    last_n: int | None = None,
+    with_feedback: bool = False,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Logged predictions of a model in [start, end) or its newest last_n rows, by ts."""
+    _check_window(start, end, last_n)
+    wanted = None if columns is None else [str(name) for name in columns]
+    label = ["label"] if with_feedback else []
+    chunks = store.list_prediction_chunks(model, version, arm, start, end, last_n)
+    if not chunks:
+        return _empty([*(LOG_COLUMNS if wanted is None else wanted), *label])
+    needed = _needed(wanted, with_feedback)
+    tables = [_read_chunk(artifacts, chunk, needed, (start, end)) for chunk in chunks]
+    frame = _concat(tables).sort_values("ts", kind="stable", ignore_index=True)
+    if last_n is not None:
+        frame = frame.iloc[-last_n:].reset_index(drop=True)
+    if with_feedback:
+        labels = store.feedback_for_chunks([chunk.id for chunk in chunks])
+        frame["label"] = frame["prediction_id"].map(labels)
+    return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
+
+
+def record_feedback(store: Store, labels: Mapping[str, Any]) -> FeedbackResult:
+    """Attach ground-truth labels to logged predictions; never-logged ids come back unknown."""
+    if not isinstance(labels, Mapping):
+        raise InvalidInput("labels must map prediction ids to labels", field="labels")
+    clean = {check_prediction_id(pid): _label(pid, value) for pid, value in labels.items()}
+    if not clean:
+        return FeedbackResult(0, [])
+    return store.record_feedback(clean)

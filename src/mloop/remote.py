@@ -1,0 +1,97 @@
+"""A client for a running mloop model server: predictions and feedback over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from mloop.errors import (
+    Conflict,
+    InvalidInput,
+    MalformedRequest,
+    MloopError,
+    NotFound,
+    NotReady,
+    PayloadTooLarge,
+    StoreUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+
+_ERRORS: dict[str, type[MloopError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidInput,
+        MalformedRequest,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        NotFound,
+        Conflict,
+        Unauthorized,
+        NotReady,
+        StoreUnavailable,
+    )
+}
+
+
+class ServingClient:
+    """Talks to ``mloop serve`` at ``url``; errors come back as mloop exceptions."""
+
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 30.0) -> None:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
+
+    def _post(self, path: str, body: Any) -> Any:
+        try:
+            response = self._http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"model server {self.url} did not answer: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        return response.json()
+
+    def predict(
+        self,
+        records: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+        unit_ids: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Predictions for one record or a list of records, with model name, version and ids."""
+        body: Any = records
+        if unit_ids is not None:
+            body = {
+                "records": list(records) if not isinstance(records, Mapping) else [records],
+                "unit_ids": list(unit_ids),
+            }
+        result: dict[str, Any] = self._post("/predict", body)
+        return result
+
+    def feedback(self, labels: Mapping[str, Any]) -> dict[str, Any]:
+        """Attach ground-truth labels to prediction ids; returns accepted count and unknown ids."""
+        result: dict[str, Any] = self._post("/feedback", {"labels": dict(labels)})
+        return result
+
+    def ready(self) -> bool:
+        """Whether the server has a model loaded."""
+        try:
+            return self._http.get("/v2/health/ready").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+
+def _error(response: httpx.Response) -> MloopError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    code = body.get("code") if isinstance(body, dict) else None
+    message = body.get("error") if isinstance(body, dict) else None
+    kind = _ERRORS.get(code or "", MloopError)
+    field = body.get("field") if isinstance(body, dict) else None
+    return kind(f"HTTP {response.status_code}: {message or response.text[:200]}", field=field)

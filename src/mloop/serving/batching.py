@@ -1,0 +1,99 @@
+"""Adaptive micro-batching: requests that arrive while the model is busy share one call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class _Pending:
+    frame: pd.DataFrame
+    future: asyncio.Future[Any]
+
+
+class MicroBatcher:
+    """Merges concurrent frames into one ``predict`` call and hands each caller its rows.
+
+    A request that finds the model idle runs at once; requests arriving while a call is in
+    flight queue up and go together in the next call (up to ``max_rows``), optionally waiting
+    ``max_wait_ms`` for company. Results are split back by row offsets.
+    """
+
+    def __init__(
+        self,
+        predict: Callable[[pd.DataFrame], Any],
+        split: Callable[[Any, int, int], Any],
+        *,
+        max_rows: int = 512,
+        max_wait_ms: float = 0.0,
+        observe: Callable[[int], None] | None = None,
+    ) -> None:
+        self._predict = predict
+        self._split = split
+        self._max_rows = max_rows
+        self._max_wait = max_wait_ms / 1000
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mloop-predict")
+        self._worker: asyncio.Task[None] | None = None
+        self._observe = observe
+
+    async def submit(self, frame: pd.DataFrame) -> Any:
+        """Predict ``frame`` as part of the next batch; return its share of the outputs."""
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._run())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(frame, future))
+        return await future
+
+    async def _collect(self) -> list[_Pending]:
+        batch = [await self._queue.get()]
+        rows = len(batch[0].frame)
+        deadline = asyncio.get_running_loop().time() + self._max_wait
+        while rows < self._max_rows:
+            if self._queue.empty():
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+            else:
+                item = self._queue.get_nowait()
+            batch.append(item)
+            rows += len(item.frame)
+        return batch
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._collect()
+            frames = [p.frame for p in batch]
+            merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            if self._observe is not None:
+                self._observe(len(merged))
+            try:
+                outputs = await loop.run_in_executor(self._executor, self._predict, merged)
+            except Exception as exc:
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                continue
+            start = 0
+            for pending in batch:
+                stop = start + len(pending.frame)
+                if not pending.future.done():
+                    pending.future.set_result(self._split(outputs, start, stop))
+                start = stop
+
+    def close(self) -> None:
+        """Stop the batching task and the predict thread."""
+        if self._worker is not None:
+            self._worker.cancel()
+        self._executor.shutdown(wait=False)

@@ -1,0 +1,64 @@
+"""Reading request bodies: size limit before reading whole, content types, JSON parsing."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from mloop.errors import MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+
+JSON = "application/json"
+_NON_FINITE = re.compile(rb"\b(NaN|-?Infinity)\b")
+CSV = "text/csv"
+
+
+def media_type(request: Request) -> str:
+    """The request's media type without parameters; a missing header reads as JSON."""
+    header = request.headers.get("content-type", "")
+    return header.split(";", 1)[0].strip().lower() or JSON
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read the body, refusing it with 413 as soon as it grows past ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON body (NaN and Infinity tokens included); malformed or too deep is a 400."""
+    if not body.strip():
+        raise MalformedRequest("empty request body: send a JSON document")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if not _NON_FINITE.search(body):
+            raise MalformedRequest(f"malformed JSON: {exc}") from exc
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedRequest(f"malformed JSON: {exc}") from exc
+
+
+async def read_json(request: Request, limit: int, *, also: tuple[str, ...] = ()) -> tuple[str, Any]:
+    """Check the content type, read and parse the body; return (media type, payload)."""
+    kind = media_type(request)
+    if kind != JSON and kind not in also:
+        accepted = ", ".join((JSON, *also))
+        raise UnsupportedMediaType(f"content type {kind!r} is not accepted here; send {accepted}")
+    body = await read_body(request, limit)
+    if kind == JSON:
+        return kind, parse_json(body)
+    return kind, body

@@ -1,0 +1,151 @@
+"""The prediction log writer: buffers answered requests and writes them in the background."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mloop.errors import MloopError
+from mloop.serving.outputs import Outputs
+
+logger = logging.getLogger("mloop.serving.log")
+MAX_PENDING_ROWS = 1_000_000
+RETRYABLE = {"store_unavailable"}
+
+ChunkWriter = Callable[[str, int, str, pd.DataFrame], object]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One answered request, as the request path hands it over: no copying, no formatting."""
+
+    prediction_ids: Sequence[str]
+    ts: float
+    unit_ids: Sequence[str | None] | None
+    latency_ms: float
+    features: pd.DataFrame
+    outputs: Outputs
+
+
+def log_frame(entries: Sequence[Answered]) -> pd.DataFrame:
+    """Assemble buffered requests into the prediction log's columns."""
+    features = pd.concat([e.features for e in entries], ignore_index=True).add_prefix("feature.")
+    counts = [len(e.features) for e in entries]
+    columns: dict[str, object] = {
+        "prediction_id": [pid for e in entries for pid in e.prediction_ids],
+        "ts": np.repeat([e.ts for e in entries], counts),
+        "unit_id": [u for e in entries for u in (e.unit_ids or [None] * len(e.features))],
+        "latency_ms": np.repeat([e.latency_ms for e in entries], counts),
+    }
+    head = pd.DataFrame(columns)
+    outputs = {"prediction": np.concatenate([e.outputs.predictions for e in entries])}
+    first = entries[0].outputs
+    if first.probabilities is not None and first.classes is not None:
+        stacked = np.concatenate(
+            [e.outputs.probabilities for e in entries if e.outputs.probabilities is not None]
+        )
+        for index, label in enumerate(first.classes):
+            outputs[f"proba.{label}"] = stacked[:, index]
+    return pd.concat([head, features, pd.DataFrame(outputs)], axis=1)
+
+
+class PredictionLogWriter:
+    """Collects answered requests per model version; writes them as chunks off the request path."""
+
+    def __init__(
+        self,
+        write_chunk: ChunkWriter,
+        *,
+        flush_rows: int = 5_000,
+        flush_seconds: float = 2.0,
+        on_written: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        self._write_chunk = write_chunk
+        self._flush_rows = flush_rows
+        self._flush_seconds = flush_seconds
+        self._on_written = on_written
+        self._pending: dict[tuple[str, int, str], list[Answered]] = {}
+        self._pending_rows = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="mloop-prediction-log", daemon=True)
+        self.dropped_rows = 0
+
+    def start(self) -> None:
+        """Start the background writer thread."""
+        self._thread.start()
+
+    def record(self, model: str, version: int, arm: str, answered: Answered) -> None:
+        """Queue one answered request; never blocks on the store."""
+        with self._lock:
+            if self._pending_rows >= MAX_PENDING_ROWS:
+                self.dropped_rows += len(answered.features)
+                return
+            self._pending.setdefault((model, version, arm), []).append(answered)
+            self._pending_rows += len(answered.features)
+            full = self._pending_rows >= self._flush_rows
+        if full:
+            self._wake.set()
+
+    def pending_ids(self) -> set[str]:
+        """Prediction ids answered but not yet written."""
+        with self._lock:
+            return {
+                pid for group in self._pending.values() for e in group for pid in e.prediction_ids
+            }
+
+    def flush(self) -> None:
+        """Write everything buffered now, in the calling thread."""
+        with self._lock:
+            pending, self._pending, self._pending_rows = self._pending, {}, 0
+        for (model, version, arm), entries in pending.items():
+            try:
+                self._write_chunk(model, version, arm, log_frame(entries))
+            except MloopError as exc:
+                if exc.code in RETRYABLE:
+                    logger.warning(
+                        "could not write %d logged requests (%s); will retry", len(entries), exc
+                    )
+                    self._requeue((model, version, arm), entries)
+                else:
+                    logger.error(
+                        "dropped %d logged requests the store refused: %s", len(entries), exc
+                    )
+                    self.dropped_rows += sum(len(e.features) for e in entries)
+                continue
+            except Exception:
+                logger.exception("could not write %d logged predictions; will retry", len(entries))
+                self._requeue((model, version, arm), entries)
+                continue
+            if self._on_written is not None:
+                self._on_written(model, version, sum(len(e.features) for e in entries))
+
+    def _requeue(self, key: tuple[str, int, str], entries: list[Answered]) -> None:
+        with self._lock:
+            self._pending.setdefault(key, [])[:0] = entries
+            self._pending_rows += sum(len(e.features) for e in entries)
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            self.flush()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the thread and write what is left; nothing answered is lost."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        while self._pending_rows and time.monotonic() < deadline:
+            self.flush()
+            if self._pending_rows:
+                time.sleep(0.2)

@@ -1,0 +1,1 @@
+"""Request and response shapes of the three serving protocols; all build frames in modelio."""

@@ -1,0 +1,78 @@
+"""MLflow's scoring protocol: /invocations with dataframe_split, dataframe_records, instances,
+inputs (JSON) or CSV."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from mloop.errors import InvalidInput, MalformedRequest
+from mloop.modelio.frame import frame_from_columns, frame_from_records, frame_from_rows
+from mloop.serving.outputs import Outputs, plain
+
+FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
+def parse_csv(body: bytes, signature: Mapping[str, Any], max_rows: int) -> pd.DataFrame:
+    """A CSV body with a header row; text features stay text even when they look numeric."""
+    text = {
+        spec["name"]: str
+        for spec in signature.get("inputs", [])
+        if spec.get("kind") in {"string", "category"}
+    }
+    try:
+        table = pd.read_csv(io.BytesIO(body), dtype=text)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"malformed CSV: {exc}") from exc
+    columns = {
+        str(c): table[c].astype(object).where(table[c].notna(), None).tolist() for c in table
+    }
+    return frame_from_columns(columns, signature, max_rows=max_rows)
+
+
+def parse_mlflow(payload: Any, signature: Mapping[str, Any], max_rows: int) -> pd.DataFrame:
+    """A JSON body with exactly one of MLflow's input formats."""
+    if not isinstance(payload, Mapping):
+        raise InvalidInput(
+            f"the request body must be a JSON object with one of {', '.join(FORMATS)}", field="body"
+        )
+    present = [key for key in FORMATS if key in payload]
+    if len(present) != 1:
+        raise InvalidInput(
+            f"the request body needs exactly one of {', '.join(FORMATS)}; got {present or 'none'}",
+            field="body",
+        )
+    key = present[0]
+    value = payload[key]
+    if key == "dataframe_split":
+        return _split(value, signature, max_rows)
+    if isinstance(value, Mapping) and key == "inputs":
+        return frame_from_columns(value, signature, max_rows=max_rows)
+    if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+        return frame_from_rows(None, value, signature, max_rows=max_rows)
+    if isinstance(value, list):
+        return frame_from_records(value, signature, max_rows=max_rows)
+    raise InvalidInput(f"{key} must be a list of records", field=key)
+
+
+def _split(value: Any, signature: Mapping[str, Any], max_rows: int) -> pd.DataFrame:
+    if not isinstance(value, Mapping) or not isinstance(value.get("data"), list):
+        raise InvalidInput(
+            "dataframe_split needs 'columns' and 'data' (a list of rows)", field="dataframe_split"
+        )
+    columns = value.get("columns")
+    if columns is not None and not (
+        isinstance(columns, list) and all(isinstance(c, str) for c in columns)
+    ):
+        raise InvalidInput(
+            "dataframe_split.columns must be a list of names", field="dataframe_split.columns"
+        )
+    return frame_from_rows(columns, value["data"], signature, max_rows=max_rows)
+
+
+def mlflow_response(outputs: Outputs) -> dict[str, Any]:
+    """MLflow's answer shape: {"predictions": [...]}."""
+    return {"predictions": [plain(v) for v in outputs.predictions.tolist()]}

@@ -1,0 +1,144 @@
+"""The Open Inference Protocol v2 (KServe, MLServer, Triton): tensors in, tensors out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mloop.errors import InvalidInput
+from mloop.modelio.frame import frame_from_columns, frame_from_rows
+from mloop.serving.outputs import Outputs, plain
+
+NUMPY_TO_OIP = {
+    "b": "BOOL",
+    "i": "INT64",
+    "u": "UINT64",
+    "f": "FP64",
+    "U": "BYTES",
+    "O": "BYTES",
+    "S": "BYTES",
+}
+SIGNATURE_TO_OIP = {"number": "FP64", "integer": "INT64", "boolean": "BOOL"}
+DATATYPES = {
+    "BOOL",
+    "UINT8",
+    "UINT16",
+    "UINT32",
+    "UINT64",
+    "INT8",
+    "INT16",
+    "INT32",
+    "INT64",
+    "FP16",
+    "FP32",
+    "FP64",
+    "BYTES",
+}
+
+
+def _flat(data: Any, name: str) -> list[Any]:
+    if not isinstance(data, list):
+        raise InvalidInput(f"input {name!r}: data must be a list", field=name)
+    if data and all(isinstance(item, list) for item in data):
+        return [value for row in data for value in row]
+    return data
+
+
+def _tensor(spec: Any, index: int) -> tuple[str, list[int], list[Any]]:
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"inputs[{index}] must be an object", field=f"inputs[{index}]")
+    name = spec.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidInput(f"inputs[{index}] needs a name", field=f"inputs[{index}].name")
+    shape = spec.get("shape")
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(isinstance(d, int) and d >= 0 for d in shape)
+    ):
+        raise InvalidInput(f"input {name!r}: shape must be a list of sizes", field=name)
+    if spec.get("datatype") not in DATATYPES:
+        raise InvalidInput(f"input {name!r}: unknown datatype {spec.get('datatype')!r}", field=name)
+    data = _flat(spec.get("data"), name)
+    if len(data) != math.prod(shape):
+        raise InvalidInput(
+            f"input {name!r}: shape {shape} needs {math.prod(shape)} values, got {len(data)}",
+            field=name,
+        )
+    return name, shape, data
+
+
+def parse_infer(payload: Any, signature: Mapping[str, Any], max_rows: int) -> pd.DataFrame:
+    """An inference request: one tensor per feature, or one [rows, features] tensor."""
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("inputs"), list):
+        raise InvalidInput("an inference request needs 'inputs', a list of tensors", field="inputs")
+    tensors = [_tensor(spec, i) for i, spec in enumerate(payload["inputs"])]
+    features = {spec["name"] for spec in signature.get("inputs", [])}
+    if len(tensors) == 1 and len(tensors[0][1]) == 2 and tensors[0][0] not in features:
+        name, (rows, width), data = tensors[0]
+        matrix = [data[r * width : (r + 1) * width] for r in range(rows)]
+        return frame_from_rows(None, matrix, signature, max_rows=max_rows)
+    columns: dict[str, Sequence[Any]] = {}
+    for name, shape, data in tensors:
+        if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+            raise InvalidInput(
+                f"input {name!r}: a feature tensor has shape [rows] or [rows, 1]", field=name
+            )
+        columns[name] = data
+    return frame_from_columns(columns, signature, max_rows=max_rows)
+
+
+def _output(name: str, values: np.ndarray) -> dict[str, Any]:
+    return {
+        "name": name,
+        "datatype": NUMPY_TO_OIP.get(values.dtype.kind, "BYTES"),
+        "shape": list(values.shape),
+        "data": [plain(v) for v in values.reshape(-1).tolist()],
+    }
+
+
+def infer_response(
+    payload: Mapping[str, Any], request_id: str, name: str, version: int, outputs: Outputs
+) -> dict[str, Any]:
+    """The inference response with 'predict' and, for classifiers, 'predict_proba' tensors."""
+    tensors = [_output("predict", outputs.predictions)]
+    if outputs.probabilities is not None:
+        tensors.append(_output("predict_proba", outputs.probabilities))
+    wanted = payload.get("outputs")
+    if isinstance(wanted, list) and wanted:
+        names = {o.get("name") for o in wanted if isinstance(o, Mapping)}
+        tensors = [t for t in tensors if t["name"] in names]
+    return {
+        "model_name": name,
+        "model_version": str(version),
+        "id": str(payload.get("id") or request_id),
+        "parameters": {"classes": list(outputs.classes)} if outputs.classes else {},
+        "outputs": tensors,
+    }
+
+
+def model_metadata(
+    name: str, version: int, inputs: list[dict[str, Any]], classifier: bool
+) -> dict[str, Any]:
+    """The model metadata response: name, versions, platform, input and output tensors."""
+    outputs = [{"name": "predict", "datatype": "BYTES", "shape": [-1]}]
+    if classifier:
+        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
+    return {
+        "name": name,
+        "versions": [str(version)],
+        "platform": "mloop-sklearn",
+        "inputs": [
+            {
+                "name": spec["name"],
+                "datatype": SIGNATURE_TO_OIP.get(spec.get("kind", ""), "BYTES"),
+                "shape": [-1],
+            }
+            for spec in inputs
+        ],
+        "outputs": outputs,
+    }

@@ -1,0 +1,59 @@
+"""The plain protocol: POST one record or a list of records to /predict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from mloop.errors import InvalidInput
+from mloop.modelio.frame import frame_from_records
+from mloop.serving.outputs import Outputs, plain
+
+
+def parse_plain(
+    payload: Any, signature: Mapping[str, Any], max_rows: int
+) -> tuple[pd.DataFrame, list[str | None] | None]:
+    """Records from a body that is a record, a list of records, or {records, unit_ids}."""
+    unit_ids: list[str | None] | None = None
+    if isinstance(payload, Mapping) and isinstance(payload.get("records"), list):
+        records = payload["records"]
+        if "unit_ids" in payload:
+            unit_ids = _unit_ids(payload["unit_ids"], len(records))
+    elif isinstance(payload, Mapping):
+        records = [payload]
+    elif isinstance(payload, list):
+        records = payload
+    else:
+        raise InvalidInput(
+            "the request body must be a JSON object (one record) or a list of records", field="body"
+        )
+    return frame_from_records(records, signature, max_rows=max_rows), unit_ids
+
+
+def _unit_ids(values: Any, rows: int) -> list[str | None]:
+    if not isinstance(values, Sequence) or isinstance(values, str) or len(values) != rows:
+        raise InvalidInput(
+            f"unit_ids must be a list of {rows} ids, one per record", field="unit_ids"
+        )
+    if not all(v is None or isinstance(v, str | int) for v in values):
+        raise InvalidInput("unit_ids must be strings, numbers or null", field="unit_ids")
+    return [None if v is None else str(v) for v in values]
+
+
+def plain_response(
+    request_id: str, name: str, version: int, outputs: Outputs, prediction_ids: Sequence[str]
+) -> dict[str, Any]:
+    """Predictions, class probabilities, model name and version, and the ids to send feedback to."""
+    body: dict[str, Any] = {
+        "request_id": request_id,
+        "model": name,
+        "version": version,
+        "predictions": [plain(v) for v in outputs.predictions.tolist()],
+        "prediction_ids": list(prediction_ids),
+    }
+    if outputs.probabilities is not None:
+        body["classes"] = list(outputs.classes or ())
+        body["probabilities"] = outputs.probabilities.tolist()
+    return body

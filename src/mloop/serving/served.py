@@ -1,0 +1,149 @@
+"""The model a server answers with, and the slot that follows an alias to swap it live."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from mloop.errors import MloopError, NotReady
+from mloop.modelio.loaded import LoadedModel
+from mloop.registry import Client
+from mloop.serving.batching import MicroBatcher
+from mloop.serving.config import ServeConfig
+from mloop.serving.outputs import Outputs, predict_outputs, split_outputs
+
+logger = logging.getLogger("mloop.serving")
+_ALIAS_URI = re.compile(r"^models:/[^/@]+@[^/@]+$")
+RETIRE_AFTER_SECONDS = 30.0
+
+
+@dataclass
+class ServedModel:
+    """One loaded model version with its batcher; requests hold on to it until they finish."""
+
+    model: LoadedModel
+    batcher: MicroBatcher | None = None
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The registered model name."""
+        return self.model.name
+
+    @property
+    def version(self) -> int:
+        """The registered version number (0 for a model loaded from a run)."""
+        return self.model.version or 0
+
+    @property
+    def signature(self) -> dict[str, Any]:
+        """The model's input signature."""
+        return self.model.signature
+
+    async def infer(self, frame: pd.DataFrame) -> Outputs:
+        """Predict a validated frame, batched with concurrent requests when batching is on."""
+        if self.batcher is not None:
+            result: Outputs = await self.batcher.submit(frame)
+            return result
+        return predict_outputs(self.model.estimator, frame)
+
+    def close(self) -> None:
+        """Release the batcher's task and thread."""
+        if self.batcher is not None:
+            self.batcher.close()
+
+
+def serve_model(
+    model: LoadedModel, config: ServeConfig, observe: Callable[[int], None] | None
+) -> ServedModel:
+    """Wrap a loaded model for serving, with a micro-batcher when batching is on."""
+    batcher = None
+    if config.batching:
+        estimator = model.estimator
+        batcher = MicroBatcher(
+            lambda frame: predict_outputs(estimator, frame),
+            split_outputs,
+            max_rows=config.batch_max_rows,
+            max_wait_ms=config.batch_max_wait_ms,
+            observe=observe,
+        )
+    return ServedModel(model, batcher, list(model.signature.get("inputs", [])))
+
+
+class ModelSlot:
+    """Holds the model being served and, for an alias URI, swaps in the alias's new target."""
+
+    def __init__(
+        self, client: Client, config: ServeConfig, observe: Callable[[int], None] | None = None
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._observe = observe
+        self._current: ServedModel | None = None
+        self._follower: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self.swaps = 0
+
+    @property
+    def current(self) -> ServedModel:
+        """The model new requests use; raises NotReady before the first load."""
+        if self._current is None:
+            raise NotReady("no model is loaded yet")
+        return self._current
+
+    @property
+    def ready(self) -> bool:
+        """Whether a model is loaded."""
+        return self._current is not None
+
+    async def start(self) -> None:
+        """Load the model in a worker thread, then follow its alias if it has one."""
+        loaded = await asyncio.to_thread(self._client.load_model, self._config.model_uri)
+        self._current = serve_model(loaded, self._config, self._observe)
+        if _ALIAS_URI.match(self._config.model_uri) and self._config.poll_seconds > 0:
+            self._follower = asyncio.get_running_loop().create_task(self._follow())
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.poll_seconds)
+            try:
+                await self.refresh()
+            except MloopError as exc:
+                logger.warning("could not follow %s: %s", self._config.model_uri, exc)
+            except Exception:
+                logger.exception("could not follow %s", self._config.model_uri)
+
+    async def refresh(self) -> bool:
+        """Check the alias now; load and switch to its version if it moved. True if swapped."""
+        target = await asyncio.to_thread(self._client.resolve, self._config.model_uri)
+        if self._current is not None and target.version == self._current.version:
+            return False
+        uri = f"models:/{target.name}/{target.version}"
+        loaded = await asyncio.to_thread(self._client.load_model, uri)
+        previous, self._current = self._current, serve_model(loaded, self._config, self._observe)
+        self.swaps += 1
+        logger.info("now serving %s version %s", target.name, target.version)
+        if previous is not None:
+            task = asyncio.get_running_loop().create_task(_retire(previous))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+        return True
+
+    async def stop(self) -> None:
+        """Stop following the alias and release the served model."""
+        if self._follower is not None:
+            self._follower.cancel()
+        if self._current is not None:
+            self._current.close()
+
+
+async def _retire(model: ServedModel) -> None:
+    """Close a replaced model once the requests that started on it have had time to finish."""
+    await asyncio.sleep(RETIRE_AFTER_SECONDS)
+    model.close()

@@ -1,0 +1,75 @@
+"""Running the model server under uvicorn, with TCP_NODELAY on every connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from mloop.serving.config import ServeConfig
+from mloop.serving.telemetry import MULTIPROCESS_VARIABLE
+
+
+class NoDelayProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, with Nagle's algorithm off so small answers leave at once.
+
+    Sockets that worker processes inherit do not always get TCP_NODELAY from asyncio; without
+    it a kept-alive client can stall on delayed ACKs for tens of milliseconds per request.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Set TCP_NODELAY, then hand over to uvicorn."""
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """One line per record on stderr: access lines are JSON, the rest plain."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("mloop.access", "mloop.serving", "mloop.serving.log"):
+        log = logging.getLogger(name)
+        log.handlers[:] = [handler]
+        log.setLevel(level)
+        log.propagate = False
+
+
+def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
+    """The uvicorn settings a server runs with."""
+    return {
+        "host": config.host,
+        "port": config.port,
+        "workers": config.workers,
+        "http": NoDelayProtocol,
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 30,
+        "factory": True,
+    }
+
+
+def run_server(config: ServeConfig) -> None:
+    """Serve until SIGTERM or Ctrl-C; the prediction log is flushed before exit."""
+    config.to_env()
+    if config.workers > 1 and not os.environ.get(MULTIPROCESS_VARIABLE):
+        os.environ[MULTIPROCESS_VARIABLE] = tempfile.mkdtemp(prefix="mloop-metrics-")
+    configure_logging()
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    uvicorn.run("mloop.serving.app:app_from_env", **uvicorn_options(config))
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    """After uvicorn's graceful shutdown it re-raises SIGTERM: end with status 0 then."""
+    raise SystemExit(0)
