@@ -77,7 +77,7 @@ def _emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
 
 def _say(message: str) -> None:
     """Print a plain message: user data (names, reasons) is never read as rich markup."""
-    out.print(message, markup=False, highlight=False)
+    out.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _cell(value: Any) -> str:

@@ -41,6 +41,7 @@ class MicroBatcher:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mloop-predict")
         self._worker: asyncio.Task[None] | None = None
+        self._carry: _Pending | None = None
         self._observe = observe
 
     async def submit(self, frame: pd.DataFrame) -> Any:
@@ -51,21 +52,32 @@ class MicroBatcher:
         await self._queue.put(_Pending(frame, future))
         return await future
 
+    async def _next(self, deadline: float) -> _Pending | None:
+        if self._carry is not None:
+            item, self._carry = self._carry, None
+            return item
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._queue.get(), remaining)
+        except TimeoutError:
+            return None
+
     async def _collect(self) -> list[_Pending]:
-        batch = [await self._queue.get()]
-        rows = len(batch[0].frame)
+        first = self._carry or await self._queue.get()
+        self._carry = None
+        batch, rows = [first], len(first.frame)
         deadline = asyncio.get_running_loop().time() + self._max_wait
         while rows < self._max_rows:
-            if self._queue.empty():
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
-                except TimeoutError:
-                    break
-            else:
-                item = self._queue.get_nowait()
+            item = await self._next(deadline)
+            if item is None:
+                break
+            if rows + len(item.frame) > self._max_rows:
+                self._carry = item
+                break
             batch.append(item)
             rows += len(item.frame)
         return batch

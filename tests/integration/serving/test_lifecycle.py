@@ -14,8 +14,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
+import pytest
 
 from mloop import predictions
+from mloop.errors import InvalidInput
 from mloop.serving import ServeConfig
 
 from .conftest import ChurnModels, LiveServer, free_port, with_port
@@ -161,3 +164,23 @@ def test_sigterm_during_load_loses_no_answered_request(
     assert all(
         json.loads(line)["path"] == "/predict" for line in lines if '"path":"/predict"' in line
     )
+
+
+def test_client_feedback_over_http_and_on_the_store(
+    live: LiveServer, churn_models: ChurnModels
+) -> None:
+    import mloop
+
+    remote = mloop.Client(live.url)
+    ids = remote.predict(_records(churn_models, 4))["prediction_ids"]
+    over_http = remote.feedback({ids[0]: 1, "nobody": 0})
+    assert (over_http.accepted, over_http.unknown) == (1, ["nobody"])
+    time.sleep(0.5)
+    local = churn_models.client.feedback({ids[1]: 0, ids[2]: 1})
+    assert (local.accepted, local.unknown) == (2, [])
+    window = churn_models.client.read_predictions("churn", last_n=4, with_feedback=True)
+    labels = dict(zip(window["prediction_id"], window["label"], strict=True))
+    assert {k: labels[k] for k in ids[:3]} == {ids[0]: 1, ids[1]: 0, ids[2]: 1}
+    assert pd.isna(labels[ids[3]])
+    with pytest.raises(InvalidInput, match="model server"):
+        remote.search_runs("churn")

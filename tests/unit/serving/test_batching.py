@@ -1,0 +1,106 @@
+"""Micro-batching merges concurrent requests and gives each caller exactly its own rows."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+
+from mloop.serving.batching import MicroBatcher
+from mloop.serving.outputs import Outputs, predict_outputs, split_outputs
+
+
+@pytest.fixture(scope="module")
+def model_and_rows() -> tuple[RandomForestClassifier, pd.DataFrame]:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(400, 4)), columns=list("abcd"))
+    model = RandomForestClassifier(n_estimators=15, random_state=0).fit(frame, frame["a"] > 0)
+    return model, frame
+
+
+def test_concurrent_requests_share_calls_and_match_unbatched(
+    model_and_rows: tuple[RandomForestClassifier, pd.DataFrame],
+) -> None:
+    model, frame = model_and_rows
+    sizes: list[int] = []
+    gate = threading.Event()
+
+    def slow_predict(batch: pd.DataFrame) -> Outputs:
+        gate.wait(5)
+        return predict_outputs(model, batch)
+
+    async def scenario() -> list[Outputs]:
+        batcher = MicroBatcher(slow_predict, split_outputs, max_rows=64, observe=sizes.append)
+        parts = [frame.iloc[i : i + 3].reset_index(drop=True) for i in range(0, 120, 3)]
+        tasks = [asyncio.create_task(batcher.submit(part)) for part in parts]
+        await asyncio.sleep(0.05)
+        gate.set()
+        results = await asyncio.gather(*tasks)
+        batcher.close()
+        return results
+
+    results = asyncio.run(scenario())
+    merged = np.concatenate([r.predictions for r in results])
+    expected = predict_outputs(model, frame.iloc[:120])
+    assert np.array_equal(merged, expected.predictions)
+    assert np.allclose(np.concatenate([r.probabilities for r in results]), expected.probabilities)
+    assert len(sizes) < 40
+    assert max(sizes) <= 64
+    assert sum(sizes) == 120
+
+
+def test_a_lone_request_does_not_wait_for_company() -> None:
+    async def scenario() -> float:
+        batcher = MicroBatcher(lambda b: Outputs(b["a"].to_numpy()), split_outputs, max_wait_ms=0)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await batcher.submit(pd.DataFrame({"a": [1.0]}))
+        batcher.close()
+        return loop.time() - started
+
+    assert asyncio.run(scenario()) < 0.5
+
+
+def test_errors_reach_every_caller() -> None:
+    def failing(batch: pd.DataFrame) -> Outputs:
+        raise ValueError("model blew up")
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(failing, split_outputs)
+        frames = [pd.DataFrame({"a": [1.0]}) for _ in range(3)]
+        outcomes = await asyncio.gather(
+            *(batcher.submit(f) for f in frames), return_exceptions=True
+        )
+        assert all(isinstance(o, ValueError) for o in outcomes)
+        batcher.close()
+
+    asyncio.run(scenario())
+
+
+def test_waiting_for_company_fills_a_batch() -> None:
+    sizes: list[int] = []
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(
+            lambda batch: Outputs(batch["a"].to_numpy()),
+            split_outputs,
+            max_rows=8,
+            max_wait_ms=200,
+            observe=sizes.append,
+        )
+        first = asyncio.create_task(batcher.submit(pd.DataFrame({"a": [1.0]})))
+        await asyncio.sleep(0.02)
+        rest = [
+            asyncio.create_task(batcher.submit(pd.DataFrame({"a": [float(i)]})))
+            for i in range(2, 9)
+        ]
+        answers = await asyncio.gather(first, *rest)
+        assert [a.predictions.tolist() for a in answers] == [[float(i)] for i in range(1, 9)]
+        batcher.close()
+
+    asyncio.run(scenario())
+    assert sizes == [8]
