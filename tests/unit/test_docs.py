@@ -1,4 +1,4 @@
-"""The Python examples in the README run as written."""
+"""The Python examples in the README (```python blocks; ```py ones need a running server) run."""
 
 from __future__ import annotations
 
