@@ -152,3 +152,47 @@ class FeedbackResult:
 
     accepted: int
     unknown: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """One stored monitoring result: drift or performance of a window of production."""
+
+    model: str
+    version: int | None
+    arm: str
+    kind: str
+    window_start: float | None
+    window_end: float | None
+    n_rows: int
+    summary: dict[str, Any]
+    details: list[dict[str, Any]]
+    created_at: float
+    id: int = 0
+
+
+class AlertStatus(StrEnum):
+    """Life cycle of an alert."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A condition a rule found, kept as one row however often it is seen again."""
+
+    id: int
+    rule: str
+    model: str
+    subject: str
+    severity: str
+    status: AlertStatus
+    message: str
+    value: float | None
+    first_seen: float
+    last_seen: float
+    occurrences: int
+    notified_at: float | None
+    updated_by: str | None = None

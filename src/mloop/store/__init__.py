@@ -7,11 +7,13 @@ import threading
 
 from mloop.store.migrate import HEAD_REVISION, upgrade_schema
 from mloop.store.models import ModelQueries
+from mloop.store.monitoring import MonitoringQueries
 from mloop.store.predictions import PredictionQueries
 
 
-class Store(PredictionQueries, ModelQueries):
-    """One store (SQLite file or PostgreSQL database): tracking, registry and prediction log."""
+class Store(MonitoringQueries, PredictionQueries, ModelQueries):
+    """One store (SQLite file or PostgreSQL database): tracking, registry, prediction log and
+    monitoring."""
 
 
 _open: dict[tuple[int, str], Store] = {}

@@ -202,3 +202,67 @@ feedback = Table(
     Column("label", JSON, nullable=False),
     Column("received_at", Float, nullable=False),
 )
+
+reference_profiles = Table(
+    "reference_profiles",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("profile", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+chunk_profiles = Table(
+    "chunk_profiles",
+    metadata,
+    Column("chunk_id", BigInteger, ForeignKey("prediction_chunks.id"), primary_key=True),
+    Column("profile", JSON, nullable=False),
+)
+
+monitor_results = Table(
+    "monitor_results",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("model", String(256), nullable=False),
+    Column("version", Integer),
+    Column("arm", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("window_start", Float),
+    Column("window_end", Float),
+    Column("n_rows", BigInteger, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_monitor_results_model_kind_created", "model", "kind", "created_at"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("rule", String(128), nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("value", Float),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("occurrences", Integer, nullable=False),
+    Column("notified_at", Float),
+    Column("updated_by", String(256)),
+    Index("ix_alerts_rule_model_subject_status", "rule", "model", "subject", "status"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("holder", String(256), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

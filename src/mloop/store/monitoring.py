@@ -1,0 +1,195 @@
+"""Store queries for monitoring: profiles, monitor results, alerts and scheduler leases."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+
+from mloop.entities import Alert, AlertStatus, MonitorResult
+from mloop.errors import NotFound
+from mloop.store import schema as t
+from mloop.store.base import StoreConnection
+
+_ACTIVE = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
+
+
+def _alert(row: Row[Any]) -> Alert:
+    values = row._asdict()
+    values["status"] = AlertStatus(values["status"])
+    return Alert(**values)
+
+
+def _result(row: Row[Any]) -> MonitorResult:
+    return MonitorResult(**row._asdict())
+
+
+class MonitoringQueries(StoreConnection):
+    """Reference and chunk profiles, stored monitor results, alerts and leases."""
+
+    def save_reference_profile(self, name: str, version: int, profile: dict[str, Any]) -> None:
+        """Store (or replace) the reference profile of a model version."""
+        table = t.reference_profiles
+        with self.write() as conn:
+            conn.execute(delete(table).where(table.c.name == name, table.c.version == version))
+            conn.execute(
+                insert(table).values(
+                    name=name, version=version, profile=profile, created_at=time.time()
+                )
+            )
+
+    def get_reference_profile(self, name: str, version: int) -> dict[str, Any]:
+        """The reference profile of a model version."""
+        table = t.reference_profiles
+        query = select(table.c.profile).where(table.c.name == name, table.c.version == version)
+        with self.read() as conn:
+            profile = conn.execute(query).scalar()
+        if profile is None:
+            raise NotFound(f"model {name!r} version {version} has no reference profile")
+        return dict(profile)
+
+    def save_chunk_profile(self, chunk_id: int, profile: dict[str, Any]) -> None:
+        """Store the profile of one chunk of the prediction log."""
+        with self.write() as conn:
+            conn.execute(insert(t.chunk_profiles).values(chunk_id=chunk_id, profile=profile))
+
+    def chunk_profiles(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored profiles of the given chunks (chunks without one are left out)."""
+        found: dict[int, dict[str, Any]] = {}
+        with self.read() as conn:
+            for start in range(0, len(chunk_ids), 500):
+                batch = list(chunk_ids[start : start + 500])
+                query = select(t.chunk_profiles).where(t.chunk_profiles.c.chunk_id.in_(batch))
+                found.update({row.chunk_id: dict(row.profile) for row in conn.execute(query)})
+        return found
+
+    def record_monitor_result(self, result: MonitorResult) -> int:
+        """Store one monitoring result; return its id."""
+        values = {k: v for k, v in result.__dict__.items() if k != "id"}
+        with self.write() as conn:
+            inserted = conn.execute(insert(t.monitor_results).values(**values))
+            (result_id,) = inserted.inserted_primary_key or (0,)
+        return int(result_id)
+
+    def list_monitor_results(
+        self, model: str, *, kind: str | None = None, since: float | None = None, limit: int = 1000
+    ) -> list[MonitorResult]:
+        """Stored results of a model, oldest first (the newest ``limit``)."""
+        table = t.monitor_results
+        query = select(table).where(table.c.model == model)
+        if kind is not None:
+            query = query.where(table.c.kind == kind)
+        if since is not None:
+            query = query.where(table.c.created_at >= since)
+        query = query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
+        with self.read() as conn:
+            rows = list(conn.execute(query))
+        return [_result(row) for row in reversed(rows)]
+
+    def raise_alert(
+        self,
+        rule: str,
+        model: str,
+        subject: str,
+        *,
+        severity: str,
+        message: str,
+        value: float | None,
+    ) -> tuple[Alert, bool]:
+        """Open an alert, or count one more sighting of the active one; True when it is new."""
+        now = time.time()
+        table = t.alerts
+        where = (table.c.rule == rule, table.c.model == model, table.c.subject == subject)
+        with self.write() as conn:
+            row = conn.execute(select(table).where(*where, table.c.status.in_(_ACTIVE))).first()
+            if row is None:
+                values = {
+                    "rule": rule,
+                    "model": model,
+                    "subject": subject,
+                    "severity": severity,
+                    "status": AlertStatus.OPEN.value,
+                    "message": message,
+                    "value": value,
+                    "first_seen": now,
+                    "last_seen": now,
+                    "occurrences": 1,
+                }
+                (alert_id,) = conn.execute(insert(table).values(**values)).inserted_primary_key or (
+                    0,
+                )
+                fresh = True
+            else:
+                alert_id, fresh = row.id, False
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == alert_id)
+                    .values(
+                        last_seen=now,
+                        occurrences=row.occurrences + 1,
+                        message=message,
+                        value=value,
+                        severity=severity,
+                    )
+                )
+            stored = conn.execute(select(table).where(table.c.id == alert_id)).one()
+        return _alert(stored), fresh
+
+    def mark_notified(self, alert_id: int, at: float) -> None:
+        """Record when the alert's notifiers were last called."""
+        with self.write() as conn:
+            conn.execute(update(t.alerts).where(t.alerts.c.id == alert_id).values(notified_at=at))
+
+    def set_alert_status(self, alert_id: int, status: AlertStatus, user: str) -> Alert:
+        """Acknowledge or resolve an alert."""
+        with self.write() as conn:
+            done = conn.execute(
+                update(t.alerts)
+                .where(t.alerts.c.id == alert_id)
+                .values(status=status.value, updated_by=user)
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"alert {alert_id} does not exist")
+            row = conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).one()
+        return _alert(row)
+
+    def list_alerts(
+        self,
+        *,
+        model: str | None = None,
+        status: AlertStatus | None = None,
+        rule: str | None = None,
+    ) -> list[Alert]:
+        """Alerts, newest sighting first."""
+        query = select(t.alerts)
+        if model is not None:
+            query = query.where(t.alerts.c.model == model)
+        if status is not None:
+            query = query.where(t.alerts.c.status == status.value)
+        if rule is not None:
+            query = query.where(t.alerts.c.rule == rule)
+        with self.read() as conn:
+            rows = conn.execute(query.order_by(t.alerts.c.last_seen.desc(), t.alerts.c.id.desc()))
+            return [_alert(row) for row in rows]
+
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take or renew a named lease unless another holder has it; True when it is ours."""
+        now = time.time()
+        table = t.leases
+        with self.write() as conn:
+            row = conn.execute(select(table).where(table.c.name == name)).first()
+            if row is None:
+                conn.execute(
+                    insert(table).values(name=name, holder=holder, expires_at=now + seconds)
+                )
+                return True
+            if row.holder != holder and row.expires_at > now:
+                return False
+            conn.execute(
+                update(table)
+                .where(table.c.name == name)
+                .values(holder=holder, expires_at=now + seconds)
+            )
+            return True
