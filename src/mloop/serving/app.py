@@ -18,12 +18,12 @@ from fastapi import FastAPI, Request, Response
 
 from mloop import __version__, predictions
 from mloop.errors import InvalidInput, MloopError, NotFound, Unauthorized
+from mloop.modelio.outputs import Outputs
 from mloop.registry import Client
 from mloop.serving.body import CSV, read_json
 from mloop.serving.config import ServeConfig
 from mloop.serving.http_errors import error_body, http_status
 from mloop.serving.logwriter import Answered, PredictionLogWriter
-from mloop.serving.outputs import Outputs
 from mloop.serving.protocols import mlflow, oip, plain
 from mloop.serving.served import ModelSlot, ServedModel
 from mloop.serving.telemetry import ServerMetrics, log_access

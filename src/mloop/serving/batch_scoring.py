@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from mloop.errors import InvalidInput, NotFound
 from mloop.modelio.frame import frame_from_columns
 from mloop.modelio.loaded import LoadedModel
-from mloop.serving.outputs import predict_outputs
+from mloop.modelio.outputs import predict_outputs
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mloop.errors import MloopError
-from mloop.serving.outputs import Outputs
+from mloop.modelio.outputs import Outputs
 
 logger = logging.getLogger("mloop.serving.log")
 MAX_PENDING_ROWS = 1_000_000

@@ -13,10 +13,10 @@ import pandas as pd
 
 from mloop.errors import MloopError, NotReady
 from mloop.modelio.loaded import LoadedModel
+from mloop.modelio.outputs import Outputs, predict_outputs, split_outputs
 from mloop.registry import Client
 from mloop.serving.batching import MicroBatcher
 from mloop.serving.config import ServeConfig
-from mloop.serving.outputs import Outputs, predict_outputs, split_outputs
 
 logger = logging.getLogger("mloop.serving")
 _ALIAS_URI = re.compile(r"^models:/[^/@]+@[^/@]+$")

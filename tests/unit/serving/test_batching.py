@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
+from mloop.modelio.outputs import Outputs, predict_outputs, split_outputs
 from mloop.serving.batching import MicroBatcher
-from mloop.serving.outputs import Outputs, predict_outputs, split_outputs
 
 
 @pytest.fixture(scope="module")

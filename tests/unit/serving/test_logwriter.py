@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from mloop.errors import Conflict, StoreUnavailable
+from mloop.modelio.outputs import Outputs
 from mloop.serving.logwriter import Answered, PredictionLogWriter, log_frame
-from mloop.serving.outputs import Outputs
 
 
 def _answered(ids: list[str], start: float) -> Answered:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from mloop.errors import InvalidInput, MalformedRequest
 from mloop.modelio.frame import frame_from_columns, frame_from_records, frame_from_rows
-from mloop.serving.outputs import Outputs, plain
+from mloop.modelio.outputs import Outputs, plain
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from mloop.errors import InvalidInput
 from mloop.modelio.frame import frame_from_records
-from mloop.serving.outputs import Outputs, plain
+from mloop.modelio.outputs import Outputs, plain
 
 
 def parse_plain(
