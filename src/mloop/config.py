@@ -27,6 +27,7 @@ class Settings:
     user: str
     allow_pickle: bool = False
     token: str | None = None
+    webhook_allow: tuple[str, ...] = ()
     trusted_types: tuple[str, ...] = field(default=DEFAULT_TRUSTED_PREFIXES)
 
 
@@ -53,9 +54,14 @@ SETTINGS_VARIABLES = (
     "MLOOP_ALLOW_PICKLE",
     "MLOOP_TRUSTED_TYPES",
     "MLOOP_TOKEN",
+    "MLOOP_WEBHOOK_ALLOW",
     "LOGNAME",
     "USER",
 )
+
+
+def _listed(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
 def settings_key() -> tuple[str | None, ...]:
@@ -68,9 +74,7 @@ def load_settings() -> Settings:
     home = Path(os.environ.get("MLOOP_HOME") or DEFAULT_HOME).absolute()
     store_url = os.environ.get("MLOOP_STORE_URL") or f"sqlite:///{home / 'mloop.db'}"
     artifacts_url = os.environ.get("MLOOP_ARTIFACTS_URL") or str(home / "artifacts")
-    extra = tuple(
-        t.strip() for t in os.environ.get("MLOOP_TRUSTED_TYPES", "").split(",") if t.strip()
-    )
+    extra = _listed("MLOOP_TRUSTED_TYPES")
     return Settings(
         home=home,
         store_url=store_url,
@@ -78,5 +82,6 @@ def load_settings() -> Settings:
         user=current_user(),
         allow_pickle=_flag("MLOOP_ALLOW_PICKLE"),
         token=os.environ.get("MLOOP_TOKEN") or None,
+        webhook_allow=_listed("MLOOP_WEBHOOK_ALLOW"),
         trusted_types=DEFAULT_TRUSTED_PREFIXES + extra,
     )

@@ -1,0 +1,1 @@
+"""Monitoring: reference profiles, drift, realized and estimated performance, alerts."""

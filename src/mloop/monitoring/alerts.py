@@ -1,0 +1,94 @@
+"""Alert rules over monitoring signals, with de-duplication, cool-down and auto-resolution."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mloop.entities import Alert, AlertStatus
+from mloop.monitoring.notifiers import Notifier
+from mloop.store import Store
+
+AUTO_RESOLVER = "mloop"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One measured value of a monitoring run, e.g. drift of a column or a window's F1."""
+
+    metric: str
+    subject: str
+    value: float
+    message: str
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """Alert when ``metric`` crosses ``threshold`` (above it, or below it when ``below``)."""
+
+    name: str
+    metric: str
+    threshold: float
+    below: bool = False
+    severity: str = "warning"
+    cooldown_seconds: float = 3600.0
+
+    def breached(self, signal: Signal) -> bool:
+        """Whether the signal is this rule's metric and crosses its threshold."""
+        if signal.metric != self.metric:
+            return False
+        return signal.value < self.threshold if self.below else signal.value >= self.threshold
+
+
+DEFAULT_RULES = (
+    AlertRule("dataset-drift", "drift.share", 0.5, severity="critical"),
+    AlertRule("feature-drift", "drift.column", 1.0),
+    AlertRule("prediction-drift", "drift.prediction", 1.0),
+    AlertRule("f1-drop", "performance.f1_drop", 0.05, severity="critical"),
+    AlertRule("estimated-f1-drop", "estimated.f1_drop", 0.05),
+)
+
+
+def process_signals(
+    store: Store,
+    model: str,
+    signals: Sequence[Signal],
+    rules: Sequence[AlertRule],
+    notifiers: Sequence[Notifier],
+) -> list[Alert]:
+    """Open or refresh an alert per breach, notify outside cool-down, resolve what cleared."""
+    raised: list[Alert] = []
+    for rule in rules:
+        breaches = [s for s in signals if rule.breached(s)]
+        for signal in breaches:
+            alert, fresh = store.raise_alert(
+                rule.name,
+                model,
+                signal.subject,
+                severity=rule.severity,
+                message=signal.message,
+                value=signal.value,
+            )
+            if (
+                fresh
+                or alert.notified_at is None
+                or time.time() - alert.notified_at >= rule.cooldown_seconds
+            ):
+                _notify(store, alert, notifiers)
+            raised.append(alert)
+        measured = {s.subject for s in signals if s.metric == rule.metric}
+        _resolve_cleared(store, model, rule, measured - {s.subject for s in breaches})
+    return raised
+
+
+def _notify(store: Store, alert: Alert, notifiers: Sequence[Notifier]) -> None:
+    for notifier in notifiers:
+        notifier.notify(alert)
+    store.mark_notified(alert.id, time.time())
+
+
+def _resolve_cleared(store: Store, model: str, rule: AlertRule, cleared: set[str]) -> None:
+    for alert in store.list_alerts(model=model, rule=rule.name):
+        if alert.subject in cleared and alert.status is not AlertStatus.RESOLVED:
+            store.set_alert_status(alert.id, AlertStatus.RESOLVED, AUTO_RESOLVER)
