@@ -1,0 +1,48 @@
+"""Pure statistics on numpy arrays: drift tests, multiple testing, realised and estimated
+performance.
+
+Imports nothing of mloop; every function takes array-likes, raises ValueError on malformed
+input, and returns a documented value (usually NaN) when the data cannot answer the question.
+"""
+
+from mloop.stats.binned import chi_square, jensen_shannon, ks_binned, psi, wasserstein_binned
+from mloop.stats.cbpe import (
+    Calibration,
+    Estimate,
+    calibration_error,
+    estimate_performance,
+    fit_calibration,
+)
+from mloop.stats.drift import TestResult, ks_p_value, ks_test, wasserstein, wasserstein_normed
+from mloop.stats.multiple import adjust_p_values
+from mloop.stats.performance import (
+    classification_metrics,
+    confusion_metrics,
+    log_loss,
+    regression_metrics,
+    roc_auc,
+)
+
+__all__ = [
+    "Calibration",
+    "Estimate",
+    "TestResult",
+    "adjust_p_values",
+    "calibration_error",
+    "chi_square",
+    "classification_metrics",
+    "confusion_metrics",
+    "estimate_performance",
+    "fit_calibration",
+    "jensen_shannon",
+    "ks_binned",
+    "ks_p_value",
+    "ks_test",
+    "log_loss",
+    "psi",
+    "regression_metrics",
+    "roc_auc",
+    "wasserstein",
+    "wasserstein_binned",
+    "wasserstein_normed",
+]
