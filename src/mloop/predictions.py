@@ -189,6 +189,19 @@ def read_predictions(
     return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
 
 
+def read_chunk(
+    artifacts: ArtifactStore,
+    chunk: PredictionChunk,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The rows of one chunk (inside [start, end) when given), hash-verified."""
+    needed = None if columns is None else {*columns, "ts"}
+    return _read_chunk(artifacts, chunk, needed, (start, end)).to_pandas()
+
+
 def record_feedback(store: Store, labels: Mapping[str, Any]) -> FeedbackResult:
     """Attach ground-truth labels to logged predictions; never-logged ids come back unknown."""
     if not isinstance(labels, Mapping):

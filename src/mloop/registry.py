@@ -137,11 +137,36 @@ class Client(TrackingClient):
         )
 
     def register_model(
-        self, run_id: str, name: str, *, model: str = "model", description: str = ""
+        self,
+        run_id: str,
+        name: str,
+        *,
+        model: str = "model",
+        description: str = "",
+        reference: pd.DataFrame | None = None,
+        reference_labels: Any = None,
     ) -> ModelVersion:
-        """Register the model a run logged as the next version of ``name``."""
+        """Register the model a run logged as the next version of ``name``.
+
+        With ``reference`` data (best a labelled hold-out set) the version also gets the
+        reference profile that monitoring compares production with.
+        """
         logged = self.store.get_logged_model(run_id, model)
-        return self.store.create_model_version(model_name(name), logged, description)
+        version = self.store.create_model_version(model_name(name), logged, description)
+        if reference is not None:
+            self.set_reference(name, version.version, reference, reference_labels)
+        return version
+
+    def set_reference(
+        self, name: str, version: int, data: pd.DataFrame, labels: Any = None
+    ) -> None:
+        """Store the reference profile of a version: data, outputs and, with labels, performance."""
+        from mloop.profiles import profile_to_dict
+        from mloop.reference import build_reference
+
+        loaded = self.load_model(f"models:/{name}/{int(version)}")
+        profile = build_reference(loaded.estimator, data, labels)
+        self.store.save_reference_profile(name, int(version), profile_to_dict(profile))
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         """One version of a registered model."""

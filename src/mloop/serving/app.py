@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request, Response
 from mloop import __version__, predictions
 from mloop.errors import InvalidInput, MloopError, NotFound, Unauthorized
 from mloop.modelio.outputs import Outputs
+from mloop.profiles import DatasetProfile, profile_from_dict, profile_to_dict, window_profile
 from mloop.registry import Client
 from mloop.serving.body import CSV, read_json
 from mloop.serving.config import ServeConfig
@@ -61,6 +62,7 @@ class ModelServer:
         self.metrics = ServerMetrics()
         self.slot = ModelSlot(client, config, self.metrics.batch_rows.observe)
         self.writer: PredictionLogWriter | None = None
+        self._references: dict[tuple[str, int], DatasetProfile | None] = {}
         if config.log_predictions:
             self.writer = PredictionLogWriter(
                 self._write_chunk,
@@ -70,14 +72,29 @@ class ModelServer:
             )
 
     def _write_chunk(self, model: str, version: int, arm: str, frame: pd.DataFrame) -> object:
-        return predictions.write_prediction_chunk(
-            self.client.store,
-            self.client.artifacts,
-            model=model,
-            version=version,
-            arm=arm,
-            frame=frame,
+        store, artifacts = self.client.store, self.client.artifacts
+        chunk = predictions.write_prediction_chunk(
+            store, artifacts, model=model, version=version, arm=arm, frame=frame
         )
+        reference = self._reference(model, version)
+        if reference is not None:
+            inputs = {
+                c: c.removeprefix("feature.") for c in frame.columns if c.startswith("feature.")
+            }
+            profile = window_profile(reference, frame.rename(columns=inputs))
+            store.save_chunk_profile(chunk.id, profile_to_dict(profile))
+        return chunk
+
+    def _reference(self, model: str, version: int) -> DatasetProfile | None:
+        """The version's reference profile, read once; None when the version has none."""
+        key = (model, version)
+        if key not in self._references:
+            try:
+                stored = self.client.store.get_reference_profile(model, version)
+                self._references[key] = profile_from_dict(stored)
+            except NotFound:
+                self._references[key] = None
+        return self._references[key]
 
     async def start(self) -> None:
         """Load the model and start the log writer."""

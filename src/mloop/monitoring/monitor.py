@@ -1,0 +1,182 @@
+"""One monitoring run: drift, prediction drift and performance of a window, stored and alerted."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from mloop.entities import Alert, MonitorResult
+from mloop.errors import InvalidInput
+from mloop.monitoring.alerts import DEFAULT_RULES, AlertRule, Signal, process_signals
+from mloop.monitoring.drift import DriftOptions, DriftReport, detect_drift
+from mloop.monitoring.notifiers import Notifier
+from mloop.monitoring.performance import estimated_performance, realized_performance
+from mloop.monitoring.windows import Window, profile_window, read_window
+from mloop.profiles import DatasetProfile, profile_from_dict
+from mloop.registry import Client
+
+_TARGET = re.compile(r"^(?:models:/)?(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/@]+))?$")
+
+
+@dataclass(frozen=True)
+class MonitorRun:
+    """What one run found: feature drift, output drift, performance, and the alerts raised."""
+
+    model: str
+    version: int
+    window: Window
+    drift: DriftReport
+    prediction_drift: DriftReport
+    performance: dict[str, Any] | None
+    estimated: dict[str, Any] | None
+    reference: DatasetProfile
+    current: DatasetProfile
+    alerts: list[Alert] = field(default_factory=list)
+
+
+def resolve_target(client: Client, target: str) -> tuple[str, int]:
+    """``churn@champion``, ``churn/3``, ``models:/churn@champion`` or ``churn`` (its champion)."""
+    match = _TARGET.match(target.strip())
+    if match is None:
+        raise InvalidInput(f"model {target!r}: use NAME, NAME@ALIAS or NAME/VERSION", field="model")
+    name = match["name"]
+    if match["version"]:
+        return name, int(match["version"])
+    return name, client.get_alias(name, match["alias"] or "champion")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_json_safe(row) for row in table.to_dict(orient="records")]
+
+
+def _signals(run: MonitorRun) -> list[Signal]:
+    found = [
+        Signal(
+            "drift.share",
+            "dataset",
+            run.drift.share_drifted,
+            f"{run.drift.share_drifted:.0%} of features drifted",
+        )
+    ]
+    for row in run.drift.table.to_dict(orient="records"):
+        measured = f"{row['method']} {row['statistic']:.4g}, threshold {row['threshold']}"
+        message = f"{row['column']} drifted ({measured})"
+        found.append(
+            Signal("drift.column", str(row["column"]), float(bool(row["drifted"])), message)
+        )
+    for row in run.prediction_drift.table.to_dict(orient="records"):
+        found.append(
+            Signal(
+                "drift.prediction",
+                str(row["column"]),
+                float(bool(row["drifted"])),
+                f"model output {row['column']} drifted",
+            )
+        )
+    for kind, result in (("performance", run.performance), ("estimated", run.estimated)):
+        for metric, drop in (result or {}).get("drop", {}).items():
+            found.append(
+                Signal(
+                    f"{kind}.{metric}_drop",
+                    "window",
+                    float(drop),
+                    f"{kind} {metric} fell by {drop:.3f}",
+                )
+            )
+    return found
+
+
+def _store(client: Client, run: MonitorRun, arm: str) -> None:
+    window = run.window
+
+    def result(
+        kind: str, n_rows: int, summary: dict[str, Any], details: list[dict[str, Any]]
+    ) -> MonitorResult:
+        return MonitorResult(
+            run.model,
+            run.version,
+            arm,
+            kind,
+            window.start,
+            window.end,
+            n_rows,
+            _json_safe(summary),
+            details,
+            time.time(),
+        )
+
+    store = client.store
+    store.record_monitor_result(
+        result("drift", run.drift.n_current, run.drift.summary(), _records(run.drift.table))
+    )
+    store.record_monitor_result(
+        result(
+            "prediction_drift",
+            run.prediction_drift.n_current,
+            run.prediction_drift.summary(),
+            _records(run.prediction_drift.table),
+        )
+    )
+    if run.performance is not None:
+        store.record_monitor_result(
+            result("performance", run.performance["n_labeled"], run.performance, [])
+        )
+    if run.estimated is not None:
+        store.record_monitor_result(
+            result("estimated_performance", run.estimated["n"], run.estimated, [])
+        )
+
+
+def run_monitor(
+    client: Client,
+    target: str,
+    window: Window,
+    *,
+    arm: str | None = None,
+    options: DriftOptions | None = None,
+    rules: Sequence[AlertRule] = DEFAULT_RULES,
+    notifiers: Sequence[Notifier] = (),
+    store_results: bool = True,
+) -> MonitorRun:
+    """Compare a window of a model version's traffic with its reference; store and alert."""
+    name, version = resolve_target(client, target)
+    reference = profile_from_dict(client.store.get_reference_profile(name, version))
+    extra = reference.extra
+    outputs = [c for c in extra.get("outputs", []) if c in reference.columns]
+    features = [c for c in extra.get("features", reference.columns) if c in reference.columns]
+    current = profile_window(client, reference, name, version, arm, window)
+    labelled = read_window(client, name, version, arm, window) if outputs else pd.DataFrame()
+    run = MonitorRun(
+        model=name,
+        version=version,
+        window=window,
+        drift=detect_drift(reference, current, columns=features, options=options),
+        prediction_drift=detect_drift(
+            reference, current, columns=outputs[-1:] or outputs, options=options
+        ),
+        performance=realized_performance(labelled, extra),
+        estimated=estimated_performance(labelled, extra),
+        reference=reference,
+        current=current,
+    )
+    if store_results:
+        _store(client, run, arm or "")
+        alerts = process_signals(client.store, name, _signals(run), rules, notifiers)
+        run = MonitorRun(**{**run.__dict__, "alerts": alerts})
+    return run
