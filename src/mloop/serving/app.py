@@ -8,9 +8,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import pandas as pd
@@ -360,7 +360,19 @@ def _metadata_routes(app: FastAPI, server: ModelServer) -> None:
         return Response(__version__, media_type="text/plain")
 
 
-def create_app(config: ServeConfig, client: Client | None = None) -> FastAPI:
+class BackgroundJob(Protocol):
+    """Work that runs beside the server for its lifetime (a scheduled monitor, say)."""
+
+    def start(self) -> None:
+        """Begin, without blocking."""
+
+    def stop(self) -> None:
+        """End, waiting for work in progress."""
+
+
+def create_app(
+    config: ServeConfig, client: Client | None = None, jobs: Sequence[BackgroundJob] = ()
+) -> FastAPI:
     """Build the server app for ``config``; the model loads when the app starts."""
     server = ModelServer(
         config, client or Client(config.store_url, artifacts_url=config.artifacts_url)
@@ -370,7 +382,11 @@ def create_app(config: ServeConfig, client: Client | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loading = asyncio.get_running_loop().create_task(server.start())
         loading.add_done_callback(_report_load_failure)
+        for job in jobs:
+            job.start()
         yield
+        for job in jobs:
+            await asyncio.to_thread(job.stop)
         loading.cancel()
         await server.stop()
 

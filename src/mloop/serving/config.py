@@ -29,6 +29,8 @@ class ServeConfig:
     log_flush_rows: int = 5_000
     log_flush_seconds: float = 2.0
     arm: str = ""
+    monitor_every_seconds: float = 0.0
+    monitor_window: str = "10000"
 
     def to_env(self) -> None:
         """Put this configuration where worker processes read it."""

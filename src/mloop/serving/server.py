@@ -39,7 +39,13 @@ def configure_logging(level: int = logging.INFO) -> None:
     """One line per record on stderr: access lines are JSON, the rest plain."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("mloop.access", "mloop.serving", "mloop.serving.log"):
+    for name in (
+        "mloop.access",
+        "mloop.serving",
+        "mloop.serving.log",
+        "mloop.monitoring",
+        "mloop.alerts",
+    ):
         log = logging.getLogger(name)
         log.handlers[:] = [handler]
         log.setLevel(level)
@@ -60,14 +66,17 @@ def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
     }
 
 
-def run_server(config: ServeConfig) -> None:
-    """Serve until SIGTERM or Ctrl-C; the prediction log is flushed before exit."""
+def run_server(config: ServeConfig, factory: str = "mloop.serving.app:app_from_env") -> None:
+    """Serve until SIGTERM or Ctrl-C; the prediction log is flushed before exit.
+
+    ``factory`` names the function (module:name) each worker calls to build its app.
+    """
     config.to_env()
     if config.workers > 1 and not os.environ.get(MULTIPROCESS_VARIABLE):
         os.environ[MULTIPROCESS_VARIABLE] = tempfile.mkdtemp(prefix="mloop-metrics-")
     configure_logging()
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run("mloop.serving.app:app_from_env", **uvicorn_options(config))
+    uvicorn.run(factory, **uvicorn_options(config))
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -1,0 +1,58 @@
+"""What every command shares: the client, output tables, JSON and plain messages."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mloop.registry import Client
+
+out = Console()
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+state: dict[str, str | None] = {"store": None, "artifacts": None}
+
+
+def client() -> Client:
+    """The client for the store and artifact root the options or environment name."""
+    return Client(state["store"], artifacts_url=state["artifacts"])
+
+
+def when(seconds: float | None) -> str:
+    """Epoch seconds as a UTC date and time."""
+    if seconds is None:
+        return ""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
+    """Print rows as a table, or as JSON with ``--json``."""
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=Text(title))
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    for column in columns:
+        table.add_column(Text(column), overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell(row.get(column))) for column in columns))
+    out.print(table)
+
+
+def say(message: str) -> None:
+    """Print a plain message: user data (names, reasons) is never read as rich markup."""
+    out.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def cell(value: Any) -> str:
+    """A value as table text."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,170 @@
+"""Commands for registered models, their aliases and history, and the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from mloop.cli.common import JsonOption, client, emit, say, when
+
+models_app = typer.Typer(no_args_is_help=True, help="Registered models, aliases and their history.")
+store_app = typer.Typer(no_args_is_help=True, help="Maintain the store.")
+
+
+@models_app.command("ls")
+def models_ls(as_json: JsonOption = False) -> None:
+    """List registered models with their newest version and aliases."""
+    rows = [
+        {
+            "name": m.name,
+            "latest_version": m.latest_version,
+            "aliases": m.aliases
+            if as_json
+            else ", ".join(f"{a}=v{v}" for a, v in m.aliases.items()),
+            "created": when(m.created_at),
+        }
+        for m in client().list_models()
+    ]
+    emit(rows, as_json, "registered models")
+
+
+@models_app.command("show")
+def models_show(
+    name: str,
+    version: Annotated[int | None, typer.Option(help="Show this version's lineage.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a model's versions, or one version's lineage with --version."""
+    active = client()
+    if version is not None:
+        lineage = active.lineage(name, version)
+        if as_json:
+            typer.echo(json.dumps(lineage, indent=2, default=str))
+            return
+        _print_lineage(lineage)
+        return
+    rows = [
+        {
+            "version": v.version,
+            "aliases": ", ".join(v.aliases),
+            "run_id": v.run_id,
+            "format": v.format,
+            "registered": when(v.created_at),
+            "description": v.description,
+        }
+        for v in active.list_model_versions(name)
+    ]
+    emit(rows, as_json, f"model {name}")
+
+
+def _print_lineage(lineage: dict[str, Any]) -> None:
+    run = lineage["run"]
+    rows = [
+        {"field": "model", "value": f"{lineage['model']} v{lineage['version']}"},
+        {"field": "aliases", "value": ", ".join(lineage["aliases"])},
+        {"field": "run", "value": f"{run['name']} ({run['id']}) {run['status']} by {run['user']}"},
+        {"field": "code_version", "value": run["code_version"]},
+        {"field": "params", "value": ", ".join(f"{k}={v}" for k, v in lineage["params"].items())},
+        {
+            "field": "metrics",
+            "value": ", ".join(f"{k}={v:.4g}" for k, v in lineage["metrics"].items()),
+        },
+        {
+            "field": "datasets",
+            "value": ", ".join(f"{d['name']}:{d['digest'][:12]}" for d in lineage["datasets"]),
+        },
+        {
+            "field": "model_file",
+            "value": f"{lineage['model_file']['format']} {lineage['model_file']['digest']}",
+        },
+    ]
+    emit(rows, False, "lineage")
+
+
+Reason = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit trail.")]
+
+
+@models_app.command("promote")
+def models_promote(
+    name: str,
+    version: int,
+    reason: Reason,
+    alias: Annotated[str, typer.Option("--alias", "-a")] = "champion",
+) -> None:
+    """Point an alias (default: champion) at a version."""
+    event = client().set_alias(name, alias, version, reason=reason)
+    moved = f"v{event.from_version}" if event.from_version is not None else "nothing"
+    say(f"{name}@{alias}: {moved} -> v{event.to_version} ({reason})")
+
+
+@models_app.command("rollback")
+def models_rollback(
+    name: str,
+    reason: Reason,
+    alias: Annotated[str, typer.Option("--alias", "-a")] = "champion",
+) -> None:
+    """Move an alias back to the version it held before."""
+    event = client().rollback(name, alias, reason=reason)
+    say(f"{name}@{alias}: rolled back v{event.from_version} -> v{event.to_version} ({reason})")
+
+
+@models_app.command("history")
+def models_history(
+    name: str,
+    alias: Annotated[str | None, typer.Option("--alias", "-a")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The audit trail of alias moves: when, who, from which version to which, why."""
+    rows = [
+        {
+            "when": when(e.at),
+            "alias": e.alias,
+            "action": e.action,
+            "from": e.from_version,
+            "to": e.to_version,
+            "user": e.user,
+            "reason": e.reason,
+        }
+        for e in client().alias_history(name, alias)
+    ]
+    emit(rows, as_json, f"alias history of {name}")
+
+
+@store_app.command("upgrade")
+def store_upgrade() -> None:
+    """Migrate the store to this mloop's schema."""
+    from mloop.store import upgrade_store
+
+    active = client()
+    before, after = upgrade_store(active.store_url)
+    say(f"store {before or 'empty'} -> {after}")
+
+
+@models_app.command("reference")
+def models_reference(
+    name: str,
+    version: int,
+    data: Annotated[Path, typer.Option("--data", "-d", help="A .csv or .parquet reference set.")],
+    label_column: Annotated[
+        str | None, typer.Option(help="The column holding true labels, if the data has one.")
+    ] = None,
+) -> None:
+    """Store the reference profile monitoring compares a version's traffic with."""
+    from mloop.errors import InvalidInput, NotFound
+
+    if not data.is_file():
+        raise NotFound(f"reference file {str(data)!r} does not exist")
+    if data.suffix.lower() not in {".csv", ".parquet"}:
+        raise InvalidInput(f"{data}: use a .csv or .parquet file", field="data")
+    frame = pd.read_csv(data) if data.suffix.lower() == ".csv" else pd.read_parquet(data)
+    labels = None
+    if label_column is not None:
+        if label_column not in frame:
+            raise InvalidInput(f"{data} has no column {label_column!r}", field="label_column")
+        labels = frame.pop(label_column)
+    client().set_reference(name, version, frame, labels)
+    say(f"reference profile of {name} v{version}: {len(frame)} rows, {frame.shape[1]} columns")

@@ -1,0 +1,33 @@
+"""The processes mloop runs: the model server, with its scheduled monitor when asked for."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+
+from mloop.monitoring.scheduler import MonitorScheduler
+from mloop.monitoring.windows import parse_window
+from mloop.registry import Client
+from mloop.serving import ServeConfig, create_app
+from mloop.serving.app import BackgroundJob
+
+_MODEL_URI = re.compile(r"^models:/(?P<target>[^/@]+(?:/\d+|@[^/@]+))$")
+
+
+def monitor_target(model_uri: str) -> str | None:
+    """The monitor target (``churn@champion``) of a served ``models:/`` URI; None for runs:/."""
+    match = _MODEL_URI.match(model_uri)
+    return match["target"] if match else None
+
+
+def serve_app() -> FastAPI:
+    """The app each server worker runs: the model server plus its scheduled monitor."""
+    config = ServeConfig.from_env()
+    client = Client(config.store_url, artifacts_url=config.artifacts_url)
+    jobs: list[BackgroundJob] = []
+    target = monitor_target(config.model_uri)
+    if config.monitor_every_seconds > 0 and target is not None:
+        window = parse_window(config.monitor_window)
+        jobs.append(MonitorScheduler(client, target, window, config.monitor_every_seconds))
+    return create_app(config, client, jobs)
