@@ -120,6 +120,7 @@ class Client(TrackingClient):
         end: float | None = None,
         last_n: int | None = None,
         with_feedback: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """A window of the prediction log of a model (and version or arm), oldest first."""
         from mloop import predictions
@@ -134,6 +135,7 @@ class Client(TrackingClient):
             end=end,
             last_n=last_n,
             with_feedback=with_feedback,
+            columns=columns,
         )
 
     def register_model(

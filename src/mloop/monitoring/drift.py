@@ -58,9 +58,9 @@ class ColumnRule:
 class DriftOptions:
     """How drift is decided.
 
-    With at most ``small_sample`` reference rows a column gets a p-value test (KS for numbers,
-    chi-square for categories) at level ``alpha`` after a ``correction`` over the p-value tests
-    (Benjamini-Hochberg "bh", "bonferroni" or "none"). Larger samples would make p-values flag
+    When either sample has at most ``small_sample`` values a column gets a p-value test (KS
+    for numbers, chi-square for categories) at level ``alpha`` after a ``correction`` over the
+    p-value tests (Benjamini-Hochberg "bh", "bonferroni" or "none"). Larger samples would make p-values flag
     trivial shifts, so a distance with an effect-size threshold decides instead (normalised
     Wasserstein or PSI for numbers, Jensen-Shannon for categories). The dataset drifts when at
     least ``dataset_share`` of the columns do.
@@ -101,11 +101,11 @@ class DriftReport:
         }
 
 
-def _method(column: ColumnProfile, options: DriftOptions) -> str:
+def _method(column: ColumnProfile, current: ColumnProfile, options: DriftOptions) -> str:
     rule = options.rules.get(column.name)
     if rule is not None:
         return rule.method
-    small = column.count <= options.small_sample
+    small = min(column.count, current.count) <= options.small_sample
     if isinstance(column, NumericProfile):
         return "ks" if small else options.numeric_distance
     return "chi_square" if small else "jensen_shannon"
@@ -164,7 +164,7 @@ def _row(
     options: DriftOptions,
     frames: tuple[pd.DataFrame | None, ...],
 ) -> dict[str, Any]:
-    method = _method(ref, options)
+    method = _method(ref, cur, options)
     rule = options.rules.get(ref.name)
     threshold = (
         rule.threshold if rule and rule.threshold is not None else DEFAULT_THRESHOLDS[method]

@@ -161,7 +161,11 @@ def run_monitor(
     outputs = [c for c in extra.get("outputs", []) if c in reference.columns]
     features = [c for c in extra.get("features", reference.columns) if c in reference.columns]
     current = profile_window(client, reference, name, version, arm, window)
-    labelled = read_window(client, name, version, arm, window) if outputs else pd.DataFrame()
+    labelled = (
+        read_window(client, name, version, arm, window, columns=outputs)
+        if outputs
+        else pd.DataFrame()
+    )
     run = MonitorRun(
         model=name,
         version=version,
