@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -68,9 +68,14 @@ def log_columns(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_window(
-    client: Client, model: str, version: int | None, arm: str | None, window: Window
+    client: Client,
+    model: str,
+    version: int | None,
+    arm: str | None,
+    window: Window,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The window's rows (inputs, outputs, labels), oldest first."""
+    """The window's rows (inputs, outputs, labels; or only ``columns`` of them), oldest first."""
     log = client.read_predictions(
         model,
         version=version,
@@ -79,6 +84,7 @@ def read_window(
         end=window.end,
         last_n=window.last_n,
         with_feedback=True,
+        columns=None if columns is None else [*columns, "prediction_id"],
     )
     return log_columns(log)
 
