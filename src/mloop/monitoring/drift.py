@@ -62,8 +62,8 @@ class DriftOptions:
     for numbers, chi-square for categories) at level ``alpha`` after a ``correction`` over the
     p-value tests (Benjamini-Hochberg "bh", "bonferroni" or "none"). Larger samples would make
     p-values flag trivial shifts, so a distance with an effect-size threshold decides instead
-    (normalised Wasserstein or PSI for numbers, Jensen-Shannon for categories). The dataset drifts when at
-    least ``dataset_share`` of the columns do.
+    (normalised Wasserstein or PSI for numbers, Jensen-Shannon for categories). The dataset
+    drifts when at least ``dataset_share`` of the columns do.
     """
 
     alpha: float = 0.05
