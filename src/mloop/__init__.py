@@ -56,7 +56,12 @@ if TYPE_CHECKING:
     from mloop.registry import Client
 
 
+_SUBMODULES = {"monitoring", "profiles", "stats", "errors", "entities"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"mloop.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mloop' has no attribute {name!r}")
@@ -66,7 +71,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_SUBMODULES])
 
 
 __all__ = [

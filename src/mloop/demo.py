@@ -149,7 +149,13 @@ def run_demo(client: Client, *, rows: int = 5000, console: Console | None = None
     _print_results(console, results)
     best = max(results, key=lambda name: results[name][1]["f1"])
     run_id, metrics = results[best]
-    version = client.register_model(run_id, MODEL_NAME, description=f"{best} trained by mloop demo")
+    version = client.register_model(
+        run_id,
+        MODEL_NAME,
+        description=f"{best} trained by mloop demo",
+        reference=split[1],
+        reference_labels=split[3],
+    )
     client.set_alias(
         MODEL_NAME,
         "champion",
