@@ -21,3 +21,17 @@ def test_tracking_benchmark_mloop_worker_runs_every_case() -> None:
     timings = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(timings) == {"a", "b", "c", "d", "e"}
     assert all(seconds > 0 for seconds in timings.values())
+
+
+def test_drift_benchmark_mloop_worker_runs_a_quick_configuration() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "drift.py"), "--quick", "--tool", "mloop", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    verdicts = measured["drift"][0]["verdicts"]
+    assert verdicts["normal"]["drifted"] is True
+    assert verdicts["uniform"]["drifted"] is False
