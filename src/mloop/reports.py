@@ -46,8 +46,10 @@ def _figure(reference: ColumnProfile, current: ColumnProfile) -> str:
         edges, ref_shares = _coarse(reference)
         _, cur_shares = _coarse(current)
         widths = np.diff(edges)
-        axis.bar(edges[:-1], ref_shares, width=widths, align="edge", alpha=0.5, label="reference")
-        axis.bar(edges[:-1], cur_shares, width=widths, align="edge", alpha=0.5, label="current")
+        for shares, label in ((ref_shares, "reference"), (cur_shares, "current")):
+            density = shares / np.where(widths > 0, widths, 1.0)
+            axis.bar(edges[:-1], density, width=widths, align="edge", alpha=0.5, label=label)
+        axis.set_ylabel("density")
     elif isinstance(reference, CategoricalProfile) and isinstance(current, CategoricalProfile):
         labels = [*reference.frequencies, "unseen"]
         positions = np.arange(len(labels))
@@ -55,7 +57,8 @@ def _figure(reference: ColumnProfile, current: ColumnProfile) -> str:
         axis.bar(positions + 0.2, proportions(current), width=0.4, label="current")
         axis.set_xticks(positions, labels, rotation=30, ha="right", fontsize=8)
     axis.set_title(reference.name)
-    axis.set_ylabel("share")
+    if not axis.get_ylabel():
+        axis.set_ylabel("share")
     axis.legend(fontsize=8)
     figure.tight_layout()
     buffer = io.BytesIO()
