@@ -228,7 +228,7 @@ def fill_log(client: Any, reference: Any, current: pd.DataFrame, chunks: int) ->
             client.store, client.artifacts, model=MODEL, version=1, arm="", frame=part
         )
         profile = window_profile(reference, part.rename(columns=inputs))
-        client.store.save_chunk_profile(chunk.id, profile_to_dict(profile))
+        client.store.save_chunk_profile(chunk.id, profile_to_dict(profile, reference=reference))
     return float(log["ts"].iloc[-1])
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from functools import reduce
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from mloop.profiles import (
     merge_all,
     merge_profiles,
     missing_rate,
+    on_reference,
     out_of_range,
     profile_from_dict,
     profile_to_dict,
@@ -129,6 +132,19 @@ def test_merged_halves_equal_the_whole(seed: int) -> None:
     assert_profiles_match(merge_all(thirds), whole)
     assert_profiles_match(merge_all([whole]), whole)
     assert_profiles_match(merge_profiles(window_profile(reference, frame[:0]), whole), whole)
+
+
+def test_merge_all_of_many_parts_equals_the_whole_and_the_pairwise_merges() -> None:
+    frame = mixed_frame(16, rows=20_000)
+    frame.loc[5000:6999, "income"] = np.nan  # parts with no finite values in a column
+    reference = reference_profile(mixed_frame(116))
+    cuts = [0, 1, 1, 700, 5000, 6000, 7000, 7001, *range(8000, 20_000, 1500), 20_000]
+    parts = [window_profile(reference, frame[a:b]) for a, b in pairwise(cuts)]
+    whole = window_profile(reference, frame)
+    merged = merge_all(parts)
+    assert_profiles_match(merged, whole)
+    assert_profiles_match(merged, reduce(merge_profiles, parts))
+    assert merge_all([whole]) is whole
 
 
 def test_merged_windows_of_the_reference_rows_equal_the_reference() -> None:
@@ -243,6 +259,8 @@ def test_reference_categories_are_capped_and_the_rest_merge_exactly() -> None:
     window = window_profile(reference, frame)
     halves = [window_profile(reference, part) for part in (frame[:2000], frame[2000:])]
     assert merge_profiles(*halves) == window == reference
+    tenths = [window_profile(reference, frame[i : i + 500]) for i in range(0, 5000, 500)]
+    assert merge_all(tenths) == reference
 
 
 def test_degenerate_frames_give_defined_profiles() -> None:
@@ -318,6 +336,38 @@ def test_serialisation_round_trips_exactly_through_json() -> None:
     assert profile_from_dict(json.loads(text)) == profile
 
 
+def test_window_profiles_serialise_their_edges_as_the_reference_fingerprint() -> None:
+    reference = reference_profile(mixed_frame(17))
+    window = window_profile(reference, mixed_frame(18))
+    compact = json.loads(json.dumps(profile_to_dict(window, reference=reference)))
+    numeric = [column for column in compact["columns"] if column["kind"] == "numeric"]
+    assert numeric and all("edges" not in column for column in numeric)
+    assert len({column["edges_sha256"] for column in numeric}) == len(numeric)
+    assert len(json.dumps(compact)) < len(json.dumps(profile_to_dict(window))) / 2
+    restored = profile_from_dict(compact, reference=reference)
+    assert restored == window
+    assert restored.columns["income"].edges is reference.columns["income"].edges  # type: ignore[union-attr]
+    assert profile_from_dict(profile_to_dict(window), reference=reference) == window
+    with pytest.raises(InvalidInput, match="only a fingerprint"):
+        profile_from_dict(compact)
+    with pytest.raises(InvalidInput, match="other bin edges"):
+        profile_from_dict(compact, reference=reference_profile(mixed_frame(19)))
+
+
+def test_columns_off_the_reference_edges_keep_their_own_edges() -> None:
+    reference = reference_profile(mixed_frame(20))
+    other = reference_profile(mixed_frame(21))
+    data = profile_to_dict(other, reference=reference)
+    fingerprinted = [column["name"] for column in data["columns"] if "edges_sha256" in column]
+    assert fingerprinted == ["visits"]  # integers 0 to 29 on both sides: the same edges
+    assert profile_from_dict(data, reference=reference) == other
+    assert not on_reference(other, reference)
+    assert on_reference(window_profile(reference, mixed_frame(22)), reference)
+    assert not on_reference(reference_profile(mixed_frame(20).drop(columns="city")), reference)
+    recast = reference_profile(mixed_frame(20), categorical=["income"])
+    assert not on_reference(recast, reference)
+
+
 def test_serialised_twelve_columns_of_a_thousand_bins_stay_small() -> None:
     rng = np.random.default_rng(11)
     frame = pd.DataFrame({f"x{i}": rng.normal(size=20_000) * 10**i for i in range(12)})
@@ -332,6 +382,9 @@ def test_serialised_twelve_columns_of_a_thousand_bins_stay_small() -> None:
         lambda data: data.pop("columns"),
         lambda data: data.update(profile_format=99),
         lambda data: data["columns"][0].update(counts=[1, 2]),
+        lambda data: data["columns"][0].update(counts=[data["columns"][0]["counts"]]),
+        lambda data: data["columns"][0].update(counts=None),
+        lambda data: data["columns"][0]["edges"].__setitem__(0, None),
         lambda data: data["columns"][0].update(kind="text"),
         lambda data: data["columns"][3].update(frequencies=[1]),
         lambda data: data["columns"].append(data["columns"][0]),

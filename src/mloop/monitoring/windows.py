@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -15,6 +16,7 @@ from mloop.errors import InvalidInput
 from mloop.profiles import (
     DatasetProfile,
     merge_all,
+    on_reference,
     profile_from_dict,
     profile_to_dict,
     window_profile,
@@ -105,7 +107,8 @@ def profile_window(
 ) -> DatasetProfile:
     """The window's profile, merged from stored chunk profiles; only edge chunks are reread.
 
-    Chunks without a stored profile are profiled from their rows once and the profile kept.
+    Chunks without a stored profile, or with one made on another reference, are profiled from
+    their rows once and the new profile kept.
     """
     if window.last_n is not None:
         return window_profile(reference, read_window(client, model, version, arm, window))
@@ -115,20 +118,37 @@ def profile_window(
     parts = []
     for chunk in chunks:
         inside = _inside(chunk, window)
-        if inside and chunk.id in stored:
-            parts.append(profile_from_dict(stored[chunk.id]))
-            continue
-        rows = log_columns(
-            predictions.read_chunk(client.artifacts, chunk, start=window.start, end=window.end)
-        )
-        part = window_profile(reference, rows)
-        if inside:
-            store.save_chunk_profile(chunk.id, profile_to_dict(part))
+        part = _stored_profile(stored.get(chunk.id), reference) if inside else None
+        if part is None:
+            part = _chunk_profile(client, reference, chunk, window)
+            if inside:
+                store.save_chunk_profile(chunk.id, profile_to_dict(part, reference=reference))
         parts.append(part)
     if not parts:
         return window_profile(reference, pd.DataFrame(columns=list(reference.columns)))
     merged = merge_all(parts)
     return DatasetProfile(merged.n_rows, merged.columns, {})
+
+
+def _stored_profile(
+    data: dict[str, Any] | None, reference: DatasetProfile
+) -> DatasetProfile | None:
+    """A stored chunk profile on ``reference``; None when absent or made on another reference."""
+    if data is None:
+        return None
+    try:
+        profile = profile_from_dict(data, reference=reference)
+    except InvalidInput:
+        return None
+    return profile if on_reference(profile, reference) else None
+
+
+def _chunk_profile(
+    client: Client, reference: DatasetProfile, chunk: PredictionChunk, window: Window
+) -> DatasetProfile:
+    """The profile of a chunk's rows inside the window, read from the log."""
+    rows = predictions.read_chunk(client.artifacts, chunk, start=window.start, end=window.end)
+    return window_profile(reference, log_columns(rows))
 
 
 def fixed_chunks(

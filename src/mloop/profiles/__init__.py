@@ -3,7 +3,9 @@
 A window profile counts production rows on the reference's bin edges and categories, so
 ``merge_profiles(window_profile(r, a), window_profile(r, b)) == window_profile(r, a + b)``
 (counts, missing, min and max exactly; mean and spread to float rounding). The bin layout is
-described in ``mloop.profiles.binning``.
+described in ``mloop.profiles.binning``. Window profiles serialise compactly against their
+reference: ``profile_to_dict(p, reference=r)`` stores a fingerprint instead of the reference's
+edges and ``profile_from_dict(d, reference=r)`` restores them.
 """
 
 from mloop.profiles.binning import QUANTILE_SAMPLE
@@ -21,6 +23,7 @@ from mloop.profiles.dataset import (
     merge_all,
     merge_profiles,
     missing_rate,
+    on_reference,
     proportions,
     reference_profile,
     window_profile,
@@ -40,6 +43,7 @@ __all__ = [
     "merge_all",
     "merge_profiles",
     "missing_rate",
+    "on_reference",
     "out_of_range",
     "profile_from_dict",
     "profile_to_dict",

@@ -14,6 +14,9 @@ that holds every value. ``-inf`` falls in the underflow bin and ``+inf`` in the 
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -48,6 +51,16 @@ def bin_counts(values: Floats, edges: tuple[float, ...]) -> tuple[int, ...]:
         return (int(values.size),)
     index = bin_index(values, np.asarray(edges, dtype=np.float64))
     return tuple(np.bincount(index, minlength=len(edges) + 1).tolist())
+
+
+def summed_counts(parts: Sequence[Sequence[int]]) -> tuple[int, ...]:
+    """Element-wise totals of equally long count sequences (at least one)."""
+    return tuple(np.array(parts, dtype=np.int64).sum(axis=0).tolist())
+
+
+def fingerprint_edges(edges: tuple[float, ...]) -> str:
+    """A short, stable digest of bin edges: sha256 of their float64 bytes, 32 hex digits."""
+    return hashlib.sha256(np.asarray(edges, dtype=np.float64).tobytes()).hexdigest()[:32]
 
 
 def bin_index(values: Floats, edges: Floats) -> Indices:

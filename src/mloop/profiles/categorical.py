@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mloop.errors import InvalidInput
+from mloop.profiles.binning import summed_counts
 
 OTHERS_KEPT = 100
 """At most this many names of values outside the reference's categories are kept, by name."""
@@ -87,18 +88,25 @@ def categorical_profile(
     )
 
 
-def merge_categorical(a: CategoricalProfile, b: CategoricalProfile) -> CategoricalProfile:
-    """The profile of both columns' values together; both must share the reference categories."""
-    if list(a.frequencies) != list(b.frequencies):
-        raise InvalidInput(f"column {a.name!r}: profiles on different categories", field=a.name)
-    others = dict(a.others)
-    for other, tally in b.others.items():
-        others[other] = others.get(other, 0) + tally
+def merge_categorical(columns: Sequence[CategoricalProfile]) -> CategoricalProfile:
+    """The profile of all columns' values together; all must share the reference categories."""
+    first = columns[0]
+    categories = list(first.frequencies)
+    for column in columns[1:]:
+        if list(column.frequencies) != categories:
+            raise InvalidInput(
+                f"column {first.name!r}: profiles on different categories", field=first.name
+            )
+    others: dict[str, int] = {}
+    for column in columns:
+        for other, tally in column.others.items():
+            others[other] = others.get(other, 0) + tally
+    totals = summed_counts([tuple(column.frequencies.values()) for column in columns])
     return CategoricalProfile(
-        name=a.name,
-        count=a.count + b.count,
-        missing=a.missing + b.missing,
-        frequencies={key: tally + b.frequencies[key] for key, tally in a.frequencies.items()},
+        name=first.name,
+        count=sum(column.count for column in columns),
+        missing=sum(column.missing for column in columns),
+        frequencies=dict(zip(categories, totals, strict=True)),
         others=_smallest_names(others.items()),
     )
 

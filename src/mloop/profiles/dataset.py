@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from mloop.profiles.numeric import (
     merge_numeric,
     numeric_profile,
     reference_numeric_profile,
+    same_edges,
 )
 
 ColumnProfile = NumericProfile | CategoricalProfile
@@ -76,19 +76,32 @@ def window_profile(reference: DatasetProfile, frame: pd.DataFrame) -> DatasetPro
 
 def merge_profiles(a: DatasetProfile, b: DatasetProfile) -> DatasetProfile:
     """The profile of both frames' rows together; ``extra`` survives only when both agree."""
-    if list(a.columns) != list(b.columns):
-        raise InvalidInput("profiles of different columns cannot be merged")
-    columns = {name: _merge_column(column, b.columns[name]) for name, column in a.columns.items()}
-    extra = dict(a.extra) if a.extra == b.extra else {}
-    return DatasetProfile(n_rows=a.n_rows + b.n_rows, columns=columns, extra=extra)
+    return merge_all([a, b])
 
 
 def merge_all(profiles: Iterable[DatasetProfile]) -> DatasetProfile:
-    """Merge one or more profiles built on the same reference."""
-    profiles = list(profiles)
-    if not profiles:
+    """Merge one or more profiles built on the same reference, column by column in one pass."""
+    parts = list(profiles)
+    if not parts:
         raise InvalidInput("no profiles to merge")
-    return reduce(merge_profiles, profiles)
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    names = list(first.columns)
+    if any(list(part.columns) != names for part in parts[1:]):
+        raise InvalidInput("profiles of different columns cannot be merged")
+    columns = {name: _merge_columns([part.columns[name] for part in parts]) for name in names}
+    extra = dict(first.extra) if all(part.extra == first.extra for part in parts) else {}
+    return DatasetProfile(sum(part.n_rows for part in parts), columns, extra)
+
+
+def on_reference(profile: DatasetProfile, reference: DatasetProfile) -> bool:
+    """Whether a profile has the reference's columns, kinds, bin edges and categories."""
+    if list(profile.columns) != list(reference.columns):
+        return False
+    return all(
+        _same_bins(column, reference.columns[name]) for name, column in profile.columns.items()
+    )
 
 
 def proportions(column: ColumnProfile) -> npt.NDArray[np.float64]:
@@ -160,11 +173,22 @@ def _window_column(reference: ColumnProfile, series: pd.Series) -> ColumnProfile
     return categorical_profile(reference.name, counts, missing, list(reference.frequencies))
 
 
-def _merge_column(a: ColumnProfile, b: ColumnProfile) -> ColumnProfile:
-    if isinstance(a, NumericProfile) and isinstance(b, NumericProfile):
-        return merge_numeric(a, b)
-    if isinstance(a, CategoricalProfile) and isinstance(b, CategoricalProfile):
-        return merge_categorical(a, b)
+def _merge_columns(columns: list[ColumnProfile]) -> ColumnProfile:
+    numeric = [column for column in columns if isinstance(column, NumericProfile)]
+    if len(numeric) == len(columns):
+        return merge_numeric(numeric)
+    categorical = [column for column in columns if isinstance(column, CategoricalProfile)]
+    if len(categorical) == len(columns):
+        return merge_categorical(categorical)
+    a, b = columns[0], next(c for c in columns if c.kind != columns[0].kind)
     raise InvalidInput(
         f"column {a.name!r} is {a.kind} in one profile, {b.kind} in the other", field=a.name
     )
+
+
+def _same_bins(column: ColumnProfile, reference: ColumnProfile) -> bool:
+    if isinstance(column, NumericProfile) and isinstance(reference, NumericProfile):
+        return same_edges(column, reference)
+    if isinstance(column, CategoricalProfile) and isinstance(reference, CategoricalProfile):
+        return list(column.frequencies) == list(reference.frequencies)
+    return False

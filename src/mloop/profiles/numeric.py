@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from mloop.errors import InvalidInput
-from mloop.profiles.binning import Floats, bin_counts, quantile_edges
+from mloop.profiles.binning import (
+    Floats,
+    bin_counts,
+    fingerprint_edges,
+    quantile_edges,
+    summed_counts,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,11 @@ class NumericProfile:
     edges: tuple[float, ...]
     counts: tuple[int, ...]
     kind: Literal["numeric"] = field(default="numeric", init=False)
+
+    @cached_property
+    def edges_fingerprint(self) -> str:
+        """The digest of ``edges`` that compact serialised profiles carry instead of them."""
+        return fingerprint_edges(self.edges)
 
 
 def float_values(series: pd.Series) -> Floats:
@@ -59,23 +71,32 @@ def reference_numeric_profile(name: str, values: Floats, bins: int) -> NumericPr
     return _summary(name, values.size, present, finite, quantile_edges(finite, bins))
 
 
-def merge_numeric(a: NumericProfile, b: NumericProfile) -> NumericProfile:
-    """The profile of both columns' values together; both must share the reference edges."""
-    if a.edges != b.edges:
-        raise InvalidInput(f"column {a.name!r}: profiles on different bin edges", field=a.name)
-    mean, squared_deviations = _merged_moments(a, b)
+def merge_numeric(columns: Sequence[NumericProfile]) -> NumericProfile:
+    """The profile of all columns' values together; all must share the reference edges."""
+    first = columns[0]
+    for column in columns[1:]:
+        if not same_edges(column, first):
+            raise InvalidInput(
+                f"column {first.name!r}: profiles on different bin edges", field=first.name
+            )
+    mean, squared_deviations = _pooled_moments([c for c in columns if c.mean is not None])
     return NumericProfile(
-        name=a.name,
-        count=a.count + b.count,
-        missing=a.missing + b.missing,
-        infinite=a.infinite + b.infinite,
-        min=_extreme(min, a.min, b.min),
-        max=_extreme(max, a.max, b.max),
+        name=first.name,
+        count=sum(column.count for column in columns),
+        missing=sum(column.missing for column in columns),
+        infinite=sum(column.infinite for column in columns),
+        min=min((c.min for c in columns if c.min is not None), default=None),
+        max=max((c.max for c in columns if c.max is not None), default=None),
         mean=mean,
         squared_deviations=squared_deviations,
-        edges=a.edges,
-        counts=tuple((np.asarray(a.counts) + np.asarray(b.counts)).tolist()),
+        edges=first.edges,
+        counts=summed_counts([column.counts for column in columns]),
     )
+
+
+def same_edges(a: NumericProfile, b: NumericProfile) -> bool:
+    """Whether two columns are counted on the same bin edges."""
+    return a.edges is b.edges or a.edges == b.edges
 
 
 def std(column: NumericProfile) -> float | None:
@@ -118,20 +139,17 @@ def _summary(
     )
 
 
-def _merged_moments(a: NumericProfile, b: NumericProfile) -> tuple[float | None, float]:
-    """Mean and squared deviations of the union (Chan et al.'s pairwise update)."""
-    if a.mean is None or b.mean is None:
-        return (a.mean, a.squared_deviations) if b.mean is None else (b.mean, b.squared_deviations)
-    n_a, n_b = a.count - a.infinite, b.count - b.infinite
-    total = n_a + n_b
-    delta = b.mean - a.mean
-    mean = a.mean + delta * n_b / total
-    return mean, a.squared_deviations + b.squared_deviations + delta * delta * n_a * n_b / total
+def _pooled_moments(columns: Sequence[NumericProfile]) -> tuple[float | None, float]:
+    """Mean and squared deviations of the union of columns with finite values (Chan et al.).
 
-
-def _extreme(
-    pick: Callable[[float, float], float], a: float | None, b: float | None
-) -> float | None:
-    if a is None or b is None:
-        return b if a is None else a
-    return pick(a, b)
+    The mean moves from the first column's by the others' weighted mean offset; the squared
+    deviations add the spread of the column means around it.
+    """
+    if len(columns) < 2:
+        return (columns[0].mean, columns[0].squared_deviations) if columns else (None, 0.0)
+    sizes = np.array([column.count - column.infinite for column in columns], dtype=np.float64)
+    means = np.array([column.mean for column in columns], dtype=np.float64)
+    offsets = means - means[0]
+    mean = float(means[0] + (offsets * sizes).sum() / sizes.sum())
+    spread = float((sizes * np.square(means - mean)).sum())
+    return mean, math.fsum(column.squared_deviations for column in columns) + spread

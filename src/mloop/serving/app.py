@@ -82,7 +82,7 @@ class ModelServer:
                 c: c.removeprefix("feature.") for c in frame.columns if c.startswith("feature.")
             }
             profile = window_profile(reference, frame.rename(columns=inputs))
-            store.save_chunk_profile(chunk.id, profile_to_dict(profile))
+            store.save_chunk_profile(chunk.id, profile_to_dict(profile, reference=reference))
         return chunk
 
     def _reference(self, model: str, version: int) -> DatasetProfile | None:

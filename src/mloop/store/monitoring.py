@@ -51,9 +51,11 @@ class MonitoringQueries(StoreConnection):
         return dict(profile)
 
     def save_chunk_profile(self, chunk_id: int, profile: dict[str, Any]) -> None:
-        """Store the profile of one chunk of the prediction log."""
+        """Store (or replace) the profile of one chunk of the prediction log."""
+        table = t.chunk_profiles
         with self.write() as conn:
-            conn.execute(insert(t.chunk_profiles).values(chunk_id=chunk_id, profile=profile))
+            conn.execute(delete(table).where(table.c.chunk_id == chunk_id))
+            conn.execute(insert(table).values(chunk_id=chunk_id, profile=profile))
 
     def chunk_profiles(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The stored profiles of the given chunks (chunks without one are left out)."""

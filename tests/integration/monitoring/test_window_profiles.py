@@ -1,0 +1,110 @@
+"""Window profiles from stored chunk profiles: compact storage, reuse, and a replaced reference."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from mloop.entities import PredictionChunk
+from mloop.monitoring.windows import Window, log_columns, profile_window, read_window
+from mloop.predictions import read_chunk
+from mloop.profiles import (
+    DatasetProfile,
+    NumericProfile,
+    profile_from_dict,
+    profile_to_dict,
+    window_profile,
+)
+from mloop.scenario import TARGET, churn_customers
+from mloop.serving.app import ModelServer
+from mloop.serving.config import ServeConfig
+
+from .conftest import Monitored
+
+
+def reference_of(monitored: Monitored) -> DatasetProfile:
+    """The stored reference profile of churn v1."""
+    return profile_from_dict(monitored.client.store.get_reference_profile("churn", 1))
+
+
+def assert_same_counts(actual: DatasetProfile, expected: DatasetProfile) -> None:
+    """Equal profiles, with means and squared deviations to float rounding."""
+    assert actual.n_rows == expected.n_rows
+    for name, column in expected.columns.items():
+        merged = actual.columns[name]
+        if isinstance(column, NumericProfile) and isinstance(merged, NumericProfile):
+            assert merged.squared_deviations == pytest.approx(column.squared_deviations)
+            if column.mean is not None:
+                assert merged.mean == pytest.approx(column.mean)
+            merged = replace(merged, mean=column.mean, squared_deviations=column.squared_deviations)
+        assert merged == column, name
+
+
+def logged_window(monitored: Monitored) -> Window:
+    """6,000 logged rows in chunks of 1,000, all inside the returned window."""
+    start = time.time() - 3600
+    monitored.log(churn_customers(6000, seed=45), start=start, chunk_rows=1000)
+    return Window(start=start, end=start + 61)
+
+
+def chunk_profiles(monitored: Monitored, window: Window) -> dict[int, dict[str, Any]]:
+    """The stored chunk profiles of the window's chunks."""
+    store = monitored.client.store
+    chunks = store.list_prediction_chunks("churn", 1, None, window.start, window.end)
+    return store.chunk_profiles([chunk.id for chunk in chunks])
+
+
+def test_chunk_profiles_are_stored_compactly_and_merge_to_the_raw_rows(
+    monitored: Monitored,
+) -> None:
+    window = logged_window(monitored)
+    reference = reference_of(monitored)
+    first = profile_window(monitored.client, reference, "churn", 1, None, window)
+    stored = chunk_profiles(monitored, window)
+    assert len(stored) == 6
+    for profile in stored.values():
+        numeric = [c for c in profile["columns"] if c["kind"] == "numeric"]
+        assert numeric and all("edges" not in c and "edges_sha256" in c for c in numeric)
+    second = profile_window(monitored.client, reference, "churn", 1, None, window)
+    rows = window_profile(reference, read_window(monitored.client, "churn", 1, None, window))
+    assert_same_counts(first, rows)
+    assert_same_counts(second, rows)
+
+
+def test_the_log_writer_stores_compact_chunk_profiles(monitored: Monitored) -> None:
+    ids = monitored.log(churn_customers(500, seed=47), start=time.time() - 60)
+    store, artifacts = monitored.client.store, monitored.client.artifacts
+    logged = read_chunk(artifacts, store.list_prediction_chunks("churn", 1, None, None, None)[0])
+    logged["prediction_id"] = [f"again-{i}" for i in ids]
+    server = ModelServer(ServeConfig("models:/churn/1", log_predictions=False), monitored.client)
+    chunk = server._write_chunk("churn", 1, "", logged)
+    assert isinstance(chunk, PredictionChunk)
+    stored = store.chunk_profiles([chunk.id])[chunk.id]
+    assert all("edges" not in c for c in stored["columns"] if c["kind"] == "numeric")
+    reference = reference_of(monitored)
+    restored = profile_from_dict(stored, reference=reference)
+    assert restored == window_profile(reference, log_columns(logged))
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_chunk_profiles_of_a_replaced_reference_are_not_merged(
+    monitored: Monitored, compact: bool
+) -> None:
+    window = logged_window(monitored)
+    old = reference_of(monitored)
+    store, artifacts = monitored.client.store, monitored.client.artifacts
+    for chunk in store.list_prediction_chunks("churn", 1, None, window.start, window.end):
+        stale = window_profile(old, log_columns(read_chunk(artifacts, chunk)))
+        store.save_chunk_profile(
+            chunk.id, profile_to_dict(stale, reference=old if compact else None)
+        )
+    shifted = churn_customers(3000, seed=46, economic_downturn=1.0).drop(columns=[TARGET])
+    monitored.client.set_reference("churn", 1, shifted)
+    new = reference_of(monitored)
+    assert new.columns["annual_income"] != old.columns["annual_income"]
+    merged = profile_window(monitored.client, new, "churn", 1, None, window)
+    rows = window_profile(new, read_window(monitored.client, "churn", 1, None, window))
+    assert_same_counts(merged, rows)
