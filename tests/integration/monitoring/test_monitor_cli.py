@@ -15,7 +15,7 @@ from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.monitoring.windows import Window
 from mloop.scenario import TARGET, churn_customers
 
-from ..serving.conftest import free_port
+from ..serving.conftest import free_port, wait_until_ready
 from .conftest import Monitored
 
 CLI = [sys.executable, "-c", "from mloop.cli import main; main()"]
@@ -140,13 +140,7 @@ def test_serve_runs_the_monitor_on_a_schedule(monitored: Monitored) -> None:
         churn_customers(50, seed=3).drop(columns=[TARGET]).to_json(orient="records")
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_ready(url)
         assert httpx.post(f"{url}/predict", json=records, timeout=10).status_code == 200
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not _monitored_rows(monitored, 50):

@@ -22,6 +22,19 @@ from mloop.serving import ServeConfig, create_app
 from mloop.serving.server import NoDelayProtocol
 
 
+def wait_until_ready(url: str, seconds: float = 60) -> None:
+    """Poll the readiness route until the server has a model loaded, or fail."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server at {url} did not become ready in {seconds} s")
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -73,15 +86,8 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v2/health/ready", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("the server did not become ready in 30 s")
+        wait_until_ready(self.url, 30)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True

@@ -21,7 +21,7 @@ from mloop import predictions
 from mloop.errors import InvalidInput
 from mloop.serving import ServeConfig
 
-from .conftest import ChurnModels, LiveServer, free_port, with_port
+from .conftest import ChurnModels, LiveServer, free_port, wait_until_ready, with_port
 
 
 def _records(models: ChurnModels, rows: int) -> list[dict[str, object]]:
@@ -123,13 +123,7 @@ def test_sigterm_during_load_loses_no_answered_request(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_ready(url)
         answered: list[str] = []
         record = _records(churn_models, 1)[0]
 
