@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -60,7 +61,7 @@ class ModelServer:
         self.config = config
         self.client = client
         self.metrics = ServerMetrics()
-        self.slot = ModelSlot(client, config, self.metrics.batch_rows.observe)
+        self.slot = ModelSlot(client, config, self._log_batch)
         self.writer: PredictionLogWriter | None = None
         self._references: dict[tuple[str, int], DatasetProfile | None] = {}
         if config.log_predictions:
@@ -128,21 +129,13 @@ class ModelServer:
             accepted = (CSV,) if protocol == "mlflow" else ()
             kind, payload = await read_json(request, self.config.max_body_bytes, also=accepted)
             frame, unit_ids = parse(kind, payload, served)
-            outputs = await served.infer(frame)
             ids = prediction_ids(request_id, len(frame))
+            units = unit_ids or _header_unit(request, len(frame))
+            outputs = await served.infer(frame, _Request(ids, started, units))
             body = respond(payload, request_id, served, outputs, ids)
-            latency_ms = (time.perf_counter() - started) * 1000
-            self._log(
-                served,
-                Answered(
-                    ids,
-                    time.time(),
-                    unit_ids or _header_unit(request, len(frame)),
-                    latency_ms,
-                    frame,
-                    outputs,
-                ),
-            )
+            self.metrics.rows.labels(served.name, str(served.version)).inc(len(frame))
+            if served.batcher is None:
+                self._log(served, frame, outputs, [_Request(ids, started, units)])
             headers = {"x-request-id": request_id, "x-model-version": str(served.version)}
             return _json(body, headers=headers)
         except MloopError as exc:
@@ -159,10 +152,24 @@ class ModelServer:
         finally:
             self._observe(request, protocol, served, status, started, request_id)
 
-    def _log(self, served: ServedModel, answered: Answered) -> None:
-        self.metrics.rows.labels(served.name, str(served.version)).inc(len(answered.features))
-        if self.writer is not None:
-            self.writer.record(served.name, served.version, self.config.arm, answered)
+    def _log_batch(
+        self, served: ServedModel, frame: pd.DataFrame, outputs: Outputs, tags: list[Any]
+    ) -> None:
+        """The batcher's hook: one model call's rows go to the prediction log at once."""
+        self.metrics.batch_rows.observe(len(frame))
+        self._log(served, frame, outputs, tags)
+
+    def _log(
+        self, served: ServedModel, frame: pd.DataFrame, outputs: Outputs, requests: list[Any]
+    ) -> None:
+        if self.writer is None:
+            return
+        now = time.perf_counter()
+        ids = [pid for r in requests for pid in r.ids]
+        units = [u for r in requests for u in (r.units or [None] * len(r.ids))]
+        latency = [(now - r.started) * 1000 for r in requests for _ in r.ids]
+        answered = Answered(ids, time.time(), units, latency, frame, outputs)
+        self.writer.record(served.name, served.version, self.config.arm, answered)
 
     def _observe(
         self,
@@ -199,6 +206,15 @@ class ModelServer:
             return _json({"accepted": result.accepted, "unknown": result.unknown})
         except MloopError as exc:
             return _json(error_body(exc, "plain"), http_status(exc))
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What the log needs of a request that waits in a batch: its ids, start and unit ids."""
+
+    ids: list[str]
+    started: float
+    units: list[str | None] | None
 
 
 def _check_target(served: ServedModel, name: str, version: str | None) -> None:

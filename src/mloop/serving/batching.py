@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +16,11 @@ import pandas as pd
 class _Pending:
     frame: pd.DataFrame
     future: asyncio.Future[Any]
+    tag: Any = None
+
+
+BatchHook = Callable[[pd.DataFrame, Any, list[Any]], None]
+logger = logging.getLogger("mloop.serving")
 
 
 class MicroBatcher:
@@ -32,7 +38,7 @@ class MicroBatcher:
         *,
         max_rows: int = 512,
         max_wait_ms: float = 0.0,
-        observe: Callable[[int], None] | None = None,
+        on_batch: BatchHook | None = None,
     ) -> None:
         self._predict = predict
         self._split = split
@@ -42,14 +48,18 @@ class MicroBatcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mloop-predict")
         self._worker: asyncio.Task[None] | None = None
         self._carry: _Pending | None = None
-        self._observe = observe
+        self._on_batch = on_batch
 
-    async def submit(self, frame: pd.DataFrame) -> Any:
-        """Predict ``frame`` as part of the next batch; return its share of the outputs."""
+    async def submit(self, frame: pd.DataFrame, tag: Any = None) -> Any:
+        """Predict ``frame`` as part of the next batch; return its share of the outputs.
+
+        ``tag`` travels with the frame to the ``on_batch`` hook, which sees each merged batch
+        with its outputs once (the prediction log records batches, not single requests).
+        """
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(frame, future))
+        await self._queue.put(_Pending(frame, future, tag))
         return await future
 
     async def _next(self, deadline: float) -> _Pending | None:
@@ -88,8 +98,6 @@ class MicroBatcher:
             batch = await self._collect()
             frames = [p.frame for p in batch]
             merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-            if self._observe is not None:
-                self._observe(len(merged))
             try:
                 outputs = await loop.run_in_executor(self._executor, self._predict, merged)
             except Exception as exc:
@@ -97,12 +105,21 @@ class MicroBatcher:
                     if not pending.future.done():
                         pending.future.set_exception(exc)
                 continue
+            self._report(merged, outputs, batch)
             start = 0
             for pending in batch:
                 stop = start + len(pending.frame)
                 if not pending.future.done():
                     pending.future.set_result(self._split(outputs, start, stop))
                 start = stop
+
+    def _report(self, merged: pd.DataFrame, outputs: Any, batch: list[_Pending]) -> None:
+        if self._on_batch is None:
+            return
+        try:
+            self._on_batch(merged, outputs, [p.tag for p in batch])
+        except Exception:
+            logger.exception("the batch hook failed; the answers are still sent")
 
     def close(self) -> None:
         """Stop the batching task and the predict thread."""

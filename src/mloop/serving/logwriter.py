@@ -23,12 +23,15 @@ ChunkWriter = Callable[[str, int, str, pd.DataFrame], object]
 
 @dataclass(frozen=True)
 class Answered:
-    """One answered request, as the request path hands it over: no copying, no formatting."""
+    """Answered rows (one request, or a micro-batch of them) as handed over: nothing copied.
+
+    ``latency_ms`` is one number for all rows or one per row.
+    """
 
     prediction_ids: Sequence[str]
     ts: float
     unit_ids: Sequence[str | None] | None
-    latency_ms: float
+    latency_ms: float | Sequence[float]
     features: pd.DataFrame
     outputs: Outputs
 
@@ -41,7 +44,12 @@ def log_frame(entries: Sequence[Answered]) -> pd.DataFrame:
         "prediction_id": [pid for e in entries for pid in e.prediction_ids],
         "ts": np.repeat([e.ts for e in entries], counts),
         "unit_id": [u for e in entries for u in (e.unit_ids or [None] * len(e.features))],
-        "latency_ms": np.repeat([e.latency_ms for e in entries], counts),
+        "latency_ms": np.concatenate(
+            [
+                np.broadcast_to(np.asarray(e.latency_ms, dtype=np.float64), (n,))
+                for e, n in zip(entries, counts, strict=True)
+            ]
+        ),
     }
     head = pd.DataFrame(columns)
     outputs = {"prediction": np.concatenate([e.outputs.predictions for e in entries])}

@@ -46,10 +46,10 @@ class ServedModel:
         """The model's input signature."""
         return self.model.signature
 
-    async def infer(self, frame: pd.DataFrame) -> Outputs:
+    async def infer(self, frame: pd.DataFrame, tag: Any = None) -> Outputs:
         """Predict a validated frame, batched with concurrent requests when batching is on."""
         if self.batcher is not None:
-            result: Outputs = await self.batcher.submit(frame)
+            result: Outputs = await self.batcher.submit(frame, tag)
             return result
         return predict_outputs(self.model.estimator, frame)
 
@@ -59,32 +59,36 @@ class ServedModel:
             self.batcher.close()
 
 
+ServedBatchHook = Callable[["ServedModel", pd.DataFrame, Outputs, list[Any]], None]
+
+
 def serve_model(
-    model: LoadedModel, config: ServeConfig, observe: Callable[[int], None] | None
+    model: LoadedModel, config: ServeConfig, on_batch: ServedBatchHook | None
 ) -> ServedModel:
     """Wrap a loaded model for serving, with a micro-batcher when batching is on."""
-    batcher = None
+    served = ServedModel(model, None, list(model.signature.get("inputs", [])))
     if config.batching:
         estimator = model.estimator
-        batcher = MicroBatcher(
+        hook = None if on_batch is None else lambda m, o, tags: on_batch(served, m, o, tags)
+        served.batcher = MicroBatcher(
             lambda frame: predict_outputs(estimator, frame),
             split_outputs,
             max_rows=config.batch_max_rows,
             max_wait_ms=config.batch_max_wait_ms,
-            observe=observe,
+            on_batch=hook,
         )
-    return ServedModel(model, batcher, list(model.signature.get("inputs", [])))
+    return served
 
 
 class ModelSlot:
     """Holds the model being served and, for an alias URI, swaps in the alias's new target."""
 
     def __init__(
-        self, client: Client, config: ServeConfig, observe: Callable[[int], None] | None = None
+        self, client: Client, config: ServeConfig, on_batch: ServedBatchHook | None = None
     ) -> None:
         self._client = client
         self._config = config
-        self._observe = observe
+        self._on_batch = on_batch
         self._current: ServedModel | None = None
         self._follower: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
@@ -105,7 +109,7 @@ class ModelSlot:
     async def start(self) -> None:
         """Load the model in a worker thread, then follow its alias if it has one."""
         loaded = await asyncio.to_thread(self._client.load_model, self._config.model_uri)
-        self._current = serve_model(loaded, self._config, self._observe)
+        self._current = serve_model(loaded, self._config, self._on_batch)
         if _ALIAS_URI.match(self._config.model_uri) and self._config.poll_seconds > 0:
             self._follower = asyncio.get_running_loop().create_task(self._follow())
 
@@ -126,7 +130,7 @@ class ModelSlot:
             return False
         uri = f"models:/{target.name}/{target.version}"
         loaded = await asyncio.to_thread(self._client.load_model, uri)
-        previous, self._current = self._current, serve_model(loaded, self._config, self._observe)
+        previous, self._current = self._current, serve_model(loaded, self._config, self._on_batch)
         self.swaps += 1
         logger.info("now serving %s version %s", target.name, target.version)
         if previous is not None:

@@ -34,7 +34,12 @@ def test_concurrent_requests_share_calls_and_match_unbatched(
         return predict_outputs(model, batch)
 
     async def scenario() -> list[Outputs]:
-        batcher = MicroBatcher(slow_predict, split_outputs, max_rows=64, observe=sizes.append)
+        batcher = MicroBatcher(
+            slow_predict,
+            split_outputs,
+            max_rows=64,
+            on_batch=lambda merged, outputs, tags: sizes.append(len(merged)),
+        )
         parts = [frame.iloc[i : i + 3].reset_index(drop=True) for i in range(0, 120, 3)]
         tasks = [asyncio.create_task(batcher.submit(part)) for part in parts]
         await asyncio.sleep(0.05)
@@ -90,7 +95,7 @@ def test_waiting_for_company_fills_a_batch() -> None:
             split_outputs,
             max_rows=8,
             max_wait_ms=200,
-            observe=sizes.append,
+            on_batch=lambda merged, outputs, tags: sizes.append(len(merged)),
         )
         first = asyncio.create_task(batcher.submit(pd.DataFrame({"a": [1.0]})))
         await asyncio.sleep(0.02)
