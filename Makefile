@@ -27,6 +27,8 @@ bench:
 		(.venv-bench/bin/pip install --quiet --upgrade pip && \
 		.venv-bench/bin/pip install --quiet -e ".[compat]" && touch .venv-bench/.installed)
 	.venv-bench/bin/python benchmarks/tracking.py $(BENCH_ARGS)
+	.venv-bench/bin/python benchmarks/serving.py $(BENCH_ARGS)
+	.venv-bench/bin/python benchmarks/drift.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) mloop-data

@@ -35,3 +35,16 @@ def test_drift_benchmark_mloop_worker_runs_a_quick_configuration() -> None:
     verdicts = measured["drift"][0]["verdicts"]
     assert verdicts["normal"]["drifted"] is True
     assert verdicts["uniform"]["drifted"] is False
+
+
+def test_serving_benchmark_mloop_side_runs_a_quick_configuration() -> None:
+    command = [
+        sys.executable, str(BENCHMARKS / "serving.py"), "--quick", "--only", "mloop",
+        "--models", "lr", "--workers", "1", "--load", "python", "--skip-memory", "--json",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    servers = {row["server"] for row in report["rows"]}
+    assert {"mloop", "mloop-nolog"} <= servers
+    assert all(row["errors"] == 0 and row["rps"] > 0 for row in report["rows"])
