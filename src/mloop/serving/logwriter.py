@@ -81,6 +81,8 @@ class PredictionLogWriter:
         self._pending: dict[tuple[str, int, str], list[Answered]] = {}
         self._pending_rows = 0
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._writing: list[Answered] = []
         self._wake = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="mloop-prediction-log", daemon=True)
@@ -103,16 +105,24 @@ class PredictionLogWriter:
             self._wake.set()
 
     def pending_ids(self) -> set[str]:
-        """Prediction ids answered but not yet written."""
+        """Prediction ids answered but not yet written (buffered, or being written now)."""
         with self._lock:
-            return {
-                pid for group in self._pending.values() for e in group for pid in e.prediction_ids
-            }
+            entries = [e for group in self._pending.values() for e in group] + self._writing
+            return {pid for e in entries for pid in e.prediction_ids}
 
     def flush(self) -> None:
-        """Write everything buffered now, in the calling thread."""
-        with self._lock:
-            pending, self._pending, self._pending_rows = self._pending, {}, 0
+        """Write everything buffered now, in the calling thread; waits for a flush under way."""
+        with self._flushing:
+            with self._lock:
+                pending, self._pending, self._pending_rows = self._pending, {}, 0
+                self._writing = [e for group in pending.values() for e in group]
+            try:
+                self._write_all(pending)
+            finally:
+                with self._lock:
+                    self._writing = []
+
+    def _write_all(self, pending: dict[tuple[str, int, str], list[Answered]]) -> None:
         for (model, version, arm), entries in pending.items():
             try:
                 self._write_chunk(model, version, arm, log_frame(entries))
