@@ -687,6 +687,21 @@ def format_verdicts(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def head_commit() -> str | None:
+    """The commit checked out in this repository, or None outside git."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
 def version_of(package: str) -> str:
     """Installed version of a distribution, or 'missing'."""
     try:
@@ -719,6 +734,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.load == "wrk" and shutil.which("wrk") is None:
         raise BenchError("wrk is not installed (apt-get install -y wrk), or use --load python")
     load_before = os.getloadavg()[0]
+    commit_before = head_commit()
     with_mlflow = args.only != "mloop"
     servers = [MLFLOW, MLOOP, MLOOP_NOLOG] if with_mlflow else [MLOOP, MLOOP_NOLOG]
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
@@ -739,6 +755,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "concurrency": CONCURRENCY,
         "cpus": os.cpu_count(),
         "load_average_before": load_before,
+        # Servers import the working tree: a commit landing mid-run mixes two code versions.
+        "commit": {"start": commit_before, "end": head_commit()},
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": {
@@ -766,6 +784,10 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"1-minute load average before the run: {load:.2f}")
     if load > BUSY_LOAD:
         print("WARNING: other processes were using the CPU; rerun on a quiet machine")
+    commit = report["commit"]
+    print(f"commit: {(commit['end'] or 'unknown')[:12]}")
+    if commit["start"] != commit["end"]:
+        print(f"WARNING: the code changed during the run (from {commit['start']}); rerun")
     print()
     print(format_rows(report["rows"]))
     if report["targets"]:

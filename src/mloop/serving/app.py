@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import logging
 import re
@@ -100,6 +101,7 @@ class ModelServer:
     async def start(self) -> None:
         """Load the model and start the log writer."""
         await self.slot.start()
+        gc.freeze()
         if self.writer is not None:
             self.writer.start()
 
