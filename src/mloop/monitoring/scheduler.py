@@ -40,7 +40,6 @@ class MonitorScheduler:
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="mloop-monitor", daemon=True)
-        self.runs: list[MonitorRun] = []
 
     def start(self) -> None:
         """Start the background thread."""
@@ -51,11 +50,9 @@ class MonitorScheduler:
         lease = f"monitor:{self._target}"
         if not self._client.store.acquire_lease(lease, self._holder, self._every * 0.9):
             return None
-        run = run_monitor(
+        return run_monitor(
             self._client, self._target, self._window, rules=self._rules, notifiers=self._notifiers
         )
-        self.runs = [*self.runs[-9:], run]
-        return run
 
     def _loop(self) -> None:
         while not self._stop.wait(self._every):

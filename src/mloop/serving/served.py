@@ -92,7 +92,6 @@ class ModelSlot:
         self._current: ServedModel | None = None
         self._follower: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
-        self.swaps = 0
 
     @property
     def current(self) -> ServedModel:
@@ -131,7 +130,6 @@ class ModelSlot:
         uri = f"models:/{target.name}/{target.version}"
         loaded = await asyncio.to_thread(self._client.load_model, uri)
         previous, self._current = self._current, serve_model(loaded, self._config, self._on_batch)
-        self.swaps += 1
         logger.info("now serving %s version %s", target.name, target.version)
         if previous is not None:
             task = asyncio.get_running_loop().create_task(_retire(previous))

@@ -6,10 +6,18 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from mloop.entities import PredictionChunk
-from mloop.monitoring.windows import Window, log_columns, profile_window, read_window
+from mloop.errors import InvalidInput
+from mloop.monitoring.windows import (
+    Window,
+    fixed_chunks,
+    log_columns,
+    profile_window,
+    read_window,
+)
 from mloop.predictions import read_chunk
 from mloop.profiles import (
     DatasetProfile,
@@ -108,3 +116,16 @@ def test_chunk_profiles_of_a_replaced_reference_are_not_merged(
     merged = profile_window(monitored.client, new, "churn", 1, None, window)
     rows = window_profile(new, read_window(monitored.client, "churn", 1, None, window))
     assert_same_counts(merged, rows)
+
+
+def test_fixed_chunks_by_size_and_by_period() -> None:
+    ts = pd.Series([0.0, 1.0, 2.0, 10.0, 11.0, 25.0])
+    frame = pd.DataFrame({"x": range(6)})
+    by_size = [(start, end, len(part)) for start, end, part in fixed_chunks(frame, ts, size=4)]
+    assert by_size == [(0.0, 10.0, 4), (11.0, 25.0, 2)]
+    by_period = [(start, end, len(part)) for start, end, part in fixed_chunks(frame, ts, period=10)]
+    assert by_period == [(0.0, 2.0, 3), (10.0, 11.0, 2), (25.0, 25.0, 1)]
+    with pytest.raises(InvalidInput):
+        list(fixed_chunks(frame, ts))
+    with pytest.raises(InvalidInput):
+        list(fixed_chunks(frame, ts, period=-1))
