@@ -85,32 +85,13 @@ def test_models_reference_from_a_file(monitored: Monitored, tmp_path: Path) -> N
     data = churn_customers(1200, seed=8)
     source = tmp_path / "reference.parquet"
     data.to_parquet(source, index=False)
-    result = _cli(
-        monitored,
-        "models",
-        "reference",
-        "churn",
-        "1",
-        "--data",
-        str(source),
-        "--label-column",
-        TARGET,
-    )
+    command = ["models", "reference", "churn", "1", "--data", str(source), "--label-column"]
+    result = _cli(monitored, *command, TARGET)
     assert result.returncode == 0, result.stderr
     profile = monitored.client.store.get_reference_profile("churn", 1)
     assert profile["n_rows"] == 1200
     assert "accuracy" in profile["extra"]["performance"]["metrics"]
-    missing = _cli(
-        monitored,
-        "models",
-        "reference",
-        "churn",
-        "1",
-        "--data",
-        str(source),
-        "--label-column",
-        "nope",
-    )
+    missing = _cli(monitored, *command, "nope")
     assert missing.returncode == 2
 
 
