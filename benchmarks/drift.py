@@ -216,19 +216,16 @@ def log_frame(current: pd.DataFrame, start: float) -> pd.DataFrame:
 
 def fill_log(client: Any, reference: Any, current: pd.DataFrame, chunks: int) -> float:
     """Write ``current`` as ``chunks`` log chunks with their stored profiles; return the end ts."""
-    from mloop import predictions
-    from mloop.profiles import profile_to_dict, window_profile
+    from mloop.prediction_log import model_columns
+    from mloop.profiles import window_profile
 
     log = log_frame(current, start=time.time() - 7 * 86400)
     step = -(-len(log) // chunks)
-    inputs = {c: c.removeprefix("feature.") for c in log.columns if c.startswith("feature.")}
     for begin in range(0, len(log), step):
         part = log.iloc[begin : begin + step]
-        chunk = predictions.write_prediction_chunk(
-            client.store, client.artifacts, model=MODEL, version=1, arm="", frame=part
-        )
-        profile = window_profile(reference, part.rename(columns=inputs))
-        client.store.save_chunk_profile(chunk.id, profile_to_dict(profile, reference=reference))
+        chunk = client.prediction_log.write_chunk(model=MODEL, version=1, arm="", frame=part)
+        profile = window_profile(reference, model_columns(part))
+        client.monitoring.save_chunk_profile(chunk.id, profile, reference)
     return float(log["ts"].iloc[-1])
 
 
@@ -238,8 +235,9 @@ def bench_window(sizes: Sizes, root: Path) -> dict[str, Any]:
 
     import mloop
     from mloop.monitoring.drift import detect_drift
-    from mloop.monitoring.windows import Window, profile_window, read_window
-    from mloop.profiles import profile_from_dict, window_profile
+    from mloop.monitoring.windows import profile_window, read_window
+    from mloop.prediction_log import Window
+    from mloop.profiles import window_profile
 
     client = mloop.Client(f"sqlite:///{root}/m.db", artifacts_url=f"{root}/artifacts")
     reference_rows = make_frame(sizes.reference_rows, False, SEED)
@@ -248,7 +246,7 @@ def bench_window(sizes: Sizes, root: Path) -> dict[str, Any]:
     model = DummyRegressor().fit(reference_rows, np.zeros(len(reference_rows)))
     client.log_model(run_id, model, input_example=reference_rows.head(100))
     client.register_model(run_id, MODEL, reference=reference_rows)
-    reference = profile_from_dict(client.store.get_reference_profile(MODEL, 1))
+    reference = client.monitoring.reference(MODEL, 1)
     features = list(reference.extra["features"])
     window = Window(start=0.0, end=fill_log(client, reference, current, sizes.window_chunks) + 1)
     found: dict[str, list[str]] = {}

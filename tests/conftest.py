@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import mloop
-from mloop.store import close_stores
+from mloop.store import Store, close_stores, open_store
 
 POSTGRES_ENV = "MLOOP_TEST_POSTGRES_URL"
 POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -85,3 +85,9 @@ def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 def client(store_url: str) -> mloop.Client:
     """A client on the parametrized store, with artifacts under the test's MLOOP_HOME."""
     return mloop.Client(store_url)
+
+
+@pytest.fixture
+def store(store_url: str) -> Store:
+
+    return open_store(store_url)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Client": "mloop.registry",
+    "Client": "mloop.client",
+    "ServingClient": "mloop.serving_client",
     "ActiveRun": "mloop.fluent",
     "active_run": "mloop.fluent",
     "start_run": "mloop.fluent",
@@ -33,6 +34,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from mloop.client import Client
     from mloop.fluent import (
         ActiveRun,
         active_run,
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
         start_run,
     )
     from mloop.modelio import infer_signature
-    from mloop.registry import Client
+    from mloop.serving_client import ServingClient
 
 
 _SUBMODULES = {"monitoring", "profiles", "stats", "errors", "entities"}
@@ -77,6 +79,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "ActiveRun",
     "Client",
+    "ServingClient",
     "__version__",
     "active_run",
     "end_run",

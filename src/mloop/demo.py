@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mloop.registry import Client
+from mloop.client import Client
 from mloop.scenario import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET, churn_customers
 
 EXPERIMENT = "churn"
@@ -105,25 +105,27 @@ def train_candidate(
 ) -> tuple[str, dict[str, float]]:
     """Train one candidate inside a tracked run; return the run id and its test metrics."""
     x_train, x_test, y_train, y_test = split
-    run_id = client.create_run(EXPERIMENT, candidate.name, tags={"scenario": "bank-churn"})
+    run_id = client.tracking.create_run(EXPERIMENT, candidate.name, tags={"scenario": "bank-churn"})
     try:
         model = churn_pipeline(candidate.estimator)
-        client.log_params(run_id, {"model": candidate.name, **candidate.estimator.get_params()})
-        client.log_dataset(run_id, "train", x_train, y_train)
-        client.log_dataset(run_id, "test", x_test, y_test)
+        client.tracking.log_params(
+            run_id, {"model": candidate.name, **candidate.estimator.get_params()}
+        )
+        client.tracking.log_dataset(run_id, "train", x_train, y_train)
+        client.tracking.log_dataset(run_id, "test", x_test, y_test)
         started = time.perf_counter()
         model.fit(x_train, y_train)
         metrics = evaluate(model, x_test, y_test)
         metrics["training_seconds"] = time.perf_counter() - started
-        client.log_metrics(run_id, metrics)
+        client.tracking.log_metrics(run_id, metrics)
         plot = workdir / f"{candidate.name}-confusion.png"
         _confusion_png(model, x_test, y_test, plot)
-        client.log_artifact(run_id, plot, artifact_path="plots")
-        client.log_model(run_id, model, "model", input_example=x_train)
+        client.tracking.log_artifact(run_id, plot, artifact_path="plots")
+        client.tracking.log_model(run_id, model, "model", input_example=x_train)
     except BaseException:
-        client.end_run(run_id, "FAILED")
+        client.tracking.end_run(run_id, "FAILED")
         raise
-    client.end_run(run_id)
+    client.tracking.end_run(run_id)
     return run_id, metrics
 
 
@@ -156,7 +158,7 @@ def run_demo(client: Client, *, rows: int = 5000, console: Console | None = None
         reference=split[1],
         reference_labels=split[3],
     )
-    client.set_alias(
+    client.registry.set_alias(
         MODEL_NAME,
         "champion",
         version.version,

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from mloop.client import Client
 from mloop.config import load_settings, settings_key
 from mloop.entities import (
     AliasEvent,
@@ -20,8 +21,7 @@ from mloop.entities import (
 )
 from mloop.errors import InvalidInput
 from mloop.modelio.loaded import LoadedModel
-from mloop.registry import Client
-from mloop.tracking import DEFAULT_EXPERIMENT, runs_frame
+from mloop.services import DEFAULT_EXPERIMENT, runs_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,45 +76,45 @@ class ActiveRun:
         stack = _stack()
         if self in stack:
             stack.remove(self)
-        self.client.end_run(self.id, status)
+        self.client.tracking.end_run(self.id, status)
 
     def get(self) -> Run:
         """The run as stored now, with its params, metrics and tags."""
-        return self.client.get_run(self.id)
+        return self.client.tracking.get_run(self.id)
 
     def log_param(self, key: str, value: Any) -> None:
         """Log one param."""
-        self.client.log_param(self.id, key, value)
+        self.client.tracking.log_param(self.id, key, value)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log several params in one transaction."""
-        self.client.log_params(self.id, params)
+        self.client.tracking.log_params(self.id, params)
 
     def log_metric(
         self, key: str, value: float, step: int = 0, timestamp: float | None = None
     ) -> None:
         """Log one metric point."""
-        self.client.log_metric(self.id, key, value, step, timestamp)
+        self.client.tracking.log_metric(self.id, key, value, step, timestamp)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
         """Log several metrics at one step in one transaction."""
-        self.client.log_metrics(self.id, metrics, step)
+        self.client.tracking.log_metrics(self.id, metrics, step)
 
     def set_tag(self, key: str, value: Any) -> None:
         """Set one tag."""
-        self.client.set_tags(self.id, {key: value})
+        self.client.tracking.set_tags(self.id, {key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set several tags."""
-        self.client.set_tags(self.id, tags)
+        self.client.tracking.set_tags(self.id, tags)
 
     def log_dataset(self, name: str, features: Any, target: Any = None) -> DatasetFingerprint:
         """Record a dataset fingerprint: sha256, schema and row count."""
-        return self.client.log_dataset(self.id, name, features, target)
+        return self.client.tracking.log_dataset(self.id, name, features, target)
 
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> ArtifactRef:
         """Store a local file as an artifact of this run."""
-        return self.client.log_artifact(self.id, local_path, artifact_path)
+        return self.client.tracking.log_artifact(self.id, local_path, artifact_path)
 
     def log_model(
         self,
@@ -126,7 +126,7 @@ class ActiveRun:
         serialization: str = "skops",
     ) -> LoggedModel:
         """Store an estimator with its signature and library versions."""
-        return self.client.log_model(
+        return self.client.tracking.log_model(
             self.id,
             model,
             name,
@@ -153,14 +153,16 @@ def start_run(
     parent = stack[-1].id if stack else None
     if experiment is None:
         experiment = _experiment_of(stack[-1]) if stack else DEFAULT_EXPERIMENT
-    run = ActiveRun(client, client.create_run(experiment, name, parent_run_id=parent, tags=tags))
+    run = ActiveRun(
+        client, client.tracking.create_run(experiment, name, parent_run_id=parent, tags=tags)
+    )
     stack.append(run)
     return run
 
 
 def _experiment_of(run: ActiveRun) -> str:
     experiment_id = run.get().experiment_id
-    return next(e.name for e, _ in run.client.list_experiments() if e.id == experiment_id)
+    return next(e.name for e, _ in run.client.tracking.list_experiments() if e.id == experiment_id)
 
 
 def active_run() -> ActiveRun | None:
@@ -230,26 +232,41 @@ def search_runs(
     max_results: int = 1000,
 ) -> pd.DataFrame:
     """Runs matching a filter such as ``metrics.f1 > 0.5``, as a DataFrame."""
-    return runs_frame(default_client().search_runs(experiment, filter, order_by, max_results))
+    return runs_frame(
+        default_client().tracking.search_runs(experiment, filter, order_by, max_results)
+    )
 
 
 def register_model(
-    run_id: str, name: str, *, model: str = "model", description: str = ""
+    run_id: str,
+    name: str,
+    *,
+    model: str = "model",
+    description: str = "",
+    reference: pd.DataFrame | None = None,
+    reference_labels: Any = None,
 ) -> ModelVersion:
-    """Register the model a run logged as the next version of ``name``."""
-    return default_client().register_model(run_id, name, model=model, description=description)
+    """Register the model a run logged as the next version of ``name`` (see Client)."""
+    return default_client().register_model(
+        run_id,
+        name,
+        model=model,
+        description=description,
+        reference=reference,
+        reference_labels=reference_labels,
+    )
 
 
 def set_alias(name: str, alias: str, version: int, *, reason: str = "") -> AliasEvent:
     """Point an alias (e.g. champion) at a version, with a reason for the audit trail."""
-    return default_client().set_alias(name, alias, version, reason=reason)
+    return default_client().registry.set_alias(name, alias, version, reason=reason)
 
 
 def rollback(name: str, alias: str = "champion", *, reason: str = "") -> AliasEvent:
     """Move an alias back to the version it held before."""
-    return default_client().rollback(name, alias, reason=reason)
+    return default_client().registry.rollback(name, alias, reason=reason)
 
 
 def load_model(uri: str) -> LoadedModel:
     """Load ``models:/name/3``, ``models:/name@champion`` or ``runs:/<id>/model``."""
-    return default_client().load_model(uri)
+    return default_client().registry.load_model(uri)

@@ -10,19 +10,10 @@ import pandas as pd
 from mloop import stats
 from mloop.errors import InvalidInput
 from mloop.modelio.outputs import Outputs, predict_outputs
+from mloop.prediction_log import PREDICTION, output_columns
 from mloop.profiles import DatasetProfile, reference_profile
 
-PREDICTION = "prediction"
 CALIBRATION_TOLERANCE = 0.02
-
-
-def output_columns(outputs: Outputs) -> dict[str, np.ndarray]:
-    """A model's outputs as the columns the prediction log and profiles use."""
-    columns: dict[str, np.ndarray] = {PREDICTION: outputs.predictions}
-    if outputs.probabilities is not None and outputs.classes is not None:
-        for index, label in enumerate(outputs.classes):
-            columns[f"proba.{label}"] = outputs.probabilities[:, index]
-    return columns
 
 
 def _performance(outputs: Outputs, labels: np.ndarray) -> dict[str, Any]:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import FastAPI
 
+from mloop.client import Client
 from mloop.monitoring.scheduler import MonitorScheduler
-from mloop.monitoring.windows import parse_window
-from mloop.registry import Client
+from mloop.prediction_log import parse_window
 from mloop.serving import ServeConfig, create_app
 from mloop.serving.app import BackgroundJob
-
-_MODEL_URI = re.compile(r"^models:/(?P<target>[^/@]+(?:/\d+|@[^/@]+))$")
+from mloop.uris import ModelUri
 
 
 def monitor_target(model_uri: str) -> str | None:
     """The monitor target (``churn@champion``) of a served ``models:/`` URI; None for runs:/."""
-    match = _MODEL_URI.match(model_uri)
-    return match["target"] if match else None
+    return ModelUri.parse(model_uri).target
 
 
 def serve_app() -> FastAPI:

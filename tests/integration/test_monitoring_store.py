@@ -6,24 +6,24 @@ import time
 
 import pytest
 
-import mloop
 from mloop.entities import AlertStatus, MonitorResult
 from mloop.errors import NotFound
+from mloop.store import Store
 
 
-def test_reference_profile_is_stored_and_replaced(client: mloop.Client) -> None:
-    store = client.store
-    store.save_reference_profile("churn", 1, {"n_rows": 10, "columns": {"a": {"count": 10}}})
-    store.save_reference_profile("churn", 1, {"n_rows": 20, "columns": {}})
-    assert store.get_reference_profile("churn", 1) == {"n_rows": 20, "columns": {}}
+def test_reference_profile_is_stored_and_replaced(store: Store) -> None:
+    monitoring = store.monitoring
+    monitoring.save_reference_profile("churn", 1, {"n_rows": 10, "columns": {"a": {"count": 10}}})
+    monitoring.save_reference_profile("churn", 1, {"n_rows": 20, "columns": {}})
+    assert monitoring.get_reference_profile("churn", 1) == {"n_rows": 20, "columns": {}}
     with pytest.raises(NotFound, match="reference profile"):
-        store.get_reference_profile("churn", 2)
+        monitoring.get_reference_profile("churn", 2)
 
 
-def test_monitor_results_come_back_oldest_first(client: mloop.Client) -> None:
-    store = client.store
+def test_monitor_results_come_back_oldest_first(store: Store) -> None:
+    monitoring = store.monitoring
     for i in range(5):
-        store.record_monitor_result(
+        monitoring.record_monitor_result(
             MonitorResult(
                 "churn",
                 1,
@@ -37,55 +37,55 @@ def test_monitor_results_come_back_oldest_first(client: mloop.Client) -> None:
                 time.time(),
             )
         )
-    store.record_monitor_result(
+    monitoring.record_monitor_result(
         MonitorResult("churn", 1, "", "performance", None, None, 7, {}, [], time.time())
     )
-    drift = store.list_monitor_results("churn", kind="drift", limit=3)
+    drift = monitoring.list_monitor_results("churn", kind="drift", limit=3)
     assert [r.n_rows for r in drift] == [102, 103, 104]
     assert drift[-1].summary == {"share": 0.4} and drift[-1].details == [{"c": 4}]
-    assert len(store.list_monitor_results("churn")) == 6
-    assert store.list_monitor_results("other") == []
+    assert len(monitoring.list_monitor_results("churn")) == 6
+    assert monitoring.list_monitor_results("other") == []
 
 
-def test_alerts_deduplicate_and_move_through_their_life(client: mloop.Client) -> None:
-    store = client.store
-    first, new = store.raise_alert(
+def test_alerts_deduplicate_and_move_through_their_life(store: Store) -> None:
+    monitoring = store.monitoring
+    first, new = monitoring.raise_alert(
         "drift", "churn", "credit_score", severity="warning", message="m1", value=0.2
     )
     assert new and first.status is AlertStatus.OPEN and first.occurrences == 1
-    again, new = store.raise_alert(
+    again, new = monitoring.raise_alert(
         "drift", "churn", "credit_score", severity="critical", message="m2", value=0.3
     )
     assert (
         not new and again.id == first.id and again.occurrences == 2 and again.severity == "critical"
     )
-    other, new = store.raise_alert(
+    other, new = monitoring.raise_alert(
         "drift", "churn", "annual_income", severity="warning", message="m", value=0.2
     )
     assert new and other.id != first.id
-    acknowledged = store.set_alert_status(first.id, AlertStatus.ACKNOWLEDGED, "ana")
+    acknowledged = monitoring.set_alert_status(first.id, AlertStatus.ACKNOWLEDGED, "ana")
     assert acknowledged.updated_by == "ana"
-    _, new = store.raise_alert(
+    _, new = monitoring.raise_alert(
         "drift", "churn", "credit_score", severity="warning", message="m3", value=0.2
     )
     assert not new
-    store.set_alert_status(first.id, AlertStatus.RESOLVED, "ana")
-    reopened, new = store.raise_alert(
+    monitoring.set_alert_status(first.id, AlertStatus.RESOLVED, "ana")
+    reopened, new = monitoring.raise_alert(
         "drift", "churn", "credit_score", severity="warning", message="m4", value=0.2
     )
     assert new and reopened.id != first.id
-    store.mark_notified(reopened.id, 123.0)
-    listed = store.list_alerts(model="churn", status=AlertStatus.OPEN)
+    monitoring.mark_notified(reopened.id, 123.0)
+    listed = monitoring.list_alerts(model="churn", status=AlertStatus.OPEN)
     assert {a.subject for a in listed} == {"credit_score", "annual_income"}
     assert next(a for a in listed if a.id == reopened.id).notified_at == 123.0
     with pytest.raises(NotFound):
-        store.set_alert_status(99999, AlertStatus.RESOLVED, "ana")
+        monitoring.set_alert_status(99999, AlertStatus.RESOLVED, "ana")
 
 
-def test_leases_go_to_one_holder_until_they_expire(client: mloop.Client) -> None:
-    store = client.store
-    assert store.acquire_lease("monitor:churn", "replica-a", 0.5)
-    assert not store.acquire_lease("monitor:churn", "replica-b", 0.5)
-    assert store.acquire_lease("monitor:churn", "replica-a", 0.5)
+def test_leases_go_to_one_holder_until_they_expire(store: Store) -> None:
+    monitoring = store.monitoring
+    assert monitoring.acquire_lease("monitor:churn", "replica-a", 0.5)
+    assert not monitoring.acquire_lease("monitor:churn", "replica-b", 0.5)
+    assert monitoring.acquire_lease("monitor:churn", "replica-a", 0.5)
     time.sleep(0.6)
-    assert store.acquire_lease("monitor:churn", "replica-b", 0.5)
+    assert monitoring.acquire_lease("monitor:churn", "replica-b", 0.5)

@@ -13,7 +13,8 @@ import pytest
 import mloop
 from mloop.entities import PredictionChunk
 from mloop.errors import Conflict, IntegrityError, InvalidInput
-from mloop.predictions import read_predictions, record_feedback, write_prediction_chunk
+from mloop.prediction_log import Window
+from mloop.store import open_store
 
 T0 = 1_700_000_000.0
 
@@ -49,13 +50,11 @@ def _write(
 ) -> PredictionChunk:
     ids = [f"{prefix}{s}" for s in seconds]
     frame = _frame(ids, T0 + offset + np.array(seconds, dtype=float), classifier=classifier)
-    return write_prediction_chunk(
-        client.store, client.artifacts, model="churn", version=version, arm=arm, frame=frame
-    )
+    return client.prediction_log.write_chunk(model="churn", version=version, arm=arm, frame=frame)
 
 
 def _read(client: mloop.Client, **kwargs: Any) -> pd.DataFrame:
-    return read_predictions(client.store, client.artifacts, "churn", **kwargs)
+    return client.prediction_log.read("churn", **kwargs)
 
 
 def test_round_trip_across_versions_and_an_arm(client: mloop.Client) -> None:
@@ -77,16 +76,14 @@ def test_round_trip_across_versions_and_an_arm(client: mloop.Client) -> None:
     pd.testing.assert_frame_equal(challenger, written, check_dtype=False)
     assert len(_read(client, version=1)) == 20
     assert len(_read(client, version=2, arm="")) == 0
-    assert [c.id for c in client.store.list_prediction_chunks("churn", version=2)] == [third.id]
+    assert [c.id for c in client.prediction_log.chunks("churn", version=2)] == [third.id]
     assert list(_read(client, columns=["ts", "proba.1"]).columns) == ["ts", "proba.1"]
 
 
 def test_versions_with_different_prediction_types_read_together(client: mloop.Client) -> None:
     _write(client, "n", range(0, 5))
     frame = _frame([f"s{i}" for i in range(5)], T0 + np.arange(5, 10.0))
-    write_prediction_chunk(
-        client.store,
-        client.artifacts,
+    client.prediction_log.write_chunk(
         model="churn",
         version=2,
         arm="",
@@ -117,12 +114,12 @@ def test_window_and_last_n_read_only_overlapping_chunks(
 ) -> None:
     chunks = [_write(client, f"w{i}-", range(10 * i, 10 * i + 10)) for i in range(4)]
     read = _recording_reads(client, monkeypatch)
-    window = client.store.list_prediction_chunks("churn", start=T0 + 12, end=T0 + 22)
+    window = client.prediction_log.chunks("churn", window=Window(start=T0 + 12, end=T0 + 22))
     assert [c.id for c in window] == [chunks[1].id, chunks[2].id]
     frame = _read(client, start=T0 + 12, end=T0 + 22)
     assert read == [c.digest for c in window]
     assert list(frame["ts"] - T0) == list(range(12, 22))
-    newest = client.store.list_prediction_chunks("churn", last_n_rows=15)
+    newest = client.prediction_log.chunks("churn", window=Window(last_n=15))
     assert [c.id for c in newest] == [chunks[2].id, chunks[3].id]
     read.clear()
     frame = _read(client, last_n=5)
@@ -136,23 +133,25 @@ def test_window_and_last_n_read_only_overlapping_chunks(
 def test_last_n_is_exact_when_writers_overlap_in_time(client: mloop.Client) -> None:
     _write(client, "a", range(0, 100), arm="a")
     _write(client, "b", range(0, 100), arm="b", offset=0.5)
-    assert len(client.store.list_prediction_chunks("churn", last_n_rows=10)) == 2
+    assert len(client.prediction_log.chunks("churn", window=Window(last_n=10))) == 2
     frame = _read(client, last_n=10)
     assert list(frame["ts"] - T0) == [95, 95.5, 96, 96.5, 97, 97.5, 98, 98.5, 99, 99.5]
 
 
 def test_feedback_known_unknown_and_corrected(client: mloop.Client) -> None:
     _write(client, "p", range(10))
-    result = record_feedback(client.store, {"p1": 1, "p2": "churned", "nope": 0, "p3": True})
+    result = client.prediction_log.record_feedback(
+        {"p1": 1, "p2": "churned", "nope": 0, "p3": True}
+    )
     assert result.accepted == 3
     assert result.unknown == ["nope"]
-    assert client.store.feedback_for(["p1", "p2", "p3", "nope"]) == {
+    assert client.prediction_log.feedback_for(["p1", "p2", "p3", "nope"]) == {
         "p1": 1,
         "p2": "churned",
         "p3": True,
     }
-    assert record_feedback(client.store, {"p1": 0.25}).accepted == 1
-    assert client.store.feedback_for(["p1"]) == {"p1": 0.25}
+    assert client.prediction_log.record_feedback({"p1": 0.25}).accepted == 1
+    assert client.prediction_log.feedback_for(["p1"]) == {"p1": 0.25}
     frame = _read(client, with_feedback=True, columns=["prediction_id", "prediction"])
     assert list(frame.columns) == ["prediction_id", "prediction", "label"]
     labels = dict(zip(frame["prediction_id"], frame["label"], strict=True))
@@ -163,10 +162,10 @@ def test_feedback_known_unknown_and_corrected(client: mloop.Client) -> None:
 def test_five_thousand_labels_in_one_call(client: mloop.Client) -> None:
     _write(client, "q", range(6000))
     labels = {f"q{i}": i % 2 for i in range(5000)} | {f"ghost{i}": 1 for i in range(100)}
-    result = record_feedback(client.store, labels)
+    result = client.prediction_log.record_feedback(labels)
     assert result.accepted == 5000
     assert result.unknown == [f"ghost{i}" for i in range(100)]
-    stored = client.store.feedback_for(list(labels))
+    stored = client.prediction_log.feedback_for(list(labels))
     assert len(stored) == 5000 and stored["q4999"] == 1
     frame = _read(client, with_feedback=True)
     assert frame["label"].notna().sum() == 5000
@@ -175,20 +174,20 @@ def test_five_thousand_labels_in_one_call(client: mloop.Client) -> None:
 def test_feedback_refuses_bad_ids_and_labels(client: mloop.Client) -> None:
     _write(client, "p", range(3))
     with pytest.raises(InvalidInput, match=r"x{65}"):
-        record_feedback(client.store, {"x" * 65: 1})
+        client.prediction_log.record_feedback({"x" * 65: 1})
     with pytest.raises(InvalidInput, match="p1"):
-        record_feedback(client.store, {"p0": 1, "p1": [1, 2]})
+        client.prediction_log.record_feedback({"p0": 1, "p1": [1, 2]})
     with pytest.raises(InvalidInput, match="p2"):
-        record_feedback(client.store, {"p2": float("nan")})
-    assert client.store.feedback_for(["p0", "p1", "p2"]) == {}
-    assert record_feedback(client.store, {"p0": np.int64(1)}).accepted == 1
-    assert client.store.feedback_for(["p0"]) == {"p0": 1}
+        client.prediction_log.record_feedback({"p2": float("nan")})
+    assert client.prediction_log.feedback_for(["p0", "p1", "p2"]) == {}
+    assert client.prediction_log.record_feedback({"p0": np.int64(1)}).accepted == 1
+    assert client.prediction_log.feedback_for(["p0"]) == {"p0": 1}
 
 
 def test_duplicate_prediction_ids_write_nothing(client: mloop.Client) -> None:
     first = _write(client, "d", range(0, 5))
     assert (
-        client.store.record_prediction_chunk(
+        open_store(client.store_url).predictions.record_prediction_chunk(
             first, [f"d{i}" for i in range(5)], [T0 + i for i in range(5)]
         )
         == first.id
@@ -196,16 +195,14 @@ def test_duplicate_prediction_ids_write_nothing(client: mloop.Client) -> None:
     with pytest.raises(Conflict, match="'d4'"):
         _write(client, "d", range(4, 9))
     with pytest.raises(Conflict, match="twice"):
-        write_prediction_chunk(
-            client.store,
-            client.artifacts,
+        client.prediction_log.write_chunk(
             model="churn",
             version=1,
             arm="",
             frame=_frame(["e1", "e1"], np.array([T0, T0 + 1])),
         )
-    assert [c.id for c in client.store.list_prediction_chunks("churn")] == [first.id]
-    assert record_feedback(client.store, {"d5": 1, "e1": 1}).unknown == ["d5", "e1"]
+    assert [c.id for c in client.prediction_log.chunks("churn")] == [first.id]
+    assert client.prediction_log.record_feedback({"d5": 1, "e1": 1}).unknown == ["d5", "e1"]
     assert len(_read(client)) == 5
 
 
@@ -232,9 +229,7 @@ def test_an_empty_window_is_an_empty_frame(client: mloop.Client) -> None:
 
 def test_invalid_chunks_are_refused(client: mloop.Client) -> None:
     def write(frame: object) -> None:
-        write_prediction_chunk(
-            client.store, client.artifacts, model="churn", version=1, arm="", frame=frame
-        )
+        client.prediction_log.write_chunk(model="churn", version=1, arm="", frame=frame)
 
     with pytest.raises(InvalidInput, match="at least one row"):
         write(_frame([], np.array([])))
@@ -248,7 +243,7 @@ def test_invalid_chunks_are_refused(client: mloop.Client) -> None:
         write(_frame(["x" * 65], np.array([T0])))
     with pytest.raises(InvalidInput, match="last_n"):
         _read(client, last_n=0)
-    assert client.store.list_prediction_chunks("churn") == []
+    assert client.prediction_log.chunks("churn") == []
 
 
 def test_a_changed_blob_fails_the_read(client: mloop.Client) -> None:
@@ -277,9 +272,7 @@ def test_a_million_rows_and_a_fast_recent_window(sqlite_url: str) -> None:
                 "prediction": rng.uniform(0, 1, rows),
             }
         )
-        write_prediction_chunk(
-            client.store, client.artifacts, model="churn", version=1, arm="", frame=frame
-        )
+        client.prediction_log.write_chunk(model="churn", version=1, arm="", frame=frame)
     wrote = time.perf_counter() - started
     started = time.perf_counter()
     recent = _read(client, last_n=20_000)
@@ -288,4 +281,4 @@ def test_a_million_rows_and_a_fast_recent_window(sqlite_url: str) -> None:
     assert len(recent) == 20_000
     assert recent["prediction_id"].iloc[-1] == f"{n_chunks * rows - 1:012x}"
     assert recent["ts"].is_monotonic_increasing
-    assert len(client.store.list_prediction_chunks("churn", last_n_rows=20_000)) == 2
+    assert len(client.prediction_log.chunks("churn", window=Window(last_n=20_000))) == 2

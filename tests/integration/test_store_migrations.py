@@ -10,9 +10,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from mloop.errors import StoreVersionError
-from mloop.store import HEAD_REVISION, Store, open_store, upgrade_store
-from mloop.store.migrate import KNOWN_REVISIONS, MIGRATIONS_DIR
-from mloop.store.schema import metadata
+from mloop.store import HEAD_REVISION, open_store, upgrade_store
+from mloop.store.sql import SqlStore
+from mloop.store.sql.migrate import KNOWN_REVISIONS, MIGRATIONS_DIR
+from mloop.store.sql.schema import metadata
 
 
 def _migrated_url(request: pytest.FixtureRequest, backend: str) -> str:
@@ -48,7 +49,7 @@ def test_store_from_a_newer_mloop_is_refused(sqlite_url: str) -> None:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     engine.dispose()
     with pytest.raises(StoreVersionError, match="newer mloop"):
-        Store(sqlite_url)
+        SqlStore(sqlite_url)
     with pytest.raises(StoreVersionError):
         upgrade_store(sqlite_url)
 
@@ -59,7 +60,7 @@ def test_upgrade_reports_revisions_and_is_idempotent(sqlite_url: str) -> None:
 
 
 def test_sqlite_store_runs_in_wal_mode(sqlite_url: str) -> None:
-    store = open_store(sqlite_url)
-    with store.read() as conn:
+    store = SqlStore(sqlite_url)
+    with store.db.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000

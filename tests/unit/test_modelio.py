@@ -74,7 +74,7 @@ def test_signature_records_columns_types_categories_and_ranges() -> None:
 
 def test_changed_model_file_is_refused(data: tuple[pd.DataFrame, pd.Series]) -> None:
     client, run_id = _logged(LogisticRegression().fit(*data))
-    logged = client.store.get_logged_model(run_id, "model")
+    logged = client.tracking.get_logged_model(run_id, "model")
     blob = client.artifacts.root / "blobs" / logged.digest[:2] / logged.digest
     content = bytearray(blob.read_bytes())
     content[len(content) // 2] ^= 0xFF

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mloop.registry import Client
+from mloop.client import Client
 
 out = Console()
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -27,7 +27,7 @@ def models_ls(as_json: JsonOption = False) -> None:
             else ", ".join(f"{a}=v{v}" for a, v in m.aliases.items()),
             "created": when(m.created_at),
         }
-        for m in client().list_models()
+        for m in client().registry.list_models()
     ]
     emit(rows, as_json, "registered models")
 
@@ -41,7 +41,7 @@ def models_show(
     """Show a model's versions, or one version's lineage with --version."""
     active = client()
     if version is not None:
-        lineage = active.lineage(name, version)
+        lineage = active.registry.lineage(name, version)
         if as_json:
             typer.echo(json.dumps(lineage, indent=2, default=str))
             return
@@ -56,7 +56,7 @@ def models_show(
             "registered": when(v.created_at),
             "description": v.description,
         }
-        for v in active.list_model_versions(name)
+        for v in active.registry.list_model_versions(name)
     ]
     emit(rows, as_json, f"model {name}")
 
@@ -96,7 +96,7 @@ def models_promote(
     alias: Annotated[str, typer.Option("--alias", "-a")] = "champion",
 ) -> None:
     """Point an alias (default: champion) at a version."""
-    event = client().set_alias(name, alias, version, reason=reason)
+    event = client().registry.set_alias(name, alias, version, reason=reason)
     moved = f"v{event.from_version}" if event.from_version is not None else "nothing"
     say(f"{name}@{alias}: {moved} -> v{event.to_version} ({reason})")
 
@@ -108,7 +108,7 @@ def models_rollback(
     alias: Annotated[str, typer.Option("--alias", "-a")] = "champion",
 ) -> None:
     """Move an alias back to the version it held before."""
-    event = client().rollback(name, alias, reason=reason)
+    event = client().registry.rollback(name, alias, reason=reason)
     say(f"{name}@{alias}: rolled back v{event.from_version} -> v{event.to_version} ({reason})")
 
 
@@ -129,7 +129,7 @@ def models_history(
             "user": e.user,
             "reason": e.reason,
         }
-        for e in client().alias_history(name, alias)
+        for e in client().registry.alias_history(name, alias)
     ]
     emit(rows, as_json, f"alias history of {name}")
 
@@ -166,5 +166,5 @@ def models_reference(
         if label_column not in frame:
             raise InvalidInput(f"{data} has no column {label_column!r}", field="label_column")
         labels = frame.pop(label_column)
-    client().set_reference(name, version, frame, labels)
+    client().monitoring.set_reference(name, version, frame, labels)
     say(f"reference profile of {name} v{version}: {len(frame)} rows, {frame.shape[1]} columns")

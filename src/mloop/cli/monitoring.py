@@ -42,7 +42,7 @@ def monitor_run(
     """Compare a window of production with the reference; store the result and alert."""
     from mloop.monitoring.monitor import run_monitor
     from mloop.monitoring.notifiers import LogNotifier, Notifier, WebhookNotifier
-    from mloop.monitoring.windows import parse_window
+    from mloop.prediction_log import parse_window
 
     active = client()
     notifiers: list[Notifier] = [LogNotifier()]
@@ -101,7 +101,7 @@ def monitor_history(
     """Stored monitoring results over time."""
     rows = [
         {"when": when(r.created_at), "version": r.version, "rows": r.n_rows, **_flat(r.summary)}
-        for r in client().store.list_monitor_results(model, kind=kind, limit=limit)
+        for r in client().monitoring.results(model, kind=kind, limit=limit)
     ]
     emit(rows, as_json, f"{kind} of {model}")
 
@@ -138,7 +138,7 @@ def alerts_ls(
             "last_seen": when(a.last_seen),
             "message": a.message,
         }
-        for a in client().store.list_alerts(model=model, status=wanted)
+        for a in client().monitoring.alerts(model=model, status=wanted)
     ]
     emit(rows, as_json, "alerts")
 
@@ -147,7 +147,7 @@ def _move(alert_id: int, status: str) -> None:
     from mloop.entities import AlertStatus
 
     active = client()
-    alert = active.store.set_alert_status(alert_id, AlertStatus(status), active.settings.user)
+    alert = active.monitoring.set_alert_status(alert_id, AlertStatus(status), active.settings.user)
     say(f"alert {alert.id} ({alert.rule} on {alert.subject}) is {alert.status.value}")
 
 

@@ -45,7 +45,7 @@ def serve(
 
     active = client()
     if model_uri.startswith("models:/"):
-        active.resolve(model_uri)
+        active.registry.resolve(model_uri)
     config = ServeConfig(
         model_uri=model_uri,
         store_url=active.store_url,
@@ -88,7 +88,7 @@ def predict(
     file_format(input)
     target = output or input.with_name(f"{input.stem}.predictions{input.suffix}")
     file_format(target)
-    loaded = client().load_model(model)
+    loaded = client().registry.load_model(model)
     total = count_rows(input) if input.is_file() else 0
     with Progress(console=out, transient=True) as bar:
         task = bar.add_task(f"scoring {input.name}", total=total)

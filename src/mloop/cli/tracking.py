@@ -18,7 +18,7 @@ def experiments_ls(as_json: JsonOption = False) -> None:
     """List experiments with their number of runs."""
     rows = [
         {"id": e.id, "name": e.name, "runs": n, "created": when(e.created_at)}
-        for e, n in client().list_experiments()
+        for e, n in client().tracking.list_experiments()
     ]
     emit(rows, as_json, "experiments")
 
@@ -34,7 +34,7 @@ def runs_ls(
     as_json: JsonOption = False,
 ) -> None:
     """List runs, filtered and ordered like search_runs."""
-    runs = client().search_runs(experiment or None, filter, order_by or (), max_results)
+    runs = client().tracking.search_runs(experiment or None, filter, order_by or (), max_results)
     rows = []
     for run in runs:
         row: dict[str, Any] = {
@@ -52,7 +52,7 @@ def runs_ls(
 def runs_show(run_id: str, as_json: JsonOption = False) -> None:
     """Show one run: attributes, params, metrics, tags, datasets and artifacts."""
     active = client()
-    run = active.get_run(run_id)
+    run = active.tracking.get_run(run_id)
     detail: dict[str, Any] = {
         "run_id": run.id,
         "name": run.name,
@@ -66,8 +66,8 @@ def runs_show(run_id: str, as_json: JsonOption = False) -> None:
         "params": run.params,
         "metrics": run.metrics,
         "tags": run.tags,
-        "datasets": [d.__dict__ for d in active.store.list_datasets(run.id)],
-        "artifacts": [a.__dict__ for a in active.list_artifacts(run.id)],
+        "datasets": [d.__dict__ for d in active.tracking.list_datasets(run.id)],
+        "artifacts": [a.__dict__ for a in active.tracking.list_artifacts(run.id)],
     }
     if as_json:
         typer.echo(json.dumps(detail, indent=2, default=str))
@@ -83,7 +83,7 @@ def runs_show(run_id: str, as_json: JsonOption = False) -> None:
 def runs_compare(run_ids: list[str], as_json: JsonOption = False) -> None:
     """Compare params and metrics of several runs side by side."""
     active = client()
-    runs = [active.get_run(run_id) for run_id in run_ids]
+    runs = [active.tracking.get_run(run_id) for run_id in run_ids]
     keys = sorted({f"params.{k}" for r in runs for k in r.params})
     keys += sorted({f"metrics.{k}" for r in runs for k in r.metrics})
     rows = []

@@ -9,7 +9,7 @@ from mloop.monitoring.drift import ColumnRule, DriftOptions, DriftReport, detect
 from mloop.monitoring.monitor import MonitorRun, run_monitor
 from mloop.monitoring.notifiers import CallbackNotifier, LogNotifier, WebhookNotifier
 from mloop.monitoring.scheduler import MonitorScheduler
-from mloop.monitoring.windows import Window, parse_window
+from mloop.prediction_log import Window, parse_window
 
 __all__ = [
     "DEFAULT_RULES",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mloop.entities import Alert, AlertStatus
 from mloop.monitoring.notifiers import Notifier
-from mloop.store import Store
+from mloop.services import MonitoringService
 
 AUTO_RESOLVER = "mloop"
 
@@ -51,7 +51,7 @@ DEFAULT_RULES = (
 
 
 def process_signals(
-    store: Store,
+    monitoring: MonitoringService,
     model: str,
     signals: Sequence[Signal],
     rules: Sequence[AlertRule],
@@ -62,7 +62,7 @@ def process_signals(
     for rule in rules:
         breaches = [s for s in signals if rule.breached(s)]
         for signal in breaches:
-            alert, fresh = store.raise_alert(
+            alert, fresh = monitoring.raise_alert(
                 rule.name,
                 model,
                 signal.subject,
@@ -75,20 +75,22 @@ def process_signals(
                 or alert.notified_at is None
                 or time.time() - alert.notified_at >= rule.cooldown_seconds
             ):
-                _notify(store, alert, notifiers)
+                _notify(monitoring, alert, notifiers)
             raised.append(alert)
         measured = {s.subject for s in signals if s.metric == rule.metric}
-        _resolve_cleared(store, model, rule, measured - {s.subject for s in breaches})
+        _resolve_cleared(monitoring, model, rule, measured - {s.subject for s in breaches})
     return raised
 
 
-def _notify(store: Store, alert: Alert, notifiers: Sequence[Notifier]) -> None:
+def _notify(monitoring: MonitoringService, alert: Alert, notifiers: Sequence[Notifier]) -> None:
     for notifier in notifiers:
         notifier.notify(alert)
-    store.mark_notified(alert.id, time.time())
+    monitoring.mark_notified(alert.id, time.time())
 
 
-def _resolve_cleared(store: Store, model: str, rule: AlertRule, cleared: set[str]) -> None:
-    for alert in store.list_alerts(model=model, rule=rule.name):
+def _resolve_cleared(
+    monitoring: MonitoringService, model: str, rule: AlertRule, cleared: set[str]
+) -> None:
+    for alert in monitoring.alerts(model=model, rule=rule.name):
         if alert.subject in cleared and alert.status is not AlertStatus.RESOLVED:
-            store.set_alert_status(alert.id, AlertStatus.RESOLVED, AUTO_RESOLVER)
+            monitoring.set_alert_status(alert.id, AlertStatus.RESOLVED, AUTO_RESOLVER)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,17 +10,16 @@ from typing import Any
 
 import pandas as pd
 
+from mloop.client import Client
 from mloop.entities import Alert, MonitorResult
-from mloop.errors import InvalidInput
 from mloop.monitoring.alerts import DEFAULT_RULES, AlertRule, Signal, process_signals
 from mloop.monitoring.drift import DriftOptions, DriftReport, detect_drift
 from mloop.monitoring.notifiers import Notifier
 from mloop.monitoring.performance import estimated_performance, realized_performance
-from mloop.monitoring.windows import Window, profile_window, read_window
-from mloop.profiles import DatasetProfile, profile_from_dict
-from mloop.registry import Client
-
-_TARGET = re.compile(r"^(?:models:/)?(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/@]+))?$")
+from mloop.monitoring.windows import profile_window, read_window
+from mloop.prediction_log import Window
+from mloop.profiles import DatasetProfile
+from mloop.uris import DEFAULT_ALIAS, ModelUri
 
 
 @dataclass(frozen=True)
@@ -42,13 +40,10 @@ class MonitorRun:
 
 def resolve_target(client: Client, target: str) -> tuple[str, int]:
     """``churn@champion``, ``churn/3``, ``models:/churn@champion`` or ``churn`` (its champion)."""
-    match = _TARGET.match(target.strip())
-    if match is None:
-        raise InvalidInput(f"model {target!r}: use NAME, NAME@ALIAS or NAME/VERSION", field="model")
-    name = match["name"]
-    if match["version"]:
-        return name, int(match["version"])
-    return name, client.get_alias(name, match["alias"] or "champion")
+    uri = ModelUri.parse_target(target)
+    if uri.version is not None:
+        return uri.name, uri.version
+    return uri.name, client.registry.get_alias(uri.name, uri.alias or DEFAULT_ALIAS)
 
 
 def _json_safe(value: Any) -> Any:
@@ -121,11 +116,9 @@ def _store(client: Client, run: MonitorRun, arm: str) -> None:
             time.time(),
         )
 
-    store = client.store
-    store.record_monitor_result(
-        result("drift", run.drift.n_current, run.drift.summary(), _records(run.drift.table))
-    )
-    store.record_monitor_result(
+    record = client.monitoring.record_result
+    record(result("drift", run.drift.n_current, run.drift.summary(), _records(run.drift.table)))
+    record(
         result(
             "prediction_drift",
             run.prediction_drift.n_current,
@@ -134,13 +127,9 @@ def _store(client: Client, run: MonitorRun, arm: str) -> None:
         )
     )
     if run.performance is not None:
-        store.record_monitor_result(
-            result("performance", run.performance["n_labeled"], run.performance, [])
-        )
+        record(result("performance", run.performance["n_labeled"], run.performance, []))
     if run.estimated is not None:
-        store.record_monitor_result(
-            result("estimated_performance", run.estimated["n"], run.estimated, [])
-        )
+        record(result("estimated_performance", run.estimated["n"], run.estimated, []))
 
 
 def run_monitor(
@@ -156,7 +145,7 @@ def run_monitor(
 ) -> MonitorRun:
     """Compare a window of a model version's traffic with its reference; store and alert."""
     name, version = resolve_target(client, target)
-    reference = profile_from_dict(client.store.get_reference_profile(name, version))
+    reference = client.monitoring.reference(name, version)
     extra = reference.extra
     outputs = [c for c in extra.get("outputs", []) if c in reference.columns]
     features = [c for c in extra.get("features", reference.columns) if c in reference.columns]
@@ -181,6 +170,6 @@ def run_monitor(
     )
     if store_results:
         _store(client, run, arm or "")
-        alerts = process_signals(client.store, name, _signals(run), rules, notifiers)
+        alerts = process_signals(client.monitoring, name, _signals(run), rules, notifiers)
         run = MonitorRun(**{**run.__dict__, "alerts": alerts})
     return run

@@ -8,12 +8,12 @@ import socket
 import threading
 from collections.abc import Sequence
 
+from mloop.client import Client
 from mloop.errors import MloopError
 from mloop.monitoring.alerts import DEFAULT_RULES, AlertRule
 from mloop.monitoring.monitor import MonitorRun, run_monitor
 from mloop.monitoring.notifiers import LogNotifier, Notifier
-from mloop.monitoring.windows import Window
-from mloop.registry import Client
+from mloop.prediction_log import Window
 
 logger = logging.getLogger("mloop.monitoring")
 
@@ -48,7 +48,7 @@ class MonitorScheduler:
     def run_once(self) -> MonitorRun | None:
         """Run the monitor now if this replica holds the lease; None when another one does."""
         lease = f"monitor:{self._target}"
-        if not self._client.store.acquire_lease(lease, self._holder, self._every * 0.9):
+        if not self._client.monitoring.acquire_lease(lease, self._holder, self._every * 0.9):
             return None
         return run_monitor(
             self._client, self._target, self._window, rules=self._rules, notifiers=self._notifiers

@@ -2,71 +2,22 @@
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from mloop import predictions
+from mloop.client import Client
 from mloop.entities import PredictionChunk
 from mloop.errors import InvalidInput
+from mloop.prediction_log import PREDICTION_ID, Window, model_columns
 from mloop.profiles import (
     DatasetProfile,
     merge_all,
     on_reference,
     profile_from_dict,
-    profile_to_dict,
     window_profile,
 )
-from mloop.registry import Client
-
-FEATURE_PREFIX = "feature."
-_PERIOD = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-@dataclass(frozen=True)
-class Window:
-    """Which rows of the log to look at: the newest ``last_n``, or those in [start, end)."""
-
-    last_n: int | None = None
-    start: float | None = None
-    end: float | None = None
-
-    def describe(self) -> str:
-        """The window in words, for reports."""
-        if self.last_n is not None:
-            return f"last {self.last_n} predictions"
-        return f"{self.start or 'beginning'} to {self.end or 'now'}"
-
-
-def parse_window(text: str, now: float | None = None) -> Window:
-    """``10000`` is the newest 10,000 rows; ``30m``, ``6h``, ``7d`` the rows of that period."""
-    text = text.strip().lower()
-    if text.isdigit() and int(text) > 0:
-        return Window(last_n=int(text))
-    match = _PERIOD.match(text)
-    if match is None:
-        raise InvalidInput(
-            f"window {text!r}: give a row count (10000) or a period (30m, 6h, 7d)", field="window"
-        )
-    seconds = float(match[1]) * _SECONDS[match[2]]
-    return Window(start=(now or time.time()) - seconds)
-
-
-def log_columns(log: pd.DataFrame) -> pd.DataFrame:
-    """The log with model inputs under their own names, next to outputs and labels."""
-    renamed = {
-        c: c.removeprefix(FEATURE_PREFIX) for c in log.columns if c.startswith(FEATURE_PREFIX)
-    }
-    outputs = [
-        c for c in log.columns if c in {"ts", "prediction", "label"} or c.startswith("proba.")
-    ]
-    keep = [*renamed, *outputs]
-    return log[keep].rename(columns=renamed)
 
 
 def read_window(
@@ -78,17 +29,14 @@ def read_window(
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The window's rows (inputs, outputs, labels; or only ``columns`` of them), oldest first."""
-    log = client.read_predictions(
+    log = client.prediction_log.read_window(
         model,
+        window,
         version=version,
         arm=arm,
-        start=window.start,
-        end=window.end,
-        last_n=window.last_n,
-        with_feedback=True,
-        columns=None if columns is None else [*columns, "prediction_id"],
+        columns=None if columns is None else [*columns, PREDICTION_ID],
     )
-    return log_columns(log)
+    return model_columns(log)
 
 
 def _inside(chunk: PredictionChunk, window: Window) -> bool:
@@ -112,9 +60,10 @@ def profile_window(
     """
     if window.last_n is not None:
         return window_profile(reference, read_window(client, model, version, arm, window))
-    store = client.store
-    chunks = store.list_prediction_chunks(model, version, arm, window.start, window.end)
-    stored = store.chunk_profiles([chunk.id for chunk in chunks])
+    chunks = client.prediction_log.chunks(
+        model, version=version, arm=arm, window=Window(start=window.start, end=window.end)
+    )
+    stored = client.monitoring.stored_chunk_profiles([chunk.id for chunk in chunks])
     parts = []
     for chunk in chunks:
         inside = _inside(chunk, window)
@@ -122,7 +71,7 @@ def profile_window(
         if part is None:
             part = _chunk_profile(client, reference, chunk, window)
             if inside:
-                store.save_chunk_profile(chunk.id, profile_to_dict(part, reference=reference))
+                client.monitoring.save_chunk_profile(chunk.id, part, reference)
         parts.append(part)
     if not parts:
         return window_profile(reference, pd.DataFrame(columns=list(reference.columns)))
@@ -147,8 +96,8 @@ def _chunk_profile(
     client: Client, reference: DatasetProfile, chunk: PredictionChunk, window: Window
 ) -> DatasetProfile:
     """The profile of a chunk's rows inside the window, read from the log."""
-    rows = predictions.read_chunk(client.artifacts, chunk, start=window.start, end=window.end)
-    return window_profile(reference, log_columns(rows))
+    rows = client.prediction_log.read_chunk(chunk, start=window.start, end=window.end)
+    return window_profile(reference, model_columns(rows))
 
 
 def fixed_chunks(

@@ -18,11 +18,12 @@ import orjson
 import pandas as pd
 from fastapi import FastAPI, Request, Response
 
-from mloop import __version__, predictions
+from mloop import __version__
+from mloop.client import Client
 from mloop.errors import InvalidInput, MloopError, NotFound, Unauthorized
 from mloop.modelio.outputs import Outputs
-from mloop.profiles import DatasetProfile, profile_from_dict, profile_to_dict, window_profile
-from mloop.registry import Client
+from mloop.prediction_log import model_columns
+from mloop.profiles import DatasetProfile, window_profile
 from mloop.serving.body import CSV, read_json
 from mloop.serving.config import ServeConfig
 from mloop.serving.http_errors import error_body, http_status
@@ -74,17 +75,13 @@ class ModelServer:
             )
 
     def _write_chunk(self, model: str, version: int, arm: str, frame: pd.DataFrame) -> object:
-        store, artifacts = self.client.store, self.client.artifacts
-        chunk = predictions.write_prediction_chunk(
-            store, artifacts, model=model, version=version, arm=arm, frame=frame
+        chunk = self.client.prediction_log.write_chunk(
+            model=model, version=version, arm=arm, frame=frame
         )
         reference = self._reference(model, version)
         if reference is not None:
-            inputs = {
-                c: c.removeprefix("feature.") for c in frame.columns if c.startswith("feature.")
-            }
-            profile = window_profile(reference, frame.rename(columns=inputs))
-            store.save_chunk_profile(chunk.id, profile_to_dict(profile, reference=reference))
+            profile = window_profile(reference, model_columns(frame))
+            self.client.monitoring.save_chunk_profile(chunk.id, profile, reference)
         return chunk
 
     def _reference(self, model: str, version: int) -> DatasetProfile | None:
@@ -92,8 +89,7 @@ class ModelServer:
         key = (model, version)
         if key not in self._references:
             try:
-                stored = self.client.store.get_reference_profile(model, version)
-                self._references[key] = profile_from_dict(stored)
+                self._references[key] = self.client.monitoring.reference(model, version)
             except NotFound:
                 self._references[key] = None
         return self._references[key]
@@ -204,7 +200,7 @@ class ModelServer:
             labels = feedback_labels(payload)
             if self.writer is not None and not self.writer.pending_ids().isdisjoint(labels):
                 await asyncio.to_thread(self.writer.flush)
-            result = await asyncio.to_thread(predictions.record_feedback, self.client.store, labels)
+            result = await asyncio.to_thread(self.client.prediction_log.record_feedback, labels)
             return _json({"accepted": result.accepted, "unknown": result.unknown})
         except MloopError as exc:
             return _json(error_body(exc, "plain"), http_status(exc))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from mloop.errors import MloopError
 from mloop.modelio.outputs import Outputs
+from mloop.prediction_log import feature_columns, output_columns
 
 logger = logging.getLogger("mloop.serving.log")
 MAX_PENDING_ROWS = 1_000_000
@@ -38,7 +39,7 @@ class Answered:
 
 def log_frame(entries: Sequence[Answered]) -> pd.DataFrame:
     """Assemble buffered requests into the prediction log's columns."""
-    features = pd.concat([e.features for e in entries], ignore_index=True).add_prefix("feature.")
+    features = feature_columns(pd.concat([e.features for e in entries], ignore_index=True))
     counts = [len(e.features) for e in entries]
     columns: dict[str, object] = {
         "prediction_id": [pid for e in entries for pid in e.prediction_ids],
@@ -52,14 +53,14 @@ def log_frame(entries: Sequence[Answered]) -> pd.DataFrame:
         ),
     }
     head = pd.DataFrame(columns)
-    outputs = {"prediction": np.concatenate([e.outputs.predictions for e in entries])}
     first = entries[0].outputs
+    stacked = None
     if first.probabilities is not None and first.classes is not None:
         stacked = np.concatenate(
             [e.outputs.probabilities for e in entries if e.outputs.probabilities is not None]
         )
-        for index, label in enumerate(first.classes):
-            outputs[f"proba.{label}"] = stacked[:, index]
+    predictions = np.concatenate([e.outputs.predictions for e in entries])
+    outputs = output_columns(Outputs(predictions, stacked, first.classes))
     return pd.concat([head, features, pd.DataFrame(outputs)], axis=1)
 
 

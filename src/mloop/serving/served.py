@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from mloop.client import Client
 from mloop.errors import MloopError, NotReady
 from mloop.modelio.loaded import LoadedModel
 from mloop.modelio.outputs import Outputs, predict_outputs, split_outputs
-from mloop.registry import Client
 from mloop.serving.batching import MicroBatcher
 from mloop.serving.config import ServeConfig
+from mloop.uris import ModelUri
 
 logger = logging.getLogger("mloop.serving")
-_ALIAS_URI = re.compile(r"^models:/[^/@]+@[^/@]+$")
 RETIRE_AFTER_SECONDS = 30.0
 
 
@@ -107,9 +106,9 @@ class ModelSlot:
 
     async def start(self) -> None:
         """Load the model in a worker thread, then follow its alias if it has one."""
-        loaded = await asyncio.to_thread(self._client.load_model, self._config.model_uri)
+        loaded = await asyncio.to_thread(self._client.registry.load_model, self._config.model_uri)
         self._current = serve_model(loaded, self._config, self._on_batch)
-        if _ALIAS_URI.match(self._config.model_uri) and self._config.poll_seconds > 0:
+        if ModelUri.parse(self._config.model_uri).follows_alias and self._config.poll_seconds > 0:
             self._follower = asyncio.get_running_loop().create_task(self._follow())
 
     async def _follow(self) -> None:
@@ -124,11 +123,11 @@ class ModelSlot:
 
     async def refresh(self) -> bool:
         """Check the alias now; load and switch to its version if it moved. True if swapped."""
-        target = await asyncio.to_thread(self._client.resolve, self._config.model_uri)
+        target = await asyncio.to_thread(self._client.registry.resolve, self._config.model_uri)
         if self._current is not None and target.version == self._current.version:
             return False
-        uri = f"models:/{target.name}/{target.version}"
-        loaded = await asyncio.to_thread(self._client.load_model, uri)
+        uri = ModelUri.of_version(target.name, target.version)
+        loaded = await asyncio.to_thread(self._client.registry.load_model, uri)
         previous, self._current = self._current, serve_model(loaded, self._config, self._on_batch)
         logger.info("now serving %s version %s", target.name, target.version)
         if previous is not None:

@@ -1,32 +1,48 @@
-"""The mloop store: the only code that speaks SQL."""
+"""The mloop store: one protocol per domain (``protocols``), implemented in SQL (``sql``).
+
+``open_store`` picks the implementation from the URL's scheme.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 
-from mloop.store.migrate import HEAD_REVISION, upgrade_schema
-from mloop.store.models import ModelQueries
-from mloop.store.monitoring import MonitoringQueries
-from mloop.store.predictions import PredictionQueries
-
-
-class Store(MonitoringQueries, PredictionQueries, ModelQueries):
-    """One store (SQLite file or PostgreSQL database): tracking, registry, prediction log and
-    monitoring."""
-
+from mloop.errors import InvalidInput
+from mloop.store.protocols import (
+    ModelStore,
+    MonitoringStore,
+    PredictionLogStore,
+    RunStore,
+    Store,
+)
+from mloop.store.sql import HEAD_REVISION, SqlStore, upgrade_sql_store
 
 _open: dict[tuple[int, str], Store] = {}
 _lock = threading.Lock()
 
 
+def _check_scheme(url: str) -> None:
+    if url.startswith(("http://", "https://")):
+        raise InvalidInput(
+            f"{url} is an HTTP URL, not a store: a store is a sqlite:/// or postgresql:// URL. "
+            "For a model server started by `mloop serve`, use mloop.ServingClient(url)",
+            field="store_url",
+        )
+
+
 def open_store(url: str) -> Store:
-    """Return the store for ``url``, opened (and migrated) once per process."""
+    """The store for ``url``, opened (and migrated) once per process.
+
+    Raises InvalidInput for a URL no implementation serves, StoreVersionError for a store
+    written by a newer mloop, and StoreUnavailable when the database cannot be reached.
+    """
+    _check_scheme(url)
     with _lock:
         key = (os.getpid(), url)
         store = _open.get(key)
         if store is None:
-            store = Store(url)
+            store = SqlStore(url)
             _open[key] = store
         return store
 
@@ -41,11 +57,18 @@ def close_stores() -> None:
 
 def upgrade_store(url: str) -> tuple[str | None, str]:
     """Migrate the store at ``url`` to the newest schema; return revisions before and after."""
-    store = Store(url, migrate=False)
-    try:
-        return upgrade_schema(store.engine)
-    finally:
-        store.close()
+    _check_scheme(url)
+    return upgrade_sql_store(url)
 
 
-__all__ = ["HEAD_REVISION", "Store", "close_stores", "open_store", "upgrade_store"]
+__all__ = [
+    "HEAD_REVISION",
+    "ModelStore",
+    "MonitoringStore",
+    "PredictionLogStore",
+    "RunStore",
+    "Store",
+    "close_stores",
+    "open_store",
+    "upgrade_store",
+]

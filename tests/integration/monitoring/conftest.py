@@ -11,10 +11,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import mloop
-from mloop import predictions
 from mloop.demo import churn_pipeline
 from mloop.modelio.outputs import predict_outputs
-from mloop.reference import output_columns
+from mloop.prediction_log import output_columns
 from mloop.scenario import TARGET, churn_customers
 
 
@@ -40,9 +39,7 @@ class Monitored:
             axis=1,
         )
         for begin in range(0, len(frame), chunk_rows):
-            predictions.write_prediction_chunk(
-                self.client.store,
-                self.client.artifacts,
+            self.client.prediction_log.write_chunk(
                 model="churn",
                 version=1,
                 arm="",

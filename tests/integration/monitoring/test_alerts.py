@@ -27,40 +27,46 @@ def _drift(*columns: str) -> list[Signal]:
 
 
 def test_one_drifted_feature_alerts_once_per_cooldown(sqlite_url: str) -> None:
-    store = mloop.Client(sqlite_url).store
+    monitoring = mloop.Client(sqlite_url).monitoring
     seen: list[Alert] = []
     notifiers = [CallbackNotifier(seen.append), LogNotifier()]
     for _ in range(5):
-        process_signals(store, "churn", _drift("credit_score"), [RULE], notifiers)
+        process_signals(monitoring, "churn", _drift("credit_score"), [RULE], notifiers)
     assert [a.subject for a in seen] == ["credit_score"]
-    [alert] = store.list_alerts(model="churn")
+    [alert] = monitoring.alerts(model="churn")
     assert alert.occurrences == 5 and alert.status is AlertStatus.OPEN
     hasty = AlertRule("feature-drift", "drift.column", 1.0, cooldown_seconds=0)
-    process_signals(store, "churn", _drift("credit_score"), [hasty], notifiers)
+    process_signals(monitoring, "churn", _drift("credit_score"), [hasty], notifiers)
     assert len(seen) == 2
 
 
 def test_cleared_conditions_resolve_and_can_reopen(sqlite_url: str) -> None:
-    store = mloop.Client(sqlite_url).store
+    monitoring = mloop.Client(sqlite_url).monitoring
     seen: list[Alert] = []
     notifier = CallbackNotifier(seen.append)
-    process_signals(store, "churn", _drift("credit_score", "annual_income"), [RULE], [notifier])
-    process_signals(store, "churn", _drift("annual_income"), [RULE], [notifier])
-    statuses = {a.subject: a.status for a in store.list_alerts(model="churn")}
+    process_signals(
+        monitoring, "churn", _drift("credit_score", "annual_income"), [RULE], [notifier]
+    )
+    process_signals(monitoring, "churn", _drift("annual_income"), [RULE], [notifier])
+    statuses = {a.subject: a.status for a in monitoring.alerts(model="churn")}
     assert statuses == {"credit_score": AlertStatus.RESOLVED, "annual_income": AlertStatus.OPEN}
-    process_signals(store, "churn", _drift("credit_score", "annual_income"), [RULE], [notifier])
+    process_signals(
+        monitoring, "churn", _drift("credit_score", "annual_income"), [RULE], [notifier]
+    )
     assert [a.subject for a in seen] == ["credit_score", "annual_income", "credit_score"]
 
 
 def test_below_rules_alert_on_low_values(sqlite_url: str) -> None:
-    store = mloop.Client(sqlite_url).store
+    monitoring = mloop.Client(sqlite_url).monitoring
     rule = AlertRule("low-f1", "performance.f1", 0.6, below=True)
     raised = process_signals(
-        store, "churn", [Signal("performance.f1", "window", 0.55, "f1 0.55")], [rule], []
+        monitoring, "churn", [Signal("performance.f1", "window", 0.55, "f1 0.55")], [rule], []
     )
     assert [a.value for a in raised] == [0.55]
     assert (
-        process_signals(store, "churn", [Signal("performance.f1", "window", 0.7, "ok")], [rule], [])
+        process_signals(
+            monitoring, "churn", [Signal("performance.f1", "window", 0.7, "ok")], [rule], []
+        )
         == []
     )
 
@@ -96,12 +102,12 @@ def receiver() -> Iterator[str]:
 
 
 def test_webhook_retries_then_delivers_json(sqlite_url: str, receiver: str) -> None:
-    store = mloop.Client(sqlite_url).store
+    monitoring = mloop.Client(sqlite_url).monitoring
     origin = receiver.rsplit("/hooks", 1)[0]
     webhook = WebhookNotifier(
         receiver, allowed=[f"{origin}/hooks"], retries=3, backoff_seconds=0.01
     )
-    process_signals(store, "churn", _drift("credit_score"), [RULE], [webhook])
+    process_signals(monitoring, "churn", _drift("credit_score"), [RULE], [webhook])
     assert len(_Receiver.received) == 1
     payload = _Receiver.received[0]
     assert payload["subject"] == "credit_score" and payload["status"] == "open"
@@ -114,7 +120,7 @@ def test_webhook_gives_up_within_its_retries(sqlite_url: str, receiver: str) -> 
         receiver, allowed=[receiver], retries=2, backoff_seconds=0.01, timeout=2
     )
     process_signals(
-        mloop.Client(sqlite_url).store, "churn", _drift("credit_score"), [RULE], [webhook]
+        mloop.Client(sqlite_url).monitoring, "churn", _drift("credit_score"), [RULE], [webhook]
     )
     assert _Receiver.received == []
 

@@ -9,7 +9,7 @@ import pytest
 from mloop.entities import Alert
 from mloop.monitoring.monitor import run_monitor
 from mloop.monitoring.notifiers import CallbackNotifier
-from mloop.monitoring.windows import Window
+from mloop.prediction_log import Window
 from mloop.scenario import churn_customers
 
 from .conftest import Monitored
@@ -37,9 +37,9 @@ def test_the_scenario_drift_is_found_and_alerted(monitored: Monitored) -> None:
     realized = run.performance["metrics"]["accuracy"]
     estimated = run.estimated["estimates"]["accuracy"]
     assert abs(estimated["value"] - realized) < 0.02
-    stored = monitored.client.store.list_monitor_results("churn", kind="drift")
+    stored = monitored.client.monitoring.results("churn", kind="drift")
     assert stored[-1].summary["drifted_columns"] == run.drift.drifted_columns
-    kinds = {r.kind for r in monitored.client.store.list_monitor_results("churn")}
+    kinds = {r.kind for r in monitored.client.monitoring.results("churn")}
     assert kinds == {"drift", "prediction_drift", "performance", "estimated_performance"}
 
 
@@ -64,9 +64,11 @@ def test_stored_chunk_profiles_give_the_same_answer_as_raw_rows(monitored: Monit
     first = run_monitor(monitored.client, "churn/1", window, store_results=False)
     chunk_ids = [
         c.id
-        for c in monitored.client.store.list_prediction_chunks("churn", 1, None, start, start + 45)
+        for c in monitored.client.prediction_log.chunks(
+            "churn", version=1, window=Window(start=start, end=start + 45)
+        )
     ]
-    stored = monitored.client.store.chunk_profiles(chunk_ids)
+    stored = monitored.client.monitoring.stored_chunk_profiles(chunk_ids)
     assert len(stored) == 4
     second = run_monitor(monitored.client, "churn/1", window, store_results=False)
     assert first.drift.n_current == second.drift.n_current == 4500

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from mloop.monitoring.scheduler import MonitorScheduler
-from mloop.monitoring.windows import Window
+from mloop.prediction_log import Window
 from mloop.scenario import TARGET, churn_customers
 
 from ..serving.conftest import free_port, wait_until_ready
@@ -88,9 +88,9 @@ def test_models_reference_from_a_file(monitored: Monitored, tmp_path: Path) -> N
     command = ["models", "reference", "churn", "1", "--data", str(source), "--label-column"]
     result = _cli(monitored, *command, TARGET)
     assert result.returncode == 0, result.stderr
-    profile = monitored.client.store.get_reference_profile("churn", 1)
-    assert profile["n_rows"] == 1200
-    assert "accuracy" in profile["extra"]["performance"]["metrics"]
+    profile = monitored.client.monitoring.reference("churn", 1)
+    assert profile.n_rows == 1200
+    assert "accuracy" in profile.extra["performance"]["metrics"]
     missing = _cli(monitored, *command, "nope")
     assert missing.returncode == 2
 
@@ -101,7 +101,7 @@ def test_only_one_replica_runs_a_scheduled_monitor(monitored: Monitored) -> None
     second = MonitorScheduler(monitored.client, "churn@champion", Window(last_n=2000), 60)
     assert first.run_once() is not None
     assert second.run_once() is None
-    assert len(monitored.client.store.list_monitor_results("churn", kind="drift")) == 1
+    assert len(monitored.client.monitoring.results("churn", kind="drift")) == 1
 
 
 def test_serve_runs_the_monitor_on_a_schedule(monitored: Monitored) -> None:
@@ -134,5 +134,5 @@ def test_serve_runs_the_monitor_on_a_schedule(monitored: Monitored) -> None:
 
 
 def _monitored_rows(monitored: Monitored, rows: int) -> bool:
-    results = monitored.client.store.list_monitor_results("churn", kind="drift")
+    results = monitored.client.monitoring.results("churn", kind="drift")
     return any(r.n_rows == rows for r in results)

@@ -12,13 +12,11 @@ import pytest
 from mloop.entities import PredictionChunk
 from mloop.errors import InvalidInput
 from mloop.monitoring.windows import (
-    Window,
     fixed_chunks,
-    log_columns,
     profile_window,
     read_window,
 )
-from mloop.predictions import read_chunk
+from mloop.prediction_log import Window, model_columns
 from mloop.profiles import (
     DatasetProfile,
     NumericProfile,
@@ -29,13 +27,14 @@ from mloop.profiles import (
 from mloop.scenario import TARGET, churn_customers
 from mloop.serving.app import ModelServer
 from mloop.serving.config import ServeConfig
+from mloop.store import open_store
 
 from .conftest import Monitored
 
 
 def reference_of(monitored: Monitored) -> DatasetProfile:
     """The stored reference profile of churn v1."""
-    return profile_from_dict(monitored.client.store.get_reference_profile("churn", 1))
+    return monitored.client.monitoring.reference("churn", 1)
 
 
 def assert_same_counts(actual: DatasetProfile, expected: DatasetProfile) -> None:
@@ -60,9 +59,8 @@ def logged_window(monitored: Monitored) -> Window:
 
 def chunk_profiles(monitored: Monitored, window: Window) -> dict[int, dict[str, Any]]:
     """The stored chunk profiles of the window's chunks."""
-    store = monitored.client.store
-    chunks = store.list_prediction_chunks("churn", 1, None, window.start, window.end)
-    return store.chunk_profiles([chunk.id for chunk in chunks])
+    chunks = monitored.client.prediction_log.chunks("churn", version=1, window=window)
+    return monitored.client.monitoring.stored_chunk_profiles([chunk.id for chunk in chunks])
 
 
 def test_chunk_profiles_are_stored_compactly_and_merge_to_the_raw_rows(
@@ -84,17 +82,17 @@ def test_chunk_profiles_are_stored_compactly_and_merge_to_the_raw_rows(
 
 def test_the_log_writer_stores_compact_chunk_profiles(monitored: Monitored) -> None:
     ids = monitored.log(churn_customers(500, seed=47), start=time.time() - 60)
-    store, artifacts = monitored.client.store, monitored.client.artifacts
-    logged = read_chunk(artifacts, store.list_prediction_chunks("churn", 1, None, None, None)[0])
+    log = monitored.client.prediction_log
+    logged = log.read_chunk(log.chunks("churn", version=1)[0])
     logged["prediction_id"] = [f"again-{i}" for i in ids]
     server = ModelServer(ServeConfig("models:/churn/1", log_predictions=False), monitored.client)
     chunk = server._write_chunk("churn", 1, "", logged)
     assert isinstance(chunk, PredictionChunk)
-    stored = store.chunk_profiles([chunk.id])[chunk.id]
+    stored = monitored.client.monitoring.stored_chunk_profiles([chunk.id])[chunk.id]
     assert all("edges" not in c for c in stored["columns"] if c["kind"] == "numeric")
     reference = reference_of(monitored)
     restored = profile_from_dict(stored, reference=reference)
-    assert restored == window_profile(reference, log_columns(logged))
+    assert restored == window_profile(reference, model_columns(logged))
 
 
 @pytest.mark.parametrize("compact", [True, False])
@@ -103,12 +101,11 @@ def test_chunk_profiles_of_a_replaced_reference_are_not_merged(
 ) -> None:
     window = logged_window(monitored)
     old = reference_of(monitored)
-    store, artifacts = monitored.client.store, monitored.client.artifacts
-    for chunk in store.list_prediction_chunks("churn", 1, None, window.start, window.end):
-        stale = window_profile(old, log_columns(read_chunk(artifacts, chunk)))
-        store.save_chunk_profile(
-            chunk.id, profile_to_dict(stale, reference=old if compact else None)
-        )
+    log = monitored.client.prediction_log
+    for chunk in log.chunks("churn", version=1, window=window):
+        stale = window_profile(old, model_columns(log.read_chunk(chunk)))
+        stored = profile_to_dict(stale, reference=old if compact else None)
+        open_store(monitored.client.store_url).monitoring.save_chunk_profile(chunk.id, stored)
     shifted = churn_customers(3000, seed=46, economic_downturn=1.0).drop(columns=[TARGET])
     monitored.client.set_reference("churn", 1, shifted)
     new = reference_of(monitored)

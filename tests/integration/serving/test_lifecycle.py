@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mloop import predictions
 from mloop.errors import InvalidInput
 from mloop.serving import ServeConfig
 
@@ -43,9 +42,7 @@ def test_feedback_joins_labels_to_logged_predictions(
     single = http.post("/feedback", json={"prediction_id": ids[2], "label": 1})
     assert single.json() == {"accepted": 1, "unknown": []}
     client = churn_models.client
-    logged = predictions.read_predictions(
-        client.store, client.artifacts, "churn", with_feedback=True
-    )
+    logged = client.prediction_log.read("churn", with_feedback=True)
     by_id = dict(zip(logged["prediction_id"], logged["label"], strict=True))
     assert by_id == {ids[0]: 1, ids[1]: 0, ids[2]: 1}
     expected = churn_models.features.head(3)["credit_score"].to_numpy()
@@ -150,7 +147,7 @@ def test_sigterm_during_load_loses_no_answered_request(
             server.kill()
     assert server.returncode == 0, stderr
     assert len(answered) > 50
-    logged = predictions.read_predictions(client.store, client.artifacts, "churn")
+    logged = client.prediction_log.read("churn")
     assert set(answered) <= set(logged["prediction_id"])
     lines = [line for line in stderr.splitlines() if line.strip()]
     noise = [line for line in lines if not line.startswith("{")]
@@ -165,7 +162,7 @@ def test_client_feedback_over_http_and_on_the_store(
 ) -> None:
     import mloop
 
-    remote = mloop.Client(live.url)
+    remote = mloop.ServingClient(live.url)
     ids = remote.predict(_records(churn_models, 4))["prediction_ids"]
     over_http = remote.feedback({ids[0]: 1, "nobody": 0})
     assert (over_http.accepted, over_http.unknown) == (1, ["nobody"])
@@ -176,5 +173,5 @@ def test_client_feedback_over_http_and_on_the_store(
     labels = dict(zip(window["prediction_id"], window["label"], strict=True))
     assert {k: labels[k] for k in ids[:3]} == {ids[0]: 1, ids[1]: 0, ids[2]: 1}
     assert pd.isna(labels[ids[3]])
-    with pytest.raises(InvalidInput, match="model server"):
-        remote.search_runs("churn")
+    with pytest.raises(InvalidInput, match=r"mloop\.ServingClient\("):
+        mloop.Client(live.url)

@@ -147,6 +147,6 @@ def test_metrics_count_requests_and_rows(http: httpx.Client, churn_models: Churn
 def test_python_client_predicts_over_http(live: LiveServer, churn_models: ChurnModels) -> None:
     import mloop
 
-    remote = mloop.Client(live.url)
+    remote = mloop.ServingClient(live.url)
     answer = remote.predict(_records(churn_models.features.head(2)))
     assert answer["predictions"] == _expected(churn_models, 2)

@@ -7,11 +7,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select
 
-from mloop.entities import Run
 from mloop.errors import InvalidInput
-from mloop.store import schema as t
 from mloop.store.filters import BoolOp, Comparison, Condition, parse_filter, parse_order_by
-from mloop.store.runs import RunQueries
+from mloop.store.sql import schema as t
 
 _KEYED = {"metrics": t.latest_metrics, "params": t.params, "tags": t.run_tags}
 
@@ -80,29 +78,24 @@ def _order_column(clause: str) -> list[Any]:
     return [column.is_(None), ordered]
 
 
-class SearchQueries(RunQueries):
-    """Search runs of experiments by filter string, ordering and page size."""
+def search_query(
+    experiment_ids: Sequence[int],
+    filter_string: str | None,
+    order_by: Sequence[str],
+    max_results: int,
+) -> Select[Any]:
+    """The SELECT over ``runs`` for a search: filter, ordering (then newest first) and limit.
 
-    def search_runs(
-        self,
-        experiment_ids: Sequence[int],
-        filter_string: str | None = None,
-        order_by: Sequence[str] = (),
-        max_results: int = 1000,
-    ) -> list[Run]:
-        """Runs of the given experiments that match the filter, in the requested order."""
-        if max_results < 1:
-            raise InvalidInput(f"max_results must be at least 1, got {max_results}")
-        query: Select[Any] = select(t.runs)
-        condition = parse_filter(filter_string)
-        where: list[ColumnElement[bool]] = [
-            t.runs.c.experiment_id.in_(list(experiment_ids)) if experiment_ids else false()
-        ]
-        if condition is not None:
-            where.append(_clause(condition))
-        ordering = [part for clause in order_by for part in _order_column(clause)]
-        ordering += [t.runs.c.start_time.desc(), t.runs.c.id]
-        query = query.where(*where).order_by(*ordering).limit(max_results)
-        with self.read() as conn:
-            rows = list(conn.execute(query))
-            return self._runs_with_data(conn, rows)
+    Raises InvalidInput for a malformed filter or ordering, or ``max_results`` below 1.
+    """
+    if max_results < 1:
+        raise InvalidInput(f"max_results must be at least 1, got {max_results}")
+    condition = parse_filter(filter_string)
+    where: list[ColumnElement[bool]] = [
+        t.runs.c.experiment_id.in_(list(experiment_ids)) if experiment_ids else false()
+    ]
+    if condition is not None:
+        where.append(_clause(condition))
+    ordering = [part for clause in order_by for part in _order_column(clause)]
+    ordering += [t.runs.c.start_time.desc(), t.runs.c.id]
+    return select(t.runs).where(*where).order_by(*ordering).limit(max_results)

@@ -9,11 +9,11 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
 from mloop.errors import Conflict, MloopError, StoreUnavailable
-from mloop.store.engine import READ_ONLY, make_engine
-from mloop.store.migrate import ensure_schema
+from mloop.store.sql.engine import READ_ONLY, make_engine
+from mloop.store.sql.migrate import ensure_schema
 
 
-class StoreConnection:
+class SqlDatabase:
     """Holds the engine of one store and opens read or write transactions on it."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:

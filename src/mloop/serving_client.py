@@ -1,4 +1,4 @@
-"""A client for a running mloop model server: predictions and feedback over HTTP."""
+"""``mloop.ServingClient``: predictions, feedback and health of a model server (`mloop serve`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from mloop.config import load_settings
+from mloop.entities import FeedbackResult
 from mloop.errors import (
     Conflict,
     InvalidInput,
@@ -37,9 +39,14 @@ _ERRORS: dict[str, type[MloopError]] = {
 
 
 class ServingClient:
-    """Talks to ``mloop serve`` at ``url``; errors come back as mloop exceptions."""
+    """Talks to the model server at ``url``; HTTP errors come back as mloop exceptions.
+
+    ``token`` (default: ``MLOOP_TOKEN``) is sent as a bearer token, as the server needs for writes
+    when it has one.
+    """
 
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 30.0) -> None:
+        token = token if token is not None else load_settings().token
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
@@ -68,13 +75,16 @@ class ServingClient:
         result: dict[str, Any] = self._post("/predict", body)
         return result
 
-    def feedback(self, labels: Mapping[str, Any]) -> dict[str, Any]:
-        """Attach ground-truth labels to prediction ids; returns accepted count and unknown ids."""
-        result: dict[str, Any] = self._post("/feedback", {"labels": dict(labels)})
-        return result
+    def feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
+        """Attach ground-truth labels to prediction ids; returns accepted count and unknown ids.
+
+        Raises InvalidInput for a bad id or label, Unauthorized without the server's token.
+        """
+        answer = self._post("/feedback", {"labels": dict(labels)})
+        return FeedbackResult(int(answer["accepted"]), list(answer["unknown"]))
 
     def ready(self) -> bool:
-        """Whether the server has a model loaded."""
+        """Whether the server answers and has a model loaded (False when unreachable)."""
         try:
             return self._http.get("/v2/health/ready").status_code == 200
         except httpx.HTTPError:

@@ -11,8 +11,8 @@ from sqlalchemy import ColumnElement, Connection, Row, insert, select
 
 from mloop.entities import FeedbackResult, PredictionChunk
 from mloop.errors import Conflict, InvalidInput
-from mloop.store import schema as t
-from mloop.store.base import StoreConnection
+from mloop.store.sql import schema as t
+from mloop.store.sql.base import SqlDatabase
 
 IN_LIST_SIZE = 500
 _T = TypeVar("_T")
@@ -56,8 +56,11 @@ def _check_rows(meta: PredictionChunk, ids: Sequence[str], times: Sequence[float
         raise Conflict(f"prediction id {repeated!r} appears twice in one chunk")
 
 
-class PredictionQueries(StoreConnection):
+class SqlPredictionLogStore:
     """The prediction log index: chunks by model and time, prediction ids, feedback labels."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def record_prediction_chunk(
         self, meta: PredictionChunk, prediction_ids: Sequence[str], times: Sequence[float]
@@ -65,7 +68,7 @@ class PredictionQueries(StoreConnection):
         """Index a written chunk and every prediction id in it atomically; return the chunk id."""
         _check_rows(meta, prediction_ids, times)
         try:
-            with self.write() as conn:
+            with self._db.write() as conn:
                 same = conn.execute(self._same_chunk(meta)).scalar()
                 if same is not None:
                     return int(same)
@@ -108,7 +111,7 @@ class PredictionQueries(StoreConnection):
 
     def _known_ids(self, prediction_ids: Sequence[str]) -> set[str]:
         column = t.prediction_ids.c.prediction_id
-        with self.read() as conn:
+        with self._db.read() as conn:
             return {
                 pid
                 for batch in _batches(prediction_ids)
@@ -132,7 +135,7 @@ class PredictionQueries(StoreConnection):
             where.append(_chunks.version == version)
         if arm is not None:
             where.append(_chunks.arm == arm)
-        with self.read() as conn:
+        with self._db.read() as conn:
             if last_n_rows is not None:
                 bound = self._newest_bound(conn, where, start, end, last_n_rows)
                 if bound is not None:
@@ -175,7 +178,7 @@ class PredictionQueries(StoreConnection):
 
     def record_feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
         """Store (or correct) labels of logged predictions at once; report never-logged ids."""
-        with self.write() as conn:
+        with self._db.write() as conn:
             known = self._lock_known(conn, sorted(labels))
             for batch in _batches(known):
                 conn.execute(t.feedback.delete().where(t.feedback.c.prediction_id.in_(batch)))
@@ -203,7 +206,7 @@ class PredictionQueries(StoreConnection):
     def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
         """The labels received for these prediction ids; ids without feedback are absent."""
         column = t.feedback.c.prediction_id
-        with self.read() as conn:
+        with self._db.read() as conn:
             return {
                 pid: label
                 for batch in _batches(list(prediction_ids))
@@ -216,7 +219,7 @@ class PredictionQueries(StoreConnection):
         """The labels received for any prediction logged in these chunks, by prediction id."""
         ids, labels = t.prediction_ids.c, t.feedback.c
         joined = t.feedback.join(t.prediction_ids, ids.prediction_id == labels.prediction_id)
-        with self.read() as conn:
+        with self._db.read() as conn:
             return {
                 pid: label
                 for batch in _batches(list(chunk_ids))

@@ -1,4 +1,4 @@
-"""Tracking: experiments, runs, params, metrics, tags, datasets, artifacts and logged models."""
+"""The tracking service: experiments, runs, params, metrics, tags, datasets, artifacts, models."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from mloop import modelio
 from mloop.artifacts import ArtifactStore, safe_name
 from mloop.codeversion import git_commit
-from mloop.config import Settings, load_settings
+from mloop.config import Settings
 from mloop.entities import (
     ArtifactRef,
     DatasetFingerprint,
@@ -24,7 +24,7 @@ from mloop.entities import (
 )
 from mloop.errors import InvalidInput
 from mloop.fingerprint import fingerprint_dataset
-from mloop.store import Store, open_store
+from mloop.store import RunStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,47 +60,24 @@ def _metric(key: Any, value: Any, step: int, timestamp: float | None) -> Metric:
     return Metric(key, number, step, time.time() if timestamp is None else float(timestamp))
 
 
-class TrackingClient:
-    """Tracking operations on one store and artifact root, without fluent state."""
+class TrackingService:
+    """Tracking operations over a run store and an artifact store, without fluent state."""
 
-    def __init__(
-        self,
-        url: str | None = None,
-        *,
-        artifacts_url: str | None = None,
-        settings: Settings | None = None,
-    ) -> None:
-        base = settings or load_settings()
-        self.settings = base
-        self.store_url = url or base.store_url
-        self.artifacts_url = artifacts_url or base.artifacts_url
-        self._store: Store | None = None
-        self._artifacts: ArtifactStore | None = None
+    def __init__(self, runs: RunStore, artifacts: ArtifactStore, settings: Settings) -> None:
+        self._runs = runs
+        self._artifacts = artifacts
+        self._settings = settings
         self._experiment_ids: dict[str, int] = {}
-
-    @property
-    def store(self) -> Store:
-        """The store, opened (and migrated) on first use."""
-        if self._store is None:
-            self._store = open_store(self.store_url)
-        return self._store
-
-    @property
-    def artifacts(self) -> ArtifactStore:
-        """The artifact store, opened on first use."""
-        if self._artifacts is None:
-            self._artifacts = ArtifactStore(self.artifacts_url)
-        return self._artifacts
 
     def get_or_create_experiment(self, name: str) -> Experiment:
         """Return the experiment called ``name``, creating it on first use."""
         if not isinstance(name, str) or not name.strip() or len(name) > 256:
             raise InvalidInput(f"experiment name {name!r} must be 1 to 256 characters")
-        return self.store.get_or_create_experiment(name)
+        return self._runs.get_or_create_experiment(name)
 
     def list_experiments(self) -> list[tuple[Experiment, int]]:
         """Every experiment with its number of runs."""
-        return self.store.list_experiments()
+        return self._runs.list_experiments()
 
     def create_run(
         self,
@@ -119,10 +96,10 @@ class TrackingClient:
         source = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
         if source:
             clean_tags.setdefault("mloop.source", source)
-        return self.store.create_run(
+        return self._runs.create_run(
             experiment_id,
             name or f"run-{time.strftime('%Y%m%d-%H%M%S')}",
-            user=self.settings.user,
+            user=self._settings.user,
             parent_run_id=parent_run_id,
             code_version=git_commit(),
             tags=clean_tags,
@@ -136,11 +113,11 @@ class TrackingClient:
             raise InvalidInput(
                 f"run status {status!r} is not one of {[s.value for s in RunStatus]}"
             ) from exc
-        self.store.end_run(run_id, final)
+        self._runs.end_run(run_id, final)
 
     def get_run(self, run_id: str) -> Run:
         """A run with its params, latest metrics and tags."""
-        return self.store.get_run(run_id)
+        return self._runs.get_run(run_id)
 
     def log_batch(
         self,
@@ -159,7 +136,7 @@ class TrackingClient:
         else:
             points = [_metric(m.key, m.value, m.step, m.timestamp) for m in metrics or ()]
         clean_tags = {_key("tag", k): str(v) for k, v in (tags or {}).items()}
-        self.store.log_batch(run_id, params=clean_params, metrics=points, tags=clean_tags)
+        self._runs.log_batch(run_id, params=clean_params, metrics=points, tags=clean_tags)
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         """Log one param; a different value for a logged key is a conflict."""
@@ -173,7 +150,7 @@ class TrackingClient:
         self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None
     ) -> None:
         """Log one point of a metric's history."""
-        self.store.log_batch(run_id, metrics=[_metric(key, value, step, timestamp)])
+        self._runs.log_batch(run_id, metrics=[_metric(key, value, step, timestamp)])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Log several metrics at one step in one transaction."""
@@ -185,15 +162,19 @@ class TrackingClient:
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point logged for one metric of a run."""
-        return self.store.get_metric_history(run_id, key)
+        return self._runs.get_metric_history(run_id, key)
 
     def log_dataset(
         self, run_id: str, name: str, features: Any, target: Any = None
     ) -> DatasetFingerprint:
         """Record a dataset's fingerprint (sha256, schema, row count) on a run."""
         fingerprint = fingerprint_dataset(_key("dataset", name), features, target)
-        self.store.log_dataset(run_id, fingerprint)
+        self._runs.log_dataset(run_id, fingerprint)
         return fingerprint
+
+    def list_datasets(self, run_id: str) -> list[DatasetFingerprint]:
+        """The fingerprints of the datasets a run logged, in logging order."""
+        return self._runs.list_datasets(run_id)
 
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None
@@ -203,29 +184,36 @@ class TrackingClient:
         name = safe_name(
             f"{artifact_path.strip('/')}/{source.name}" if artifact_path else source.name
         )
-        digest, size = self.artifacts.put_file(source)
+        digest, size = self._artifacts.put_file(source)
         ref = ArtifactRef(name, digest, size)
-        self.store.record_artifact(run_id, ref)
+        self._runs.record_artifact(run_id, ref)
         return ref
 
     def log_bytes(self, run_id: str, data: bytes, name: str) -> ArtifactRef:
         """Store bytes as a named artifact of a run."""
         path = safe_name(name)
-        ref = ArtifactRef(path, self.artifacts.put_bytes(data), len(data))
-        self.store.record_artifact(run_id, ref)
+        ref = ArtifactRef(path, self._artifacts.put_bytes(data), len(data))
+        self._runs.record_artifact(run_id, ref)
         return ref
 
     def list_artifacts(self, run_id: str) -> list[ArtifactRef]:
         """The named artifacts of a run."""
-        return self.store.list_artifacts(run_id)
+        return self._runs.list_artifacts(run_id)
 
     def download_artifact(self, run_id: str, name: str, destination: str | Path) -> Path:
         """Copy a verified artifact of a run into ``destination``; return the written path."""
         wanted = safe_name(name)
         for ref in self.list_artifacts(run_id):
             if ref.path == wanted:
-                return self.artifacts.download(ref.digest, Path(destination), ref.path)
+                return self._artifacts.download(ref.digest, Path(destination), ref.path)
         raise InvalidInput(f"run {run_id} has no artifact {name!r}")
+
+    def get_logged_model(self, run_id: str, name: str = "model") -> LoggedModel:
+        """The model a run logged under ``name``: digest, format, signature, environment.
+
+        Raises NotFound when the run logged no model of that name.
+        """
+        return self._runs.get_logged_model(run_id, name)
 
     def log_model(
         self,
@@ -244,7 +232,7 @@ class TrackingClient:
         data = modelio.dump_model(model, serialization)
         if signature is None and input_example is not None:
             signature = modelio.infer_signature(input_example)
-        digest = self.artifacts.put_bytes(data)
+        digest = self._artifacts.put_bytes(data)
         logged = LoggedModel(
             run_id=run_id,
             name=name,
@@ -254,8 +242,8 @@ class TrackingClient:
             environment=modelio.environment(),
             created_at=time.time(),
         )
-        self.store.record_logged_model(logged)
-        self.store.record_artifact(
+        self._runs.record_logged_model(logged)
+        self._runs.record_artifact(
             run_id, ArtifactRef(f"{name}/model.{serialization}", digest, len(data))
         )
         return logged
@@ -269,11 +257,11 @@ class TrackingClient:
     ) -> list[Run]:
         """Runs of the named experiments (all when None) matching the filter, in order."""
         if experiment is None:
-            ids = [found.id for found, _ in self.store.list_experiments()]
+            ids = [found.id for found, _ in self._runs.list_experiments()]
         else:
             names = [experiment] if isinstance(experiment, str) else list(experiment)
-            ids = [self.store.get_experiment(n).id for n in names]
-        return self.store.search_runs(ids, filter, list(order_by), max_results)
+            ids = [self._runs.get_experiment(n).id for n in names]
+        return self._runs.search_runs(ids, filter, list(order_by), max_results)
 
 
 def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:

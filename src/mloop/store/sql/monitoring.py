@@ -10,8 +10,8 @@ from sqlalchemy import Row, delete, insert, select, update
 
 from mloop.entities import Alert, AlertStatus, MonitorResult
 from mloop.errors import NotFound
-from mloop.store import schema as t
-from mloop.store.base import StoreConnection
+from mloop.store.sql import schema as t
+from mloop.store.sql.base import SqlDatabase
 
 _ACTIVE = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
 
@@ -26,13 +26,16 @@ def _result(row: Row[Any]) -> MonitorResult:
     return MonitorResult(**row._asdict())
 
 
-class MonitoringQueries(StoreConnection):
+class SqlMonitoringStore:
     """Reference and chunk profiles, stored monitor results, alerts and leases."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def save_reference_profile(self, name: str, version: int, profile: dict[str, Any]) -> None:
         """Store (or replace) the reference profile of a model version."""
         table = t.reference_profiles
-        with self.write() as conn:
+        with self._db.write() as conn:
             conn.execute(delete(table).where(table.c.name == name, table.c.version == version))
             conn.execute(
                 insert(table).values(
@@ -44,7 +47,7 @@ class MonitoringQueries(StoreConnection):
         """The reference profile of a model version."""
         table = t.reference_profiles
         query = select(table.c.profile).where(table.c.name == name, table.c.version == version)
-        with self.read() as conn:
+        with self._db.read() as conn:
             profile = conn.execute(query).scalar()
         if profile is None:
             raise NotFound(f"model {name!r} version {version} has no reference profile")
@@ -53,14 +56,14 @@ class MonitoringQueries(StoreConnection):
     def save_chunk_profile(self, chunk_id: int, profile: dict[str, Any]) -> None:
         """Store (or replace) the profile of one chunk of the prediction log."""
         table = t.chunk_profiles
-        with self.write() as conn:
+        with self._db.write() as conn:
             conn.execute(delete(table).where(table.c.chunk_id == chunk_id))
             conn.execute(insert(table).values(chunk_id=chunk_id, profile=profile))
 
     def chunk_profiles(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The stored profiles of the given chunks (chunks without one are left out)."""
         found: dict[int, dict[str, Any]] = {}
-        with self.read() as conn:
+        with self._db.read() as conn:
             for start in range(0, len(chunk_ids), 500):
                 batch = list(chunk_ids[start : start + 500])
                 query = select(t.chunk_profiles).where(t.chunk_profiles.c.chunk_id.in_(batch))
@@ -70,7 +73,7 @@ class MonitoringQueries(StoreConnection):
     def record_monitor_result(self, result: MonitorResult) -> int:
         """Store one monitoring result; return its id."""
         values = {k: v for k, v in result.__dict__.items() if k != "id"}
-        with self.write() as conn:
+        with self._db.write() as conn:
             inserted = conn.execute(insert(t.monitor_results).values(**values))
             (result_id,) = inserted.inserted_primary_key or (0,)
         return int(result_id)
@@ -86,7 +89,7 @@ class MonitoringQueries(StoreConnection):
         if since is not None:
             query = query.where(table.c.created_at >= since)
         query = query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
-        with self.read() as conn:
+        with self._db.read() as conn:
             rows = list(conn.execute(query))
         return [_result(row) for row in reversed(rows)]
 
@@ -104,7 +107,7 @@ class MonitoringQueries(StoreConnection):
         now = time.time()
         table = t.alerts
         where = (table.c.rule == rule, table.c.model == model, table.c.subject == subject)
-        with self.write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(select(table).where(*where, table.c.status.in_(_ACTIVE))).first()
             if row is None:
                 values = {
@@ -141,12 +144,12 @@ class MonitoringQueries(StoreConnection):
 
     def mark_notified(self, alert_id: int, at: float) -> None:
         """Record when the alert's notifiers were last called."""
-        with self.write() as conn:
+        with self._db.write() as conn:
             conn.execute(update(t.alerts).where(t.alerts.c.id == alert_id).values(notified_at=at))
 
     def set_alert_status(self, alert_id: int, status: AlertStatus, user: str) -> Alert:
         """Acknowledge or resolve an alert."""
-        with self.write() as conn:
+        with self._db.write() as conn:
             done = conn.execute(
                 update(t.alerts)
                 .where(t.alerts.c.id == alert_id)
@@ -172,7 +175,7 @@ class MonitoringQueries(StoreConnection):
             query = query.where(t.alerts.c.status == status.value)
         if rule is not None:
             query = query.where(t.alerts.c.rule == rule)
-        with self.read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(query.order_by(t.alerts.c.last_seen.desc(), t.alerts.c.id.desc()))
             return [_alert(row) for row in rows]
 
@@ -180,7 +183,7 @@ class MonitoringQueries(StoreConnection):
         """Take or renew a named lease unless another holder has it; True when it is ours."""
         now = time.time()
         table = t.leases
-        with self.write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(select(table).where(table.c.name == name)).first()
             if row is None:
                 conn.execute(

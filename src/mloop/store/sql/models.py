@@ -9,9 +9,9 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from mloop.entities import AliasEvent, LoggedModel, ModelVersion, RegisteredModel
 from mloop.errors import NotFound
-from mloop.store import schema as t
-from mloop.store.search import SearchQueries
-from mloop.store.upsert import insert_if_absent
+from mloop.store.sql import schema as t
+from mloop.store.sql.base import SqlDatabase
+from mloop.store.sql.upsert import insert_if_absent
 
 
 def _version(row: Row[Any], aliases: tuple[str, ...] = ()) -> ModelVersion:
@@ -42,15 +42,18 @@ def _event(row: Row[Any]) -> AliasEvent:
     )
 
 
-class ModelQueries(SearchQueries):
+class SqlModelStore:
     """Registered models, their versions, aliases and alias history."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def create_model_version(
         self, name: str, model: LoggedModel, description: str = ""
     ) -> ModelVersion:
         """Register a logged model as the next version of ``name``."""
         now = time.time()
-        with self.write() as conn:
+        with self._db.write() as conn:
             insert_if_absent(
                 conn, t.registered_models, {"name": name, "created_at": now, "latest_version": 0}
             )
@@ -95,7 +98,7 @@ class ModelQueries(SearchQueries):
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         """Return version ``version`` of model ``name``."""
-        with self.read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(self._version_query(name, version)).first()
             if row is None:
                 raise NotFound(f"model {name!r} has no version {version}")
@@ -109,7 +112,7 @@ class ModelQueries(SearchQueries):
             .where(t.model_versions.c.name == name)
             .order_by(t.model_versions.c.version.desc())
         )
-        with self.read() as conn:
+        with self._db.read() as conn:
             rows = list(conn.execute(query))
             if not rows:
                 self._require_model(conn, name)
@@ -126,7 +129,7 @@ class ModelQueries(SearchQueries):
 
     def list_models(self) -> list[RegisteredModel]:
         """Every registered model with its newest version number and aliases."""
-        with self.read() as conn:
+        with self._db.read() as conn:
             rows = list(
                 conn.execute(select(t.registered_models).order_by(t.registered_models.c.name))
             )
@@ -142,7 +145,7 @@ class ModelQueries(SearchQueries):
         query = select(t.aliases.c.version).where(
             t.aliases.c.name == name, t.aliases.c.alias == alias
         )
-        with self.read() as conn:
+        with self._db.read() as conn:
             version = conn.execute(query).scalar()
             if version is None:
                 self._require_model(conn, name)
@@ -153,7 +156,7 @@ class ModelQueries(SearchQueries):
         self, name: str, alias: str, version: int | None, *, action: str, reason: str, user: str
     ) -> AliasEvent:
         """Point an alias at a version (None deletes it) and audit the move, atomically."""
-        with self.write() as conn:
+        with self._db.write() as conn:
             self._lock_model(conn, name)
             self._require_model(conn, name)
             if (
@@ -209,6 +212,6 @@ class ModelQueries(SearchQueries):
         query = select(t.alias_events).where(t.alias_events.c.name == name)
         if alias is not None:
             query = query.where(t.alias_events.c.alias == alias)
-        with self.read() as conn:
+        with self._db.read() as conn:
             self._require_model(conn, name)
             return [_event(r) for r in conn.execute(query.order_by(t.alias_events.c.id))]

@@ -1,4 +1,4 @@
-"""The prediction log: served predictions as Parquet blobs, indexed in the store."""
+"""The prediction log service: served predictions as Parquet blobs, indexed in the store."""
 
 from __future__ import annotations
 
@@ -17,22 +17,14 @@ import pyarrow.parquet as pq
 from mloop.artifacts import ArtifactStore
 from mloop.entities import FeedbackResult, PredictionChunk
 from mloop.errors import InvalidInput
-from mloop.store import Store
-
-REQUIRED_COLUMNS = ("prediction_id", "ts")
-LOG_COLUMNS = ("prediction_id", "ts", "unit_id", "latency_ms", "prediction", "version", "arm")
-MAX_ID_LENGTH = 64
-_EMPTY_DTYPES = {"ts": "float64", "latency_ms": "float64", "version": "int64"}
-
-
-def check_prediction_id(prediction_id: Any) -> str:
-    """Return ``prediction_id`` if it is a string of 1 to 64 characters, else refuse it."""
-    if not isinstance(prediction_id, str) or not 0 < len(prediction_id) <= MAX_ID_LENGTH:
-        raise InvalidInput(
-            f"prediction id {prediction_id!r} must be a string of 1 to {MAX_ID_LENGTH} characters",
-            field="prediction_id",
-        )
-    return prediction_id
+from mloop.prediction_log import (
+    EMPTY_DTYPES,
+    LOG_COLUMNS,
+    REQUIRED_COLUMNS,
+    Window,
+    check_prediction_id,
+)
+from mloop.store import PredictionLogStore
 
 
 def _label(prediction_id: str, value: Any) -> Any:
@@ -73,8 +65,14 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-def write_prediction_chunk(
-    store: Store, artifacts: ArtifactStore, *, model: str, version: int, arm: str, frame: Any
+def _write_chunk(
+    store: PredictionLogStore,
+    artifacts: ArtifactStore,
+    *,
+    model: str,
+    version: int,
+    arm: str,
+    frame: Any,
 ) -> PredictionChunk:
     """Write served predictions of one model version and arm as a chunk of the log."""
     if not isinstance(model, str) or not 0 < len(model) <= 256:
@@ -144,7 +142,7 @@ def _concat(tables: list[pa.Table]) -> pd.DataFrame:
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
     """A frame without rows that still has the columns a reader expects."""
     return pd.DataFrame(
-        {name: pd.Series(dtype=_EMPTY_DTYPES.get(name, "object")) for name in columns}
+        {name: pd.Series(dtype=EMPTY_DTYPES.get(name, "object")) for name in columns}
     )
 
 
@@ -158,8 +156,8 @@ def _check_window(start: float | None, end: float | None, last_n: int | None) ->
         raise InvalidInput(f"last_n must be a positive integer, got {last_n!r}", field="last_n")
 
 
-def read_predictions(
-    store: Store,
+def _read(
+    store: PredictionLogStore,
     artifacts: ArtifactStore,
     model: str,
     *,
@@ -189,7 +187,7 @@ def read_predictions(
     return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
 
 
-def read_chunk(
+def _read_one(
     artifacts: ArtifactStore,
     chunk: PredictionChunk,
     *,
@@ -202,7 +200,7 @@ def read_chunk(
     return _read_chunk(artifacts, chunk, needed, (start, end)).to_pandas()
 
 
-def record_feedback(store: Store, labels: Mapping[str, Any]) -> FeedbackResult:
+def _record_feedback(store: PredictionLogStore, labels: Mapping[str, Any]) -> FeedbackResult:
     """Attach ground-truth labels to logged predictions; never-logged ids come back unknown."""
     if not isinstance(labels, Mapping):
         raise InvalidInput("labels must map prediction ids to labels", field="labels")
@@ -210,3 +208,110 @@ def record_feedback(store: Store, labels: Mapping[str, Any]) -> FeedbackResult:
     if not clean:
         return FeedbackResult(0, [])
     return store.record_feedback(clean)
+
+
+class PredictionLogService:
+    """Writes and reads the prediction log and its feedback over a store and artifact store."""
+
+    def __init__(self, predictions: PredictionLogStore, artifacts: ArtifactStore) -> None:
+        self._predictions = predictions
+        self._artifacts = artifacts
+
+    def write_chunk(self, *, model: str, version: int, arm: str, frame: Any) -> PredictionChunk:
+        """Store served rows of one model version and arm (log columns) as one chunk.
+
+        Returns the chunk's index row. Raises InvalidInput for a frame without the required
+        columns, with bad ids or times, or one Parquet cannot hold; Conflict for ids logged before.
+        """
+        return _write_chunk(
+            self._predictions, self._artifacts, model=model, version=version, arm=arm, frame=frame
+        )
+
+    def read(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        arm: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        last_n: int | None = None,
+        with_feedback: bool = False,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Logged predictions of a model in [start, end) or its newest ``last_n`` rows.
+
+        Returns one row per prediction, oldest first, with the log columns (or ``columns``)
+        and, with feedback, ``label`` (NaN where none arrived). Raises InvalidInput for bad
+        bounds.
+        """
+        return _read(
+            self._predictions,
+            self._artifacts,
+            model,
+            version=version,
+            arm=arm,
+            start=start,
+            end=end,
+            last_n=last_n,
+            with_feedback=with_feedback,
+            columns=columns,
+        )
+
+    def read_window(
+        self,
+        model: str,
+        window: Window,
+        *,
+        version: int | None = None,
+        arm: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The rows of a window of the log with their labels, oldest first (see ``read``)."""
+        return self.read(
+            model,
+            version=version,
+            arm=arm,
+            start=window.start,
+            end=window.end,
+            last_n=window.last_n,
+            with_feedback=True,
+            columns=columns,
+        )
+
+    def chunks(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        arm: str | None = None,
+        window: Window | None = None,
+    ) -> list[PredictionChunk]:
+        """The index rows of the chunks that hold rows of ``window`` (all when None)."""
+        window = window or Window()
+        return self._predictions.list_prediction_chunks(
+            model, version, arm, window.start, window.end, window.last_n
+        )
+
+    def read_chunk(
+        self,
+        chunk: PredictionChunk,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The rows of one chunk (inside [start, end) when given), hash-verified."""
+        return _read_one(self._artifacts, chunk, start=start, end=end, columns=columns)
+
+    def record_feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
+        """Attach ground-truth labels to logged predictions.
+
+        Returns how many were accepted and the ids never logged. Raises InvalidInput for a bad
+        id or a label that is not a finite number, a string or a boolean.
+        """
+        return _record_feedback(self._predictions, labels)
+
+    def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
+        """The labels stored for the given prediction ids (ids without one are left out)."""
+        return self._predictions.feedback_for(prediction_ids)

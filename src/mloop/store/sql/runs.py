@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
@@ -19,9 +19,10 @@ from mloop.entities import (
     RunStatus,
 )
 from mloop.errors import Conflict, NotFound
-from mloop.store import schema as t
-from mloop.store.base import StoreConnection
-from mloop.store.upsert import insert_if_absent, insert_new_keys, upsert_latest
+from mloop.store.sql import schema as t
+from mloop.store.sql.base import SqlDatabase
+from mloop.store.sql.search import search_query
+from mloop.store.sql.upsert import insert_if_absent, insert_new_keys, upsert_latest
 
 
 def _experiment(row: Row[Any]) -> Experiment:
@@ -37,23 +38,26 @@ def _latest_points(metrics: Iterable[Metric]) -> list[Metric]:
     return list(latest.values())
 
 
-class RunQueries(StoreConnection):
+class SqlRunStore:
     """Experiments, runs, params, metrics, tags, datasets, artifacts and logged models."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def get_or_create_experiment(self, name: str) -> Experiment:
         """Return the experiment called ``name``, creating it on first use."""
-        with self.read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).first()
         if row is not None:
             return _experiment(row)
-        with self.write() as conn:
+        with self._db.write() as conn:
             insert_if_absent(conn, t.experiments, {"name": name, "created_at": time.time()})
             row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).one()
         return _experiment(row)
 
     def get_experiment(self, name: str) -> Experiment:
         """Return the experiment called ``name`` or raise NotFound."""
-        with self.read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).first()
         if row is None:
             raise NotFound(f"experiment {name!r} does not exist")
@@ -68,7 +72,7 @@ class RunQueries(StoreConnection):
             .group_by(t.experiments.c.id)
             .order_by(t.experiments.c.id)
         )
-        with self.read() as conn:
+        with self._db.read() as conn:
             return [(_experiment(row), row.n_runs) for row in conn.execute(query)]
 
     def create_run(
@@ -93,7 +97,7 @@ class RunQueries(StoreConnection):
             "user": user,
             "code_version": code_version,
         }
-        with self.write() as conn:
+        with self._db.write() as conn:
             if parent_run_id is not None:
                 self._require_run(conn, parent_run_id)
             conn.execute(insert(t.runs).values(**values))
@@ -110,7 +114,7 @@ class RunQueries(StoreConnection):
 
     def end_run(self, run_id: str, status: RunStatus) -> None:
         """Mark a run finished, failed or killed."""
-        with self.write() as conn:
+        with self._db.write() as conn:
             done = conn.execute(
                 update(t.runs)
                 .where(t.runs.c.id == run_id)
@@ -129,7 +133,7 @@ class RunQueries(StoreConnection):
     ) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
         try:
-            with self.write() as conn:
+            with self._db.write() as conn:
                 if params:
                     self._insert_params(conn, run_id, params)
                 if metrics:
@@ -137,7 +141,7 @@ class RunQueries(StoreConnection):
                 if tags:
                     self._upsert_tags(conn, run_id, tags)
         except Conflict:
-            with self.read() as conn:
+            with self._db.read() as conn:
                 self._require_run(conn, run_id)
             raise
 
@@ -193,7 +197,7 @@ class RunQueries(StoreConnection):
 
     def get_run(self, run_id: str) -> Run:
         """Return a run with its params, latest metrics and tags."""
-        with self.read() as conn:
+        with self._db.read() as conn:
             row = self._require_run(conn, run_id)
             return self._runs_with_data(conn, [row])[0]
 
@@ -216,6 +220,18 @@ class RunQueries(StoreConnection):
                     found[run_id][part][key] = value
         return [_run(row, found[row.id]) for row in rows]
 
+    def search_runs(
+        self,
+        experiment_ids: Sequence[int],
+        filter_string: str | None = None,
+        order_by: Sequence[str] = (),
+        max_results: int = 1000,
+    ) -> list[Run]:
+        """Runs of the given experiments that match the filter, in the requested order."""
+        query = search_query(experiment_ids, filter_string, order_by, max_results)
+        with self._db.read() as conn:
+            return self._runs_with_data(conn, list(conn.execute(query)))
+
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every logged point of one metric, in step then time order."""
         query = (
@@ -223,7 +239,7 @@ class RunQueries(StoreConnection):
             .where(t.metrics.c.run_id == run_id, t.metrics.c.key == key)
             .order_by(t.metrics.c.step, t.metrics.c.timestamp, t.metrics.c.id)
         )
-        with self.read() as conn:
+        with self._db.read() as conn:
             self._require_run(conn, run_id)
             return [Metric(*row) for row in conn.execute(query)]
 
@@ -237,7 +253,7 @@ class RunQueries(StoreConnection):
             "schema": fingerprint.schema,
             "target": fingerprint.target,
         }
-        with self.write() as conn:
+        with self._db.write() as conn:
             self._require_run(conn, run_id)
             query = select(t.datasets.c.digest).where(
                 t.datasets.c.run_id == run_id, t.datasets.c.name == fingerprint.name
@@ -253,7 +269,7 @@ class RunQueries(StoreConnection):
     def list_datasets(self, run_id: str) -> list[DatasetFingerprint]:
         """The dataset fingerprints a run logged."""
         query = select(t.datasets).where(t.datasets.c.run_id == run_id).order_by(t.datasets.c.name)
-        with self.read() as conn:
+        with self._db.read() as conn:
             return [
                 DatasetFingerprint(r.name, r.digest, r.n_rows, dict(r.schema), r.target)
                 for r in conn.execute(query)
@@ -261,7 +277,7 @@ class RunQueries(StoreConnection):
 
     def record_artifact(self, run_id: str, ref: ArtifactRef) -> None:
         """Record that a run holds a named artifact with this content address."""
-        with self.write() as conn:
+        with self._db.write() as conn:
             self._require_run(conn, run_id)
             conn.execute(
                 t.artifacts.delete().where(
@@ -279,13 +295,13 @@ class RunQueries(StoreConnection):
         query = (
             select(t.artifacts).where(t.artifacts.c.run_id == run_id).order_by(t.artifacts.c.path)
         )
-        with self.read() as conn:
+        with self._db.read() as conn:
             self._require_run(conn, run_id)
             return [ArtifactRef(r.path, r.digest, r.size) for r in conn.execute(query)]
 
     def record_logged_model(self, model: LoggedModel) -> None:
         """Record a model file a run logged; a name is logged once per run."""
-        with self.write() as conn:
+        with self._db.write() as conn:
             self._require_run(conn, model.run_id)
             query = select(t.logged_models.c.name).where(
                 t.logged_models.c.run_id == model.run_id, t.logged_models.c.name == model.name
@@ -299,7 +315,7 @@ class RunQueries(StoreConnection):
         query = select(t.logged_models).where(
             t.logged_models.c.run_id == run_id, t.logged_models.c.name == name
         )
-        with self.read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"run {run_id} logged no model named {name!r}")

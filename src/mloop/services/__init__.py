@@ -1,0 +1,18 @@
+"""Per-domain services over the store interfaces: what ``Client`` and the servers are made of."""
+
+from __future__ import annotations
+
+from mloop.services.monitoring import MonitoringService
+from mloop.services.prediction_log import PredictionLogService
+from mloop.services.registry import RegistryService, rollback_target
+from mloop.services.tracking import DEFAULT_EXPERIMENT, TrackingService, runs_frame
+
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "MonitoringService",
+    "PredictionLogService",
+    "RegistryService",
+    "TrackingService",
+    "rollback_target",
+    "runs_frame",
+]

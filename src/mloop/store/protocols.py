@@ -1,0 +1,285 @@
+"""What a store implementation provides: one Protocol per domain.
+
+The SQL implementation (``mloop.store.sql``) composes one class per protocol over a shared
+database; the contract suites in ``tests/integration/store`` run against any implementation.
+Every method raises ``NotFound`` for a missing named thing, ``Conflict`` for a write that
+contradicts stored data, ``InvalidInput`` for a value the store cannot hold, and
+``StoreUnavailable`` when the backend fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from mloop.entities import (
+    Alert,
+    AlertStatus,
+    AliasEvent,
+    ArtifactRef,
+    DatasetFingerprint,
+    Experiment,
+    FeedbackResult,
+    LoggedModel,
+    Metric,
+    ModelVersion,
+    MonitorResult,
+    PredictionChunk,
+    RegisteredModel,
+    Run,
+    RunStatus,
+)
+
+
+class RunStore(Protocol):
+    """Experiments, runs and what they log: params, metrics, tags, datasets, artifacts, models."""
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """Return the experiment called ``name``, creating it on first use."""
+        ...
+
+    def get_experiment(self, name: str) -> Experiment:
+        """Return the experiment called ``name`` or raise NotFound."""
+        ...
+
+    def list_experiments(self) -> list[tuple[Experiment, int]]:
+        """Every experiment with its number of runs, oldest first."""
+        ...
+
+    def create_run(
+        self,
+        experiment_id: int,
+        name: str,
+        *,
+        user: str,
+        parent_run_id: str | None = None,
+        code_version: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Create a RUNNING run and return its id."""
+        ...
+
+    def end_run(self, run_id: str, status: RunStatus) -> None:
+        """Mark a run finished, failed or killed."""
+        ...
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        metrics: list[Metric] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Write params, metric points and tags in one transaction: all or nothing."""
+        ...
+
+    def get_run(self, run_id: str) -> Run:
+        """Return a run with its params, latest metrics and tags."""
+        ...
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[int],
+        filter_string: str | None = None,
+        order_by: Sequence[str] = (),
+        max_results: int = 1000,
+    ) -> list[Run]:
+        """Runs of the given experiments that match the filter, in the requested order."""
+        ...
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every logged point of one metric, in step then time order."""
+        ...
+
+    def log_dataset(self, run_id: str, fingerprint: DatasetFingerprint) -> None:
+        """Record the fingerprint of a dataset the run used; the same name twice must agree."""
+        ...
+
+    def list_datasets(self, run_id: str) -> list[DatasetFingerprint]:
+        """The dataset fingerprints a run logged."""
+        ...
+
+    def record_artifact(self, run_id: str, ref: ArtifactRef) -> None:
+        """Record that a run holds a named artifact with this content address."""
+        ...
+
+    def list_artifacts(self, run_id: str) -> list[ArtifactRef]:
+        """The named artifacts of a run, by path."""
+        ...
+
+    def record_logged_model(self, model: LoggedModel) -> None:
+        """Record a model file a run logged; a name is logged once per run."""
+        ...
+
+    def get_logged_model(self, run_id: str, name: str) -> LoggedModel:
+        """Return the model a run logged under ``name``."""
+        ...
+
+
+class ModelStore(Protocol):
+    """Registered models, their versions, aliases and the audit trail of alias moves."""
+
+    def create_model_version(
+        self, name: str, model: LoggedModel, description: str = ""
+    ) -> ModelVersion:
+        """Register a logged model as the next version of ``name``."""
+        ...
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        """Return version ``version`` of model ``name``."""
+        ...
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        """Every version of model ``name``, newest first."""
+        ...
+
+    def list_models(self) -> list[RegisteredModel]:
+        """Every registered model with its newest version number and aliases."""
+        ...
+
+    def get_alias(self, name: str, alias: str) -> int:
+        """The version an alias points to."""
+        ...
+
+    def move_alias(
+        self, name: str, alias: str, version: int | None, *, action: str, reason: str, user: str
+    ) -> AliasEvent:
+        """Point an alias at a version (None deletes it) and audit the move, atomically."""
+        ...
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        """The audit trail of alias moves of a model, oldest first."""
+        ...
+
+
+class PredictionLogStore(Protocol):
+    """The index of the prediction log (chunks and their prediction ids) and feedback labels."""
+
+    def record_prediction_chunk(
+        self, meta: PredictionChunk, prediction_ids: Sequence[str], times: Sequence[float]
+    ) -> int:
+        """Index a written chunk and every prediction id in it atomically; return the chunk id."""
+        ...
+
+    def list_prediction_chunks(
+        self,
+        model: str,
+        version: int | None = None,
+        arm: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        last_n_rows: int | None = None,
+    ) -> list[PredictionChunk]:
+        """Chunks with rows in [start, end), or the fewest holding its newest last_n_rows."""
+        ...
+
+    def record_feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
+        """Store (or correct) labels of logged predictions at once; report never-logged ids."""
+        ...
+
+    def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
+        """The labels received for these prediction ids; ids without feedback are absent."""
+        ...
+
+    def feedback_for_chunks(self, chunk_ids: Sequence[int]) -> dict[str, Any]:
+        """The labels received for any prediction logged in these chunks, by prediction id."""
+        ...
+
+
+class MonitoringStore(Protocol):
+    """Reference and chunk profiles, monitor results, alerts and scheduler leases."""
+
+    def save_reference_profile(self, name: str, version: int, profile: dict[str, Any]) -> None:
+        """Store (or replace) the reference profile of a model version."""
+        ...
+
+    def get_reference_profile(self, name: str, version: int) -> dict[str, Any]:
+        """The reference profile of a model version."""
+        ...
+
+    def save_chunk_profile(self, chunk_id: int, profile: dict[str, Any]) -> None:
+        """Store (or replace) the profile of one chunk of the prediction log."""
+        ...
+
+    def chunk_profiles(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored profiles of the given chunks (chunks without one are left out)."""
+        ...
+
+    def record_monitor_result(self, result: MonitorResult) -> int:
+        """Store one monitoring result; return its id."""
+        ...
+
+    def list_monitor_results(
+        self, model: str, *, kind: str | None = None, since: float | None = None, limit: int = 1000
+    ) -> list[MonitorResult]:
+        """Stored results of a model, oldest first (the newest ``limit``)."""
+        ...
+
+    def raise_alert(
+        self,
+        rule: str,
+        model: str,
+        subject: str,
+        *,
+        severity: str,
+        message: str,
+        value: float | None,
+    ) -> tuple[Alert, bool]:
+        """Open an alert, or count one more sighting of the active one; True when it is new."""
+        ...
+
+    def mark_notified(self, alert_id: int, at: float) -> None:
+        """Record when the alert's notifiers were last called."""
+        ...
+
+    def set_alert_status(self, alert_id: int, status: AlertStatus, user: str) -> Alert:
+        """Acknowledge or resolve an alert."""
+        ...
+
+    def list_alerts(
+        self,
+        *,
+        model: str | None = None,
+        status: AlertStatus | None = None,
+        rule: str | None = None,
+    ) -> list[Alert]:
+        """Alerts, newest sighting first."""
+        ...
+
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take or renew a named lease unless another holder has it; True when it is ours."""
+        ...
+
+
+class Store(Protocol):
+    """A whole store: the four domain stores over one backend, and its lifetime."""
+
+    @property
+    def runs(self) -> RunStore:
+        """Experiments, runs and what they log."""
+        ...
+
+    @property
+    def models(self) -> ModelStore:
+        """The registry."""
+        ...
+
+    @property
+    def predictions(self) -> PredictionLogStore:
+        """The prediction log's index and feedback."""
+        ...
+
+    @property
+    def monitoring(self) -> MonitoringStore:
+        """Profiles, monitor results, alerts and leases."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """The store URL without its password, fit for messages."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
