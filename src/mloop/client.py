@@ -85,8 +85,9 @@ class Client:
     """Tracking, the registry, prediction-log reads and monitoring on one store.
 
     ``url`` is the store URL (default: the settings' ``MLOOP_STORE_URL`` or the embedded SQLite
-    file); ``artifacts_url`` the artifact root. The store opens (and migrates) on first use.
-    Raises InvalidInput for an ``http://`` URL, naming ``ServingClient`` for model servers.
+    file); ``artifacts_url`` the artifact root. The store opens (and migrates) on first use; with
+    ``create=False`` a missing store raises NotFound then instead of being created (for commands
+    that only read). Raises InvalidInput for an ``http://`` URL, naming ``ServingClient``.
     """
 
     def __init__(
@@ -95,14 +96,16 @@ class Client:
         *,
         artifacts_url: str | None = None,
         settings: Settings | None = None,
+        create: bool = True,
     ) -> None:
         self.settings = settings or load_settings()
+        self.create = create
         self.store_url = _check_store_url(url or self.settings.store_url)
         self.artifacts_url = artifacts_url or self.settings.artifacts_url
 
     @cached_property
     def _store(self) -> Store:
-        return open_store(self.store_url)
+        return open_store(self.store_url, create=self.create)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:

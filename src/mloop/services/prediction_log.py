@@ -65,37 +65,6 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-def _write_chunk(
-    store: PredictionLogStore,
-    artifacts: ArtifactStore,
-    *,
-    model: str,
-    version: int,
-    arm: str,
-    frame: Any,
-) -> PredictionChunk:
-    """Write served predictions of one model version and arm as a chunk of the log."""
-    if not isinstance(model, str) or not 0 < len(model) <= 256:
-        raise InvalidInput(f"model name {model!r} must be 1 to 256 characters", field="model")
-    if not isinstance(arm, str) or len(arm) > 128:
-        raise InvalidInput(f"arm {arm!r} must be a string of at most 128 characters", field="arm")
-    times = _checked_times(frame)
-    ids = [check_prediction_id(pid) for pid in frame["prediction_id"].tolist()]
-    data = _parquet(frame.assign(ts=times))
-    meta = PredictionChunk(
-        model=model,
-        version=int(version),
-        arm=arm,
-        start_time=float(times.min()),
-        end_time=float(times.max()),
-        n_rows=len(ids),
-        digest=artifacts.put_bytes(data),
-        size=len(data),
-        created_at=time.time(),
-    )
-    return replace(meta, id=store.record_prediction_chunk(meta, ids, times.tolist()))
-
-
 def _needed(columns: list[str] | None, with_feedback: bool) -> set[str] | None:
     """The stored columns a read needs, or None for all of them."""
     if columns is None:
@@ -156,60 +125,6 @@ def _check_window(start: float | None, end: float | None, last_n: int | None) ->
         raise InvalidInput(f"last_n must be a positive integer, got {last_n!r}", field="last_n")
 
 
-def _read(
-    store: PredictionLogStore,
-    artifacts: ArtifactStore,
-    model: str,
-    *,
-    version: int | None = None,
-    arm: str | None = None,
-    start: float | None = None,
-    end: float | None = None,
-    last_n: int | None = None,
-    with_feedback: bool = False,
-    columns: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Logged predictions of a model in [start, end) or its newest last_n rows, by ts."""
-    _check_window(start, end, last_n)
-    wanted = None if columns is None else [str(name) for name in columns]
-    label = ["label"] if with_feedback else []
-    chunks = store.list_prediction_chunks(model, version, arm, start, end, last_n)
-    if not chunks:
-        return _empty([*(LOG_COLUMNS if wanted is None else wanted), *label])
-    needed = _needed(wanted, with_feedback)
-    tables = [_read_chunk(artifacts, chunk, needed, (start, end)) for chunk in chunks]
-    frame = _concat(tables).sort_values("ts", kind="stable", ignore_index=True)
-    if last_n is not None:
-        frame = frame.iloc[-last_n:].reset_index(drop=True)
-    if with_feedback:
-        labels = store.feedback_for_chunks([chunk.id for chunk in chunks])
-        frame["label"] = frame["prediction_id"].map(labels)
-    return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
-
-
-def _read_one(
-    artifacts: ArtifactStore,
-    chunk: PredictionChunk,
-    *,
-    start: float | None = None,
-    end: float | None = None,
-    columns: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """The rows of one chunk (inside [start, end) when given), hash-verified."""
-    needed = None if columns is None else {*columns, "ts"}
-    return _read_chunk(artifacts, chunk, needed, (start, end)).to_pandas()
-
-
-def _record_feedback(store: PredictionLogStore, labels: Mapping[str, Any]) -> FeedbackResult:
-    """Attach ground-truth labels to logged predictions; never-logged ids come back unknown."""
-    if not isinstance(labels, Mapping):
-        raise InvalidInput("labels must map prediction ids to labels", field="labels")
-    clean = {check_prediction_id(pid): _label(pid, value) for pid, value in labels.items()}
-    if not clean:
-        return FeedbackResult(0, [])
-    return store.record_feedback(clean)
-
-
 class PredictionLogService:
     """Writes and reads the prediction log and its feedback over a store and artifact store."""
 
@@ -223,8 +138,28 @@ class PredictionLogService:
         Returns the chunk's index row. Raises InvalidInput for a frame without the required
         columns, with bad ids or times, or one Parquet cannot hold; Conflict for ids logged before.
         """
-        return _write_chunk(
-            self._predictions, self._artifacts, model=model, version=version, arm=arm, frame=frame
+        if not isinstance(model, str) or not 0 < len(model) <= 256:
+            raise InvalidInput(f"model name {model!r} must be 1 to 256 characters", field="model")
+        if not isinstance(arm, str) or len(arm) > 128:
+            raise InvalidInput(
+                f"arm {arm!r} must be a string of at most 128 characters", field="arm"
+            )
+        times = _checked_times(frame)
+        ids = [check_prediction_id(pid) for pid in frame["prediction_id"].tolist()]
+        data = _parquet(frame.assign(ts=times))
+        meta = PredictionChunk(
+            model=model,
+            version=int(version),
+            arm=arm,
+            start_time=float(times.min()),
+            end_time=float(times.max()),
+            n_rows=len(ids),
+            digest=self._artifacts.put_bytes(data),
+            size=len(data),
+            created_at=time.time(),
+        )
+        return replace(
+            meta, id=self._predictions.record_prediction_chunk(meta, ids, times.tolist())
         )
 
     def read(
@@ -245,18 +180,21 @@ class PredictionLogService:
         and, with feedback, ``label`` (NaN where none arrived). Raises InvalidInput for bad
         bounds.
         """
-        return _read(
-            self._predictions,
-            self._artifacts,
-            model,
-            version=version,
-            arm=arm,
-            start=start,
-            end=end,
-            last_n=last_n,
-            with_feedback=with_feedback,
-            columns=columns,
-        )
+        _check_window(start, end, last_n)
+        wanted = None if columns is None else [str(name) for name in columns]
+        label = ["label"] if with_feedback else []
+        chunks = self._predictions.list_prediction_chunks(model, version, arm, start, end, last_n)
+        if not chunks:
+            return _empty([*(LOG_COLUMNS if wanted is None else wanted), *label])
+        needed = _needed(wanted, with_feedback)
+        tables = [_read_chunk(self._artifacts, chunk, needed, (start, end)) for chunk in chunks]
+        frame = _concat(tables).sort_values("ts", kind="stable", ignore_index=True)
+        if last_n is not None:
+            frame = frame.iloc[-last_n:].reset_index(drop=True)
+        if with_feedback:
+            labels = self._predictions.feedback_for_chunks([chunk.id for chunk in chunks])
+            frame["label"] = frame["prediction_id"].map(labels)
+        return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
 
     def read_window(
         self,
@@ -302,7 +240,8 @@ class PredictionLogService:
         columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """The rows of one chunk (inside [start, end) when given), hash-verified."""
-        return _read_one(self._artifacts, chunk, start=start, end=end, columns=columns)
+        needed = None if columns is None else {*columns, "ts"}
+        return _read_chunk(self._artifacts, chunk, needed, (start, end)).to_pandas()
 
     def record_feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
         """Attach ground-truth labels to logged predictions.
@@ -310,7 +249,12 @@ class PredictionLogService:
         Returns how many were accepted and the ids never logged. Raises InvalidInput for a bad
         id or a label that is not a finite number, a string or a boolean.
         """
-        return _record_feedback(self._predictions, labels)
+        if not isinstance(labels, Mapping):
+            raise InvalidInput("labels must map prediction ids to labels", field="labels")
+        clean = {check_prediction_id(pid): _label(pid, value) for pid, value in labels.items()}
+        if not clean:
+            return FeedbackResult(0, [])
+        return self._predictions.record_feedback(clean)
 
     def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
         """The labels stored for the given prediction ids (ids without one are left out)."""

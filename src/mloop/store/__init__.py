@@ -31,18 +31,20 @@ def _check_scheme(url: str) -> None:
         )
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, create: bool = True) -> Store:
     """The store for ``url``, opened (and migrated) once per process.
 
-    Raises InvalidInput for a URL no implementation serves, StoreVersionError for a store
-    written by a newer mloop, and StoreUnavailable when the database cannot be reached.
+    With ``create=False`` a store that does not exist yet raises NotFound ("no store at ...")
+    instead of being created: reading never creates a store. Raises InvalidInput for a URL no
+    implementation serves, StoreVersionError for a store written by a newer mloop, and
+    StoreUnavailable when the database cannot be reached.
     """
     _check_scheme(url)
     with _lock:
         key = (os.getpid(), url)
         store = _open.get(key)
         if store is None:
-            store = SqlStore(url)
+            store = SqlStore(url, create=create)
             _open[key] = store
         return store
 

@@ -13,8 +13,8 @@ from mloop.store.sql.runs import SqlRunStore
 class SqlStore:
     """The four domain stores side by side over one database connection pool."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
-        self.db = SqlDatabase(url, migrate=migrate)
+    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
+        self.db = SqlDatabase(url, migrate=migrate, create=create)
         self.runs = SqlRunStore(self.db)
         self.models = SqlModelStore(self.db)
         self.predictions = SqlPredictionLogStore(self.db)

@@ -16,13 +16,13 @@ from mloop.store.sql.migrate import ensure_schema
 class SqlDatabase:
     """Holds the engine of one store and opens read or write transactions on it."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
         self.url = url
-        self.engine: Engine = make_engine(url)
+        self.engine: Engine = make_engine(url, create=create)
         self._reader = self.engine.execution_options(**{READ_ONLY: True})
         if migrate:
             with self._translated():
-                ensure_schema(self.engine)
+                ensure_schema(self.engine, create=create)
 
     @property
     def dialect(self) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from mloop.errors import InvalidInput
+from mloop.errors import InvalidInput, NotFound
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 READ_ONLY = "mloop_read_only"
@@ -47,10 +47,13 @@ def _json_value(text: Any) -> Any:
 JSON_OPTIONS = {"json_serializer": _json_text, "json_deserializer": _json_value}
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, create: bool) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        if not create and not path.is_file():
+            raise NotFound(f"no store at {url}: a command that writes creates it", field="store")
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **JSON_OPTIONS
     )
@@ -59,14 +62,18 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for a store URL (sqlite:///path or postgresql+psycopg://...)."""
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """The engine for a store URL (sqlite:///path or postgresql+psycopg://...).
+
+    With ``create=False`` a missing SQLite file raises NotFound instead of being created.
+    Raises InvalidInput for a URL of another kind.
+    """
     try:
         backend = make_url(url).get_backend_name()
     except ArgumentError as exc:
         raise InvalidInput(f"store URL {url!r} is not a database URL") from exc
     if backend == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, create)
     if backend == "postgresql":
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **JSON_OPTIONS)
     raise InvalidInput(f"store URL {url!r}: only sqlite and postgresql are supported")

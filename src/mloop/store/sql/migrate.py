@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from mloop.errors import StoreVersionError
+from mloop.errors import NotFound, StoreVersionError
 
 HEAD_REVISION = "0003"
 KNOWN_REVISIONS = ("0001", "0002", "0003")
@@ -51,11 +51,17 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
     return before, HEAD_REVISION
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Check the schema revision cheaply and migrate only when the store is behind."""
+def ensure_schema(engine: Engine, *, create: bool = True) -> None:
+    """Check the schema revision cheaply and migrate only when the store is behind.
+
+    With ``create=False`` a database without an mloop schema raises NotFound ("no store at").
+    """
+    url = engine.url.render_as_string(hide_password=True)
     with engine.connect() as conn:
         revision = current_revision(conn)
         conn.rollback()
-    _check_known(revision, engine.url.render_as_string(hide_password=True))
+    if revision is None and not create:
+        raise NotFound(f"no store at {url}: a command that writes creates it", field="store")
+    _check_known(revision, url)
     if revision != HEAD_REVISION:
         upgrade_schema(engine)
