@@ -23,10 +23,13 @@ def mloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MLOOP_HOME", str(home))
     monkeypatch.setenv("MLOOP_USER", "tester")
     for name in (
+        "MLOOP_CONFIG",
         "MLOOP_STORE_URL",
         "MLOOP_ARTIFACTS_URL",
         "MLOOP_ALLOW_PICKLE",
         "MLOOP_TRUSTED_TYPES",
+        "MLOOP_TOKEN",
+        "MLOOP_WEBHOOK_ALLOW",
     ):
         monkeypatch.delenv(name, raising=False)
     return home
