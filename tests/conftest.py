@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,13 @@ def mloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MLOOP_HOME", str(home))
     monkeypatch.setenv("MLOOP_USER", "tester")
     for name in (
+        "MLOOP_CONFIG",
         "MLOOP_STORE_URL",
         "MLOOP_ARTIFACTS_URL",
         "MLOOP_ALLOW_PICKLE",
         "MLOOP_TRUSTED_TYPES",
+        "MLOOP_TOKEN",
+        "MLOOP_WEBHOOK_ALLOW",
     ):
         monkeypatch.delenv(name, raising=False)
     return home
@@ -73,21 +76,30 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store' / 'mloop.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# Every store implementation with each database backend it runs on. The contract suites in
+# tests/integration take ``store`` (or ``client``, built on the same URL), so an implementation
+# added here runs all of them without new tests.
+STORES = [("sql", "sqlite"), ("sql", "postgresql")]
+OPENERS: dict[str, Callable[[str], Store]] = {"sql": open_store}
+
+
+@pytest.fixture(params=STORES, ids=[f"{kind}-{backend}" for kind, backend in STORES])
 def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The same tests on SQLite and on PostgreSQL; the fluent API follows it too."""
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    """The same tests on every implementation and backend; the fluent API follows it too."""
+    _, backend = request.param
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
     monkeypatch.setenv("MLOOP_STORE_URL", url)
     return url
 
 
 @pytest.fixture
-def client(store_url: str) -> mloop.Client:
-    """A client on the parametrized store, with artifacts under the test's MLOOP_HOME."""
-    return mloop.Client(store_url)
+def store(request: pytest.FixtureRequest, store_url: str) -> Store:
+    """The parametrized store itself, opened by its implementation."""
+    kind, _ = request.node.callspec.params["store_url"]
+    return OPENERS[kind](store_url)
 
 
 @pytest.fixture
-def store(store_url: str) -> Store:
-
-    return open_store(store_url)
+def client(store: Store) -> mloop.Client:
+    """A client on the parametrized store, with artifacts under the test's MLOOP_HOME."""
+    return mloop.Client(store.url)

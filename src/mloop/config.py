@@ -1,13 +1,39 @@
-"""Settings read from the environment; the defaults give an embedded SQLite store."""
+"""One ``Settings`` object: defaults < an optional ``mloop.toml`` < ``MLOOP_*`` variables.
+
+The file is the one ``MLOOP_CONFIG`` names, else ``mloop.toml`` in the working folder when it
+exists. Its keys are the variables' names in lower case without ``MLOOP_``; each field is taken
+from the environment when its variable is set, else from the file, else from the default:
+
+=================  =====================  =========================================
+key                TOML type              meaning
+=================  =====================  =========================================
+``home``           string                 folder of the default store and artifacts
+                                          (relative to the file's folder)
+``store_url``      string                 ``sqlite:///...`` or ``postgresql+psycopg://...``
+``artifacts_url``  string                 local folder or fsspec URL
+``user``           string                 recorded on runs and alias moves
+``allow_pickle``   boolean                allow loading models saved with pickle
+``token``          string                 bearer token guarding a server's writes
+``trusted_types``  array of strings       extra types or module prefixes skops may load
+``webhook_allow``  array of strings       origins alert webhooks may be posted to
+=================  =====================  =========================================
+"""
 
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from mloop.errors import InvalidInput
 
 DEFAULT_HOME = "mloop-data"
+CONFIG_VARIABLE = "MLOOP_CONFIG"
+CONFIG_FILE = "mloop.toml"
 
 # Modules whose types skops may load without asking; extended with MLOOP_TRUSTED_TYPES.
 DEFAULT_TRUSTED_PREFIXES: tuple[str, ...] = (
@@ -15,6 +41,18 @@ DEFAULT_TRUSTED_PREFIXES: tuple[str, ...] = (
     "numpy.",
     "scipy.sparse.",
 )
+
+# The keys of the file and the TOML type each one takes.
+FILE_KEYS: dict[str, type] = {
+    "home": str,
+    "store_url": str,
+    "artifacts_url": str,
+    "user": str,
+    "allow_pickle": bool,
+    "token": str,
+    "trusted_types": list,
+    "webhook_allow": list,
+}
 
 
 @dataclass(frozen=True)
@@ -31,57 +69,124 @@ class Settings:
     trusted_types: tuple[str, ...] = field(default=DEFAULT_TRUSTED_PREFIXES)
 
 
-def current_user() -> str:
-    """Return MLOOP_USER, or the operating-system user when it is unset."""
-    explicit = os.environ.get("MLOOP_USER")
-    if explicit:
-        return explicit
+SETTINGS_VARIABLES = (
+    CONFIG_VARIABLE,
+    *(f"MLOOP_{key.upper()}" for key in FILE_KEYS),
+    "LOGNAME",
+    "USER",
+)
+
+
+def _os_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+def config_path() -> Path | None:
+    """The settings file in use: ``MLOOP_CONFIG``, else ``./mloop.toml`` if present, else None.
+
+    Raises InvalidInput when ``MLOOP_CONFIG`` names a file that does not exist.
+    """
+    named = os.environ.get(CONFIG_VARIABLE)
+    if named:
+        path = Path(named).absolute()
+        if not path.is_file():
+            raise InvalidInput(f"{CONFIG_VARIABLE}={named}: no such file", field=CONFIG_VARIABLE)
+        return path
+    local = Path(CONFIG_FILE).absolute()
+    return local if local.is_file() else None
 
 
-SETTINGS_VARIABLES = (
-    "MLOOP_HOME",
-    "MLOOP_STORE_URL",
-    "MLOOP_ARTIFACTS_URL",
-    "MLOOP_USER",
-    "MLOOP_ALLOW_PICKLE",
-    "MLOOP_TRUSTED_TYPES",
-    "MLOOP_TOKEN",
-    "MLOOP_WEBHOOK_ALLOW",
-    "LOGNAME",
-    "USER",
-)
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"settings file {path}: cannot read it ({exc})", field="config") from exc
 
 
-def _listed(name: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+def read_config(path: Path) -> dict[str, Any]:
+    """The checked keys of a settings file: strings, booleans and tuples of strings by key.
+
+    Raises InvalidInput naming the file (and the key, as ``field``) for an unreadable file,
+    invalid TOML, an unknown key or a value of the wrong type.
+    """
+    try:
+        raw = tomllib.loads(_read_bytes(path).decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"settings file {path}: not valid TOML ({exc})", field="config") from exc
+    return {key: _checked(path, key, value) for key, value in raw.items()}
+
+
+def _checked(path: Path, key: str, value: Any) -> Any:
+    kind = FILE_KEYS.get(key)
+    if kind is None:
+        known = ", ".join(FILE_KEYS)
+        raise InvalidInput(f"settings file {path}: unknown key {key!r} (known: {known})", field=key)
+    if kind is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(item.strip() for item in value if item.strip())
+    if kind is not list and isinstance(value, kind):
+        return value
+    wanted = {str: "a string", bool: "true or false", list: "an array of strings"}[kind]
+    raise InvalidInput(f"settings file {path}: {key!r} must be {wanted}", field=key)
 
 
 def settings_key() -> tuple[str | None, ...]:
-    """What the settings depend on (working directory and variables), to tell when they change."""
-    return (os.getcwd(), *(os.environ.get(name) for name in SETTINGS_VARIABLES))
+    """What the settings depend on (working folder, variables, the file's content).
+
+    Raises InvalidInput when ``MLOOP_CONFIG`` names a missing or unreadable file.
+    """
+    path = config_path()
+    digest = hashlib.sha256(_read_bytes(path)).hexdigest() if path else None
+    return (os.getcwd(), *(os.environ.get(name) for name in SETTINGS_VARIABLES), digest)
+
+
+class _Sources:
+    """Looks a field up in the environment, then in the file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.file = read_config(path) if path else {}
+
+    def get(self, key: str) -> Any:
+        from_env = os.environ.get(f"MLOOP_{key.upper()}")
+        if from_env:
+            return _parsed(key, from_env)
+        return self.file.get(key)
+
+    def home(self) -> Path:
+        home = os.environ.get("MLOOP_HOME")
+        if home:
+            return Path(home).absolute()
+        if "home" in self.file and self.path is not None:
+            return (self.path.parent / self.file["home"]).absolute()
+        return Path(DEFAULT_HOME).absolute()
+
+
+def _parsed(key: str, text: str) -> Any:
+    if FILE_KEYS[key] is bool:
+        return text.strip().lower() in {"1", "true", "yes", "on"}
+    if FILE_KEYS[key] is list:
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    return text
 
 
 def load_settings() -> Settings:
-    """Read the settings from MLOOP_* environment variables."""
-    home = Path(os.environ.get("MLOOP_HOME") or DEFAULT_HOME).absolute()
-    store_url = os.environ.get("MLOOP_STORE_URL") or f"sqlite:///{home / 'mloop.db'}"
-    artifacts_url = os.environ.get("MLOOP_ARTIFACTS_URL") or str(home / "artifacts")
-    extra = _listed("MLOOP_TRUSTED_TYPES")
+    """The settings, each field from MLOOP_* variables, else the settings file, else defaults.
+
+    Raises InvalidInput naming the file and key when the settings file is missing (named by
+    ``MLOOP_CONFIG``), unreadable, or holds an unknown key or a value of the wrong type.
+    """
+    sources = _Sources(config_path())
+    home = sources.home()
     return Settings(
         home=home,
-        store_url=store_url,
-        artifacts_url=artifacts_url,
-        user=current_user(),
-        allow_pickle=_flag("MLOOP_ALLOW_PICKLE"),
-        token=os.environ.get("MLOOP_TOKEN") or None,
-        webhook_allow=_listed("MLOOP_WEBHOOK_ALLOW"),
-        trusted_types=DEFAULT_TRUSTED_PREFIXES + extra,
+        store_url=sources.get("store_url") or f"sqlite:///{home / 'mloop.db'}",
+        artifacts_url=sources.get("artifacts_url") or str(home / "artifacts"),
+        user=sources.get("user") or _os_user(),
+        allow_pickle=bool(sources.get("allow_pickle")),
+        token=sources.get("token") or None,
+        webhook_allow=sources.get("webhook_allow") or (),
+        trusted_types=DEFAULT_TRUSTED_PREFIXES + (sources.get("trusted_types") or ()),
     )

@@ -1,4 +1,8 @@
-"""The store contract: tracking behaviour that must hold on SQLite and PostgreSQL alike."""
+"""The store contract: tracking behaviour that must hold on every store implementation.
+
+Tests of the store itself take ``store``; tests of what the tracking service adds (validation,
+dataset fingerprints, the fluent API) take ``client``. Both follow every store in conftest.
+"""
 
 from __future__ import annotations
 
@@ -11,38 +15,51 @@ import pytest
 import mloop
 from mloop.entities import Metric, RunStatus
 from mloop.errors import Conflict, InvalidInput, NotFound
+from mloop.store import Store
 
 
-def test_experiment_is_created_once_and_counts_runs(client: mloop.Client) -> None:
-    first = client.get_or_create_experiment("churn")
-    assert client.get_or_create_experiment("churn") == first
-    client.create_run("churn", "a")
-    client.create_run("churn", "b")
-    listed = {e.name: n for e, n in client.list_experiments()}
+def new_run(store: Store, name: str = "rf", experiment: str = "churn", **tags: str) -> str:
+    """A RUNNING run created on the store itself."""
+    experiment_id = store.runs.get_or_create_experiment(experiment).id
+    return store.runs.create_run(experiment_id, name, user="tester", tags=tags)
+
+
+def test_experiment_is_created_once_and_counts_runs(store: Store) -> None:
+    first = store.runs.get_or_create_experiment("churn")
+    assert store.runs.get_or_create_experiment("churn") == first
+    assert store.runs.get_experiment("churn") == first
+    new_run(store, "a")
+    new_run(store, "b")
+    listed = {e.name: n for e, n in store.runs.list_experiments()}
     assert listed == {"churn": 2}
+    with pytest.raises(NotFound, match="nope"):
+        store.runs.get_experiment("nope")
 
 
-def test_params_are_immutable(client: mloop.Client) -> None:
-    run_id = client.create_run("churn", "rf")
-    client.log_params(run_id, {"n_estimators": 100, "model": "rf"})
-    client.log_param(run_id, "n_estimators", 100)
+def test_params_are_immutable(store: Store) -> None:
+    run_id = new_run(store)
+    store.runs.log_batch(run_id, params={"n_estimators": "100", "model": "rf"})
+    store.runs.log_batch(run_id, params={"n_estimators": "100"})
     with pytest.raises(Conflict, match="n_estimators"):
-        client.log_param(run_id, "n_estimators", 200)
-    assert client.get_run(run_id).params == {"n_estimators": "100", "model": "rf"}
+        store.runs.log_batch(run_id, params={"n_estimators": "200"})
+    assert store.runs.get_run(run_id).params == {"n_estimators": "100", "model": "rf"}
 
 
-def test_batch_with_a_conflicting_param_writes_nothing(client: mloop.Client) -> None:
-    run_id = client.create_run("churn", "rf")
-    client.log_param(run_id, "depth", 3)
+def test_batch_with_a_conflicting_param_writes_nothing(store: Store) -> None:
+    run_id = new_run(store)
+    store.runs.log_batch(run_id, params={"depth": "3"})
     with pytest.raises(Conflict):
-        client.log_batch(
-            run_id, params={"fresh": 1, "depth": 4}, metrics={"f1": 0.5}, tags={"t": "x"}
+        store.runs.log_batch(
+            run_id,
+            params={"fresh": "1", "depth": "4"},
+            metrics=[Metric("f1", 0.5, 0, time.time())],
+            tags={"t": "x"},
         )
-    run = client.get_run(run_id)
+    run = store.runs.get_run(run_id)
     assert run.params == {"depth": "3"}
     assert run.metrics == {}
     assert "t" not in run.tags
-    assert client.get_metric_history(run_id, "f1") == []
+    assert store.runs.get_metric_history(run_id, "f1") == []
 
 
 def test_batch_with_an_invalid_metric_writes_nothing(client: mloop.Client) -> None:
@@ -52,30 +69,38 @@ def test_batch_with_an_invalid_metric_writes_nothing(client: mloop.Client) -> No
     assert client.get_run(run_id).params == {}
 
 
-def test_metric_history_keeps_every_step_and_latest_is_highest_step(client: mloop.Client) -> None:
-    run_id = client.create_run("churn", "rf")
-    for step, value in [(0, 0.9), (2, 0.5), (1, 0.7), (2, 0.4)]:
-        client.log_metric(run_id, "loss", value, step=step)
-    history = client.get_metric_history(run_id, "loss")
+def test_metric_history_keeps_every_step_and_latest_is_highest_step(store: Store) -> None:
+    run_id = new_run(store)
+    for index, (step, value) in enumerate([(0, 0.9), (2, 0.5), (1, 0.7), (2, 0.4)]):
+        store.runs.log_batch(run_id, metrics=[Metric("loss", value, step, 1000.0 + index)])
+    history = store.runs.get_metric_history(run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(0, 0.9), (1, 0.7), (2, 0.5), (2, 0.4)]
-    assert all(m.timestamp > 0 for m in history)
-    assert client.get_run(run_id).metrics == {"loss": 0.4}
+    assert all(m.timestamp >= 1000.0 for m in history)
+    assert store.runs.get_run(run_id).metrics == {"loss": 0.4}
 
 
-def test_batch_of_metrics_is_one_transaction(client: mloop.Client) -> None:
+def test_service_stamps_metric_times(client: mloop.Client) -> None:
     run_id = client.create_run("churn", "rf")
+    client.log_metric(run_id, "loss", 0.5, step=0)
+    assert client.get_metric_history(run_id, "loss")[0].timestamp > 0
+
+
+def test_batch_of_metrics_is_one_transaction(store: Store) -> None:
+    run_id = new_run(store)
     now = time.time()
     points = [Metric(f"m{i % 10}", float(i), i // 10, now) for i in range(1000)]
-    client.log_batch(run_id, metrics=points)
-    assert len(client.get_metric_history(run_id, "m3")) == 100
-    assert client.get_run(run_id).metrics["m9"] == 999.0
+    store.runs.log_batch(run_id, metrics=points)
+    assert len(store.runs.get_metric_history(run_id, "m3")) == 100
+    assert store.runs.get_run(run_id).metrics["m9"] == 999.0
 
 
-def test_logging_to_an_unknown_run_is_not_found(client: mloop.Client) -> None:
+def test_logging_to_an_unknown_run_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
-        client.log_metric("0" * 32, "f1", 0.5)
+        store.runs.log_batch("0" * 32, metrics=[Metric("f1", 0.5, 0, time.time())])
     with pytest.raises(NotFound):
-        client.log_params("0" * 32, {"a": 1})
+        store.runs.log_batch("0" * 32, params={"a": "1"})
+    with pytest.raises(NotFound):
+        store.runs.get_run("0" * 32)
 
 
 def test_fluent_run_finishes_or_fails_and_nests(store_url: str) -> None:
@@ -119,43 +144,47 @@ def test_tags_overwrite_and_dataset_fingerprint(client: mloop.Client) -> None:
     assert other.digest != first.digest
 
 
-def _populate(client: mloop.Client) -> dict[str, str]:
+def _populate(store: Store) -> dict[str, str]:
     ids = {}
+    now = time.time()
     for i, (model, f1) in enumerate([("rf", 0.61), ("gb", 0.72), ("lr", 0.55), ("rf", 0.40)]):
-        run_id = client.create_run(
-            "churn", f"{model}-{i}", tags={"team": "risk" if i % 2 else "growth"}
-        )
-        client.log_params(run_id, {"model": model, "depth": i})
-        client.log_metrics(run_id, {"f1": f1, "accuracy": 0.8 + i / 100})
+        run_id = new_run(store, f"{model}-{i}", team="risk" if i % 2 else "growth")
+        metrics = [Metric("f1", f1, 0, now), Metric("accuracy", 0.8 + i / 100, 0, now)]
+        store.runs.log_batch(run_id, params={"model": model, "depth": str(i)}, metrics=metrics)
         ids[f"{model}-{i}"] = run_id
-    client.create_run("other", "elsewhere")
+    new_run(store, "elsewhere", experiment="other")
     return ids
 
 
-def test_search_runs_filters_and_orders(client: mloop.Client) -> None:
-    ids = _populate(client)
-    found = client.search_runs("churn", "metrics.f1 > 0.5 and params.model = 'rf'")
+def test_search_runs_filters_and_orders(store: Store) -> None:
+    ids = _populate(store)
+    churn = [store.runs.get_experiment("churn").id]
+
+    def names(filter_string: str | None = None, *order_by: str, limit: int = 1000) -> list[str]:
+        return [r.name for r in store.runs.search_runs(churn, filter_string, order_by, limit)]
+
+    found = store.runs.search_runs(churn, "metrics.f1 > 0.5 and params.model = 'rf'")
     assert [r.id for r in found] == [ids["rf-0"]]
-    ordered = client.search_runs("churn", "metrics.f1 >= 0.5", order_by=["metrics.f1 DESC"])
-    assert [r.name for r in ordered] == ["gb-1", "rf-0", "lr-2"]
-    either = client.search_runs(
-        "churn", "params.model = 'lr' or (tags.team = 'risk' and metrics.f1 < 0.5)"
-    )
-    assert {r.name for r in either} == {"lr-2", "rf-3"}
-    assert {r.name for r in client.search_runs("churn", "params.model IN ('gb', 'lr')")} == {
-        "gb-1",
-        "lr-2",
-    }
-    assert {r.name for r in client.search_runs("churn", "name LIKE 'rf-%'")} == {"rf-0", "rf-3"}
-    assert len(client.search_runs("churn", "params.model != 'rf'")) == 2
-    assert len(client.search_runs("churn", "attributes.status = 'RUNNING'", max_results=3)) == 3
-    assert len(client.search_runs(None)) == 5
-    by_param = client.search_runs("churn", order_by=["params.model ASC", "metrics.f1 DESC"])
-    assert [r.name for r in by_param] == ["gb-1", "lr-2", "rf-0", "rf-3"]
+    assert names("metrics.f1 >= 0.5", "metrics.f1 DESC") == ["gb-1", "rf-0", "lr-2"]
+    either = names("params.model = 'lr' or (tags.team = 'risk' and metrics.f1 < 0.5)")
+    assert set(either) == {"lr-2", "rf-3"}
+    assert set(names("params.model IN ('gb', 'lr')")) == {"gb-1", "lr-2"}
+    assert set(names("name LIKE 'rf-%'")) == {"rf-0", "rf-3"}
+    assert len(names("params.model != 'rf'")) == 2
+    assert len(names("attributes.status = 'RUNNING'", limit=3)) == 3
+    everything = [e.id for e, _ in store.runs.list_experiments()]
+    assert len(store.runs.search_runs(everything)) == 5
+    assert names(None, "params.model ASC", "metrics.f1 DESC") == ["gb-1", "lr-2", "rf-0", "rf-3"]
 
 
-def test_search_runs_returns_a_frame(store_url: str) -> None:
-    _populate(mloop.Client(store_url))
+def test_client_searches_every_experiment_by_default(client: mloop.Client) -> None:
+    client.create_run("churn", "a")
+    client.create_run("other", "b")
+    assert {r.name for r in client.search_runs(None)} == {"a", "b"}
+
+
+def test_search_runs_returns_a_frame(store: Store) -> None:
+    _populate(store)
     frame = mloop.search_runs(
         experiment="churn", filter="metrics.f1 > 0.5", order_by=["metrics.f1 DESC"]
     )
@@ -178,10 +207,11 @@ def test_search_runs_returns_a_frame(store_url: str) -> None:
         ("metrics.f1 ~ 3", "unexpected character"),
     ],
 )
-def test_malformed_filter_says_where(client: mloop.Client, text: str, where: str) -> None:
-    client.create_run("churn", "a")
+def test_malformed_filter_says_where(store: Store, text: str, where: str) -> None:
+    run_id = new_run(store, "a")
+    experiment_id = store.runs.get_run(run_id).experiment_id
     with pytest.raises(InvalidInput, match="malformed filter") as caught:
-        client.search_runs("churn", text)
+        store.runs.search_runs([experiment_id], text)
     assert where in str(caught.value)
 
 

@@ -1,8 +1,11 @@
 """The package imports without pulling in its heavy dependencies."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+README = Path(__file__).parents[2] / "README.md"
 HEAVY = ("pandas", "sklearn", "sqlalchemy", "skops", "fsspec")
 
 
@@ -19,3 +22,13 @@ def test_public_names_resolve() -> None:
 
     for name in mloop.__all__:
         assert getattr(mloop, name) is not None
+
+
+def test_all_is_the_public_api_the_readme_lists() -> None:
+    import mloop
+
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Public API", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^- (.+)$", section, flags=re.M)
+    documented = {name for line in listed for name in re.findall(r"`mloop\.(\w+)`", line)}
+    assert documented == set(mloop.__all__)

@@ -9,22 +9,31 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from mloop.cli.common import client, out, state
+from mloop import errors
+from mloop.cli.common import CliState, client, out
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
 from mloop.cli.serving import predict, serve
 from mloop.cli.tracking import experiments_app, runs_app
 from mloop.errors import MloopError
 
-EXIT_CODES = {
-    "invalid_input": 2,
-    "not_found": 2,
-    "conflict": 2,
-    "unauthorized": 3,
-    "integrity": 4,
-    "unsafe_model": 4,
-    "store_version": 5,
-    "store_unavailable": 6,
+# One row per class of mloop.errors (a test checks none is missing): 2 for the user's mistakes,
+# 3 for a missing permission, 4 for bytes or types mloop will not trust, 5 for a store written by
+# a newer mloop, 6 for a store or server that cannot answer, 1 for anything else.
+EXIT_CODES: dict[type[MloopError], int] = {
+    errors.MloopError: 1,
+    errors.InvalidInput: 2,
+    errors.MalformedRequest: 2,
+    errors.PayloadTooLarge: 2,
+    errors.UnsupportedMediaType: 2,
+    errors.NotFound: 2,
+    errors.Conflict: 2,
+    errors.Unauthorized: 3,
+    errors.IntegrityError: 4,
+    errors.UnsafeModel: 4,
+    errors.StoreVersionError: 5,
+    errors.StoreUnavailable: 6,
+    errors.NotReady: 6,
 }
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -40,22 +49,23 @@ app.command()(predict)
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     store: Annotated[str | None, typer.Option(help="Store URL (default: MLOOP_STORE_URL).")] = None,
     artifacts: Annotated[str | None, typer.Option(help="Artifact root URL.")] = None,
 ) -> None:
     """mloop: track, register, serve and monitor tabular models."""
-    state["store"] = store
-    state["artifacts"] = artifacts
+    ctx.obj = CliState.from_options(store, artifacts)
 
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     rows: Annotated[int, typer.Option(min=500, help="Customers in the scenario's dataset.")] = 5000,
 ) -> None:
     """Train the churn scenario's three models, track them and register the best."""
     from mloop.demo import run_demo
 
-    run_demo(client(), rows=rows, console=out)
+    run_demo(client(ctx), rows=rows, console=out)
 
 
 def main() -> None:
@@ -65,4 +75,9 @@ def main() -> None:
     except MloopError as exc:
         line = Text.assemble(("error:", "red"), " ", " ".join(str(exc).split()))
         Console(stderr=True).print(line, highlight=False, soft_wrap=True)
-        sys.exit(EXIT_CODES.get(exc.code, 1))
+        sys.exit(exit_code(exc))
+
+
+def exit_code(exc: MloopError) -> int:
+    """The process exit code for an error: its class's row, else its nearest base class's."""
+    return next(EXIT_CODES[cls] for cls in type(exc).__mro__ if cls in EXIT_CODES)

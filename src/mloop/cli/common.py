@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -12,15 +13,48 @@ from rich.table import Table
 from rich.text import Text
 
 from mloop.client import Client
+from mloop.config import Settings, load_settings
 
 out = Console()
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-state: dict[str, str | None] = {"store": None, "artifacts": None}
 
 
-def client() -> Client:
-    """The client for the store and artifact root the options or environment name."""
-    return Client(state["store"], artifacts_url=state["artifacts"])
+@dataclass(frozen=True)
+class CliState:
+    """What the global options chose: the settings every command of one invocation uses."""
+
+    settings: Settings
+
+    @classmethod
+    def from_options(cls, store: str | None, artifacts: str | None) -> CliState:
+        """Settings from the environment and file, overridden by ``--store`` and ``--artifacts``.
+
+        Raises InvalidInput for a bad settings file (see ``mloop.config``).
+        """
+        settings = load_settings()
+        return cls(
+            replace(
+                settings,
+                store_url=store or settings.store_url,
+                artifacts_url=artifacts or settings.artifacts_url,
+            )
+        )
+
+    def client(self) -> Client:
+        """A client on the chosen store and artifact root; the store opens on first use."""
+        return Client(settings=self.settings)
+
+
+def cli_state(ctx: typer.Context) -> CliState:
+    """The state the root command put in the context, or one from the environment alone."""
+    if isinstance(ctx.obj, CliState):
+        return ctx.obj
+    return CliState.from_options(None, None)
+
+
+def client(ctx: typer.Context) -> Client:
+    """The client for the store and artifact root the options, environment or file name."""
+    return cli_state(ctx).client()
 
 
 def when(seconds: float | None) -> str:

@@ -16,7 +16,7 @@ store_app = typer.Typer(no_args_is_help=True, help="Maintain the store.")
 
 
 @models_app.command("ls")
-def models_ls(as_json: JsonOption = False) -> None:
+def models_ls(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List registered models with their newest version and aliases."""
     rows = [
         {
@@ -27,19 +27,20 @@ def models_ls(as_json: JsonOption = False) -> None:
             else ", ".join(f"{a}=v{v}" for a, v in m.aliases.items()),
             "created": when(m.created_at),
         }
-        for m in client().registry.list_models()
+        for m in client(ctx).registry.list_models()
     ]
     emit(rows, as_json, "registered models")
 
 
 @models_app.command("show")
 def models_show(
+    ctx: typer.Context,
     name: str,
     version: Annotated[int | None, typer.Option(help="Show this version's lineage.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show a model's versions, or one version's lineage with --version."""
-    active = client()
+    active = client(ctx)
     if version is not None:
         lineage = active.registry.lineage(name, version)
         if as_json:
@@ -90,30 +91,33 @@ Reason = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the au
 
 @models_app.command("promote")
 def models_promote(
+    ctx: typer.Context,
     name: str,
     version: int,
     reason: Reason,
     alias: Annotated[str, typer.Option("--alias", "-a")] = "champion",
 ) -> None:
     """Point an alias (default: champion) at a version."""
-    event = client().registry.set_alias(name, alias, version, reason=reason)
+    event = client(ctx).registry.set_alias(name, alias, version, reason=reason)
     moved = f"v{event.from_version}" if event.from_version is not None else "nothing"
     say(f"{name}@{alias}: {moved} -> v{event.to_version} ({reason})")
 
 
 @models_app.command("rollback")
 def models_rollback(
+    ctx: typer.Context,
     name: str,
     reason: Reason,
     alias: Annotated[str, typer.Option("--alias", "-a")] = "champion",
 ) -> None:
     """Move an alias back to the version it held before."""
-    event = client().registry.rollback(name, alias, reason=reason)
+    event = client(ctx).registry.rollback(name, alias, reason=reason)
     say(f"{name}@{alias}: rolled back v{event.from_version} -> v{event.to_version} ({reason})")
 
 
 @models_app.command("history")
 def models_history(
+    ctx: typer.Context,
     name: str,
     alias: Annotated[str | None, typer.Option("--alias", "-a")] = None,
     as_json: JsonOption = False,
@@ -129,23 +133,24 @@ def models_history(
             "user": e.user,
             "reason": e.reason,
         }
-        for e in client().registry.alias_history(name, alias)
+        for e in client(ctx).registry.alias_history(name, alias)
     ]
     emit(rows, as_json, f"alias history of {name}")
 
 
 @store_app.command("upgrade")
-def store_upgrade() -> None:
+def store_upgrade(ctx: typer.Context) -> None:
     """Migrate the store to this mloop's schema."""
     from mloop.store import upgrade_store
 
-    active = client()
+    active = client(ctx)
     before, after = upgrade_store(active.store_url)
     say(f"store {before or 'empty'} -> {after}")
 
 
 @models_app.command("reference")
 def models_reference(
+    ctx: typer.Context,
     name: str,
     version: int,
     data: Annotated[Path, typer.Option("--data", "-d", help="A .csv or .parquet reference set.")],
@@ -166,5 +171,5 @@ def models_reference(
         if label_column not in frame:
             raise InvalidInput(f"{data} has no column {label_column!r}", field="label_column")
         labels = frame.pop(label_column)
-    client().monitoring.set_reference(name, version, frame, labels)
+    client(ctx).monitoring.set_reference(name, version, frame, labels)
     say(f"reference profile of {name} v{version}: {len(frame)} rows, {frame.shape[1]} columns")

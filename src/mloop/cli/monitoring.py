@@ -29,6 +29,7 @@ def _performance_rows(name: str, result: dict[str, Any] | None) -> list[dict[str
 
 @monitor_app.command("run")
 def monitor_run(
+    ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", "-m", help="NAME@ALIAS, NAME/VERSION or NAME")],
     window: Annotated[
         str, typer.Option("--window", "-w", help="Rows (10000) or a period (6h, 7d)")
@@ -44,7 +45,7 @@ def monitor_run(
     from mloop.monitoring.notifiers import LogNotifier, Notifier, WebhookNotifier
     from mloop.prediction_log import parse_window
 
-    active = client()
+    active = client(ctx)
     notifiers: list[Notifier] = [LogNotifier()]
     if webhook:
         notifiers.append(WebhookNotifier(webhook, allowed=active.settings.webhook_allow))
@@ -91,6 +92,7 @@ def _write_report(path: Path, run: Any) -> None:
 
 @monitor_app.command("history")
 def monitor_history(
+    ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", "-m")],
     kind: Annotated[
         str, typer.Option(help="drift, prediction_drift, performance, estimated_performance")
@@ -101,7 +103,7 @@ def monitor_history(
     """Stored monitoring results over time."""
     rows = [
         {"when": when(r.created_at), "version": r.version, "rows": r.n_rows, **_flat(r.summary)}
-        for r in client().monitoring.results(model, kind=kind, limit=limit)
+        for r in client(ctx).monitoring.results(model, kind=kind, limit=limit)
     ]
     emit(rows, as_json, f"{kind} of {model}")
 
@@ -118,6 +120,7 @@ def _flat(summary: dict[str, Any]) -> dict[str, Any]:
 
 @alerts_app.command("ls")
 def alerts_ls(
+    ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", "-m")] = None,
     status: Annotated[str | None, typer.Option(help="open, acknowledged or resolved")] = None,
     as_json: JsonOption = False,
@@ -138,26 +141,26 @@ def alerts_ls(
             "last_seen": when(a.last_seen),
             "message": a.message,
         }
-        for a in client().monitoring.alerts(model=model, status=wanted)
+        for a in client(ctx).monitoring.alerts(model=model, status=wanted)
     ]
     emit(rows, as_json, "alerts")
 
 
-def _move(alert_id: int, status: str) -> None:
+def _move(ctx: typer.Context, alert_id: int, status: str) -> None:
     from mloop.entities import AlertStatus
 
-    active = client()
+    active = client(ctx)
     alert = active.monitoring.set_alert_status(alert_id, AlertStatus(status), active.settings.user)
     say(f"alert {alert.id} ({alert.rule} on {alert.subject}) is {alert.status.value}")
 
 
 @alerts_app.command("ack")
-def alerts_ack(alert_id: int) -> None:
+def alerts_ack(ctx: typer.Context, alert_id: int) -> None:
     """Acknowledge an alert: someone is on it."""
-    _move(alert_id, "acknowledged")
+    _move(ctx, alert_id, "acknowledged")
 
 
 @alerts_app.command("resolve")
-def alerts_resolve(alert_id: int) -> None:
+def alerts_resolve(ctx: typer.Context, alert_id: int) -> None:
     """Resolve an alert."""
-    _move(alert_id, "resolved")
+    _move(ctx, alert_id, "resolved")

@@ -11,6 +11,7 @@ from mloop.cli.common import client, out, say
 
 
 def serve(
+    ctx: typer.Context,
     model_uri: Annotated[
         str, typer.Argument(help="models:/NAME@ALIAS, models:/NAME/VERSION or runs:/ID/model")
     ],
@@ -43,7 +44,7 @@ def serve(
     """Serve a registered model over HTTP (OIP v2, MLflow scoring, plain JSON)."""
     from mloop.serving import ServeConfig, run_server
 
-    active = client()
+    active = client(ctx)
     if model_uri.startswith("models:/"):
         active.registry.resolve(model_uri)
     config = ServeConfig(
@@ -69,6 +70,7 @@ def serve(
 
 
 def predict(
+    ctx: typer.Context,
     input: Annotated[
         Path, typer.Option("--input", "-i", help="A .csv or .parquet file of features.")
     ],
@@ -88,7 +90,7 @@ def predict(
     file_format(input)
     target = output or input.with_name(f"{input.stem}.predictions{input.suffix}")
     file_format(target)
-    loaded = client().registry.load_model(model)
+    loaded = client(ctx).registry.load_model(model)
     total = count_rows(input) if input.is_file() else 0
     with Progress(console=out, transient=True) as bar:
         task = bar.add_task(f"scoring {input.name}", total=total)

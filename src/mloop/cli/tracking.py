@@ -14,17 +14,18 @@ runs_app = typer.Typer(no_args_is_help=True, help="List, show and compare runs."
 
 
 @experiments_app.command("ls")
-def experiments_ls(as_json: JsonOption = False) -> None:
+def experiments_ls(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List experiments with their number of runs."""
     rows = [
         {"id": e.id, "name": e.name, "runs": n, "created": when(e.created_at)}
-        for e, n in client().tracking.list_experiments()
+        for e, n in client(ctx).tracking.list_experiments()
     ]
     emit(rows, as_json, "experiments")
 
 
 @runs_app.command("ls")
 def runs_ls(
+    ctx: typer.Context,
     experiment: Annotated[list[str] | None, typer.Option("--experiment", "-e")] = None,
     filter: Annotated[
         str | None, typer.Option("--filter", "-f", help="e.g. metrics.f1 > 0.5")
@@ -34,7 +35,7 @@ def runs_ls(
     as_json: JsonOption = False,
 ) -> None:
     """List runs, filtered and ordered like search_runs."""
-    runs = client().tracking.search_runs(experiment or None, filter, order_by or (), max_results)
+    runs = client(ctx).tracking.search_runs(experiment or None, filter, order_by or (), max_results)
     rows = []
     for run in runs:
         row: dict[str, Any] = {
@@ -49,9 +50,9 @@ def runs_ls(
 
 
 @runs_app.command("show")
-def runs_show(run_id: str, as_json: JsonOption = False) -> None:
+def runs_show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> None:
     """Show one run: attributes, params, metrics, tags, datasets and artifacts."""
-    active = client()
+    active = client(ctx)
     run = active.tracking.get_run(run_id)
     detail: dict[str, Any] = {
         "run_id": run.id,
@@ -80,9 +81,9 @@ def runs_show(run_id: str, as_json: JsonOption = False) -> None:
 
 
 @runs_app.command("compare")
-def runs_compare(run_ids: list[str], as_json: JsonOption = False) -> None:
+def runs_compare(ctx: typer.Context, run_ids: list[str], as_json: JsonOption = False) -> None:
     """Compare params and metrics of several runs side by side."""
-    active = client()
+    active = client(ctx)
     runs = [active.tracking.get_run(run_id) for run_id in run_ids]
     keys = sorted({f"params.{k}" for r in runs for k in r.params})
     keys += sorted({f"metrics.{k}" for r in runs for k in r.metrics})
