@@ -20,15 +20,22 @@ _CHUNK = 1 << 20
 
 
 def safe_name(name: str) -> str:
-    """Return a normalised relative artifact name, refusing any that could leave a root."""
+    """Return a normalised relative artifact name, refusing any that could leave a root.
+
+    Raises InvalidInput for an absolute name (``/etc/passwd``, ``C:\\x``), ``..``, a backslash,
+    a control character or percent-encoding of any of these.
+    """
     if not isinstance(name, str) or not name:
         raise InvalidInput("artifact name must be a non-empty string")
     decoded = unquote(unquote(name))
+    if decoded.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", decoded) is not None:
+        raise InvalidInput(
+            f"artifact name {name!r} is absolute; use a relative path such as 'plots/roc.png'"
+        )
     bad = (
         "\x00" in decoded
         or "\\" in decoded
-        or decoded.startswith(("/", "~"))
-        or re.match(r"^[A-Za-z]:", decoded) is not None
+        or decoded.startswith("~")
         or any(not ch.isprintable() for ch in decoded)
     )
     parts = PurePosixPath(unicodedata.normalize("NFKC", decoded)).parts

@@ -56,6 +56,10 @@ class Conflict(MloopError):
     code = "conflict"
 
 
+class AliasMoved(Conflict):
+    """An alias moved after the caller read it, so the move it planned was not made."""
+
+
 class Unauthorized(MloopError):
     """The caller lacks the token or permission the operation needs."""
 

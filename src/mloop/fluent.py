@@ -257,14 +257,27 @@ def register_model(
     )
 
 
-def set_alias(name: str, alias: str, version: int, *, reason: str = "") -> AliasEvent:
+def set_alias(
+    name: str, alias: str, version: int, *, reason: str = "", allow_schema_change: bool = False
+) -> AliasEvent:
     """Point an alias (e.g. champion) at a version, with a reason for the audit trail."""
-    return default_client().registry.set_alias(name, alias, version, reason=reason)
+    return default_client().registry.set_alias(
+        name, alias, version, reason=reason, allow_schema_change=allow_schema_change
+    )
 
 
-def rollback(name: str, alias: str = "champion", *, reason: str = "") -> AliasEvent:
-    """Move an alias back to the version it held before."""
-    return default_client().registry.rollback(name, alias, reason=reason)
+def rollback(
+    name: str,
+    alias: str = "champion",
+    *,
+    to: int | None = None,
+    reason: str = "",
+    allow_schema_change: bool = False,
+) -> AliasEvent:
+    """Move an alias back to the version it held before, or to version ``to``."""
+    return default_client().registry.rollback(
+        name, alias, to=to, reason=reason, allow_schema_change=allow_schema_change
+    )
 
 
 def load_model(uri: str) -> LoadedModel:

@@ -89,6 +89,14 @@ def _print_lineage(lineage: dict[str, Any]) -> None:
 Reason = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit trail.")]
 
 
+SchemaChange = Annotated[
+    bool,
+    typer.Option(
+        "--allow-schema-change", help="Move even if the version takes other inputs (audited)."
+    ),
+]
+
+
 @models_app.command("promote")
 def models_promote(
     ctx: typer.Context,
@@ -96,11 +104,14 @@ def models_promote(
     version: int,
     reason: Reason,
     alias: Annotated[str, typer.Option("--alias", "-a")] = "champion",
+    allow_schema_change: SchemaChange = False,
 ) -> None:
     """Point an alias (default: champion) at a version."""
-    event = client(ctx).registry.set_alias(name, alias, version, reason=reason)
+    event = client(ctx).registry.set_alias(
+        name, alias, version, reason=reason, allow_schema_change=allow_schema_change
+    )
     moved = f"v{event.from_version}" if event.from_version is not None else "nothing"
-    say(f"{name}@{alias}: {moved} -> v{event.to_version} ({reason})")
+    say(f"{name}@{alias}: {moved} -> v{event.to_version} ({event.reason})")
 
 
 @models_app.command("rollback")
@@ -109,10 +120,18 @@ def models_rollback(
     name: str,
     reason: Reason,
     alias: Annotated[str, typer.Option("--alias", "-a")] = "champion",
+    to: Annotated[
+        int | None, typer.Option("--to", min=1, help="Roll back to this version.")
+    ] = None,
+    allow_schema_change: SchemaChange = False,
 ) -> None:
-    """Move an alias back to the version it held before."""
-    event = client(ctx).registry.rollback(name, alias, reason=reason)
-    say(f"{name}@{alias}: rolled back v{event.from_version} -> v{event.to_version} ({reason})")
+    """Move an alias back to the version it held before, or to the version given by --to."""
+    event = client(ctx).registry.rollback(
+        name, alias, to=to, reason=reason, allow_schema_change=allow_schema_change
+    )
+    say(
+        f"{name}@{alias}: rolled back v{event.from_version} -> v{event.to_version} ({event.reason})"
+    )
 
 
 @models_app.command("history")

@@ -56,9 +56,8 @@ def _trusted(type_name: str, trusted_prefixes: tuple[str, ...]) -> bool:
     return any(type_name.startswith(prefix) for prefix in trusted_prefixes)
 
 
-def _load_skops(data: bytes, trusted_prefixes: tuple[str, ...]) -> Any:
+def _untrusted_types(data: bytes, trusted_prefixes: tuple[str, ...]) -> list[str]:
     import skops.io
-    from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
         untrusted = skops.io.get_untrusted_types(data=data)
@@ -68,8 +67,27 @@ def _load_skops(data: bytes, trusted_prefixes: tuple[str, ...]) -> Any:
     if refused:
         raise UnsafeModel(
             f"the model file names types outside mloop's trust list: {', '.join(refused)}; "
-            "add trusted module prefixes with MLOOP_TRUSTED_TYPES if you trust them"
+            f"if you trust them, add them (or their module prefixes) to MLOOP_TRUSTED_TYPES, "
+            f"e.g. MLOOP_TRUSTED_TYPES={','.join(refused)}"
         )
+    return list(untrusted)
+
+
+def check_loadable(data: bytes, fmt: str, trusted_prefixes: tuple[str, ...]) -> None:
+    """Refuse model bytes that loading would refuse for their types, before anything is stored.
+
+    Raises UnsafeModel naming every type of a skops file outside ``trusted_prefixes`` and how to
+    trust them. Pickle files are not checked: loading them is a separate, explicit opt-in.
+    """
+    if fmt == SKOPS:
+        _untrusted_types(data, trusted_prefixes)
+
+
+def _load_skops(data: bytes, trusted_prefixes: tuple[str, ...]) -> Any:
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    untrusted = _untrusted_types(data, trusted_prefixes)
     try:
         return skops.io.loads(data, trusted=untrusted)
     except UntrustedTypesFoundException as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -9,25 +10,60 @@ from mloop import modelio
 from mloop.artifacts import ArtifactStore
 from mloop.config import Settings
 from mloop.entities import AliasEvent, ModelVersion, RegisteredModel
-from mloop.errors import Conflict, InvalidInput
+from mloop.errors import AliasMoved, Conflict, InvalidInput
 from mloop.modelio.loaded import LoadedModel
+from mloop.services.integers import integer
 from mloop.store import ModelStore, RunStore
 from mloop.uris import ModelUri, alias_name, model_name
 
+MAX_MOVE_ATTEMPTS = 20
+
 
 def rollback_target(history: list[AliasEvent]) -> int:
-    """The version an alias held before its current one, replaying sets and rollbacks."""
+    """The version an alias held before its current one, replaying sets and rollbacks.
+
+    A rollback to a version the alias held earlier returns to that point of its past.
+    Raises Conflict when the alias held no other version before.
+    """
     held: list[int] = []
     for event in history:
-        if event.action == "rollback":
-            held.pop()
-        elif event.to_version is None:
+        if event.to_version is None:
             held.clear()
+        elif event.action == "rollback" and event.to_version in held:
+            del held[len(held) - held[::-1].index(event.to_version) :]
+        elif event.action == "rollback" and held:
+            held[-1] = event.to_version
         elif not held or held[-1] != event.to_version:
             held.append(event.to_version)
     if len(held) < 2:
         raise Conflict("the alias has no earlier version to roll back to")
     return held[-2]
+
+
+def input_changes(current: dict[str, Any], target: dict[str, Any]) -> list[str]:
+    """How the inputs of signature ``target`` differ from ``current``: added, removed, retyped.
+
+    Signatures are dicts with an ``inputs`` list of ``{"name", "dtype" (or "type")}``; when
+    either has no inputs list there is nothing to compare and the answer is empty.
+    """
+    before, after = _input_types(current), _input_types(target)
+    if before is None or after is None:
+        return []
+    changes = [f"added {n!r} ({after[n]})" for n in after if n not in before]
+    changes += [f"removed {n!r} ({before[n]})" for n in before if n not in after]
+    changes += [
+        f"retyped {n!r} ({before[n]} -> {after[n]})"
+        for n in before
+        if n in after and before[n] != after[n]
+    ]
+    return changes
+
+
+def _input_types(signature: dict[str, Any]) -> dict[str, str] | None:
+    inputs = (signature or {}).get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        return None
+    return {str(c.get("name")): str(c.get("dtype", c.get("type", ""))) for c in inputs}
 
 
 class RegistryService:
@@ -53,8 +89,8 @@ class RegistryService:
         return self._models.create_model_version(model_name(name), logged, description)
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
-        """One version of a registered model."""
-        return self._models.get_model_version(name, int(version))
+        """One version of a registered model; NotFound when it does not exist."""
+        return self._models.get_model_version(name, integer("version", version, minimum=1))
 
     def list_model_versions(self, name: str) -> list[ModelVersion]:
         """Every version of a registered model, newest first."""
@@ -68,15 +104,25 @@ class RegistryService:
         """The version an alias points to."""
         return self._models.get_alias(name, alias_name(alias))
 
-    def set_alias(self, name: str, alias: str, version: int, *, reason: str = "") -> AliasEvent:
-        """Point ``alias`` at ``version`` atomically and record who did it and why."""
-        return self._models.move_alias(
-            name,
-            alias_name(alias),
-            int(version),
-            action="set",
-            reason=reason,
-            user=self._settings.user,
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        reason: str = "",
+        allow_schema_change: bool = False,
+    ) -> AliasEvent:
+        """Point ``alias`` at ``version`` atomically and record who did it and why.
+
+        Setting the version the alias already holds is a no-op that returns the event that put
+        it there. Raises NotFound for a missing model or version, InvalidInput for a bad alias
+        or version, and Conflict when ``version`` takes different inputs than the alias's
+        current version, unless ``allow_schema_change`` (the differences are then audited).
+        """
+        wanted = integer("version", version, minimum=1)
+        return self._move(
+            name, alias_name(alias), lambda _: wanted, "set", reason, allow_schema_change
         )
 
     def delete_alias(self, name: str, alias: str, *, reason: str = "") -> AliasEvent:
@@ -85,12 +131,82 @@ class RegistryService:
             name, alias_name(alias), None, action="delete", reason=reason, user=self._settings.user
         )
 
-    def rollback(self, name: str, alias: str = "champion", *, reason: str = "") -> AliasEvent:
-        """Move an alias back to the version it held before, and audit the move."""
-        target = rollback_target(self._models.alias_history(name, alias_name(alias)))
-        return self._models.move_alias(
-            name, alias, target, action="rollback", reason=reason, user=self._settings.user
-        )
+    def rollback(
+        self,
+        name: str,
+        alias: str = "champion",
+        *,
+        to: int | None = None,
+        reason: str = "",
+        allow_schema_change: bool = False,
+    ) -> AliasEvent:
+        """Move an alias back to the version it held before (or to version ``to``), audited.
+
+        Raises Conflict when there is no earlier version, when ``to`` is the current version,
+        or when the target takes different inputs, unless ``allow_schema_change``.
+        """
+        wanted = None if to is None else integer("to", to, minimum=1)
+
+        def target(history: list[AliasEvent]) -> int:
+            chosen = rollback_target(history) if wanted is None else wanted
+            if history and history[-1].to_version == chosen:
+                raise Conflict(f"{name}@{alias} already points to version {chosen}")
+            return chosen
+
+        return self._move(name, alias_name(alias), target, "rollback", reason, allow_schema_change)
+
+    def _move(
+        self,
+        name: str,
+        alias: str,
+        target: Callable[[list[AliasEvent]], int],
+        action: str,
+        reason: str,
+        allow_schema_change: bool,
+    ) -> AliasEvent:
+        """Move an alias to ``target(history)``; retry when another move landed in between."""
+        for _ in range(MAX_MOVE_ATTEMPTS):
+            history = self._models.alias_history(name, alias)
+            seen = history[-1].id if history else 0
+            version = target(history)
+            current = history[-1].to_version if history else None
+            if version == current:
+                return history[-1]
+            note = self._schema_note(name, alias, current, version, allow_schema_change)
+            try:
+                return self._models.move_alias(
+                    name,
+                    alias,
+                    version,
+                    action=action,
+                    reason=f"{reason} {note}".strip(),
+                    user=self._settings.user,
+                    after_event=seen,
+                )
+            except AliasMoved:
+                continue
+        raise Conflict(f"{name}@{alias} kept moving during {MAX_MOVE_ATTEMPTS} attempts; retry")
+
+    def _schema_note(
+        self, name: str, alias: str, current: int | None, version: int, allowed: bool
+    ) -> str:
+        if current is None:
+            return ""
+        changes = input_changes(self._signature(name, current), self._signature(name, version))
+        if not changes:
+            return ""
+        listed = "; ".join(changes)
+        if not allowed:
+            raise Conflict(
+                f"version {version} of {name} takes other inputs than version {current} "
+                f"(held by {alias}): {listed}. Clients sending the old inputs would break; "
+                "pass allow_schema_change=True (--allow-schema-change) to move it anyway"
+            )
+        return f"[inputs changed from v{current}: {listed}]"
+
+    def _signature(self, name: str, version: int) -> dict[str, Any]:
+        found = self._models.get_model_version(name, version)
+        return self._runs.get_logged_model(found.run_id, found.model_name).signature
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         """The audit trail of alias moves of a model, oldest first."""

@@ -24,6 +24,8 @@ from mloop.entities import (
 )
 from mloop.errors import InvalidInput
 from mloop.fingerprint import fingerprint_dataset
+from mloop.modelio.files import check_loadable
+from mloop.services.integers import integer
 from mloop.store import RunStore
 
 if TYPE_CHECKING:
@@ -55,9 +57,8 @@ def _metric(key: Any, value: Any, step: int, timestamp: float | None) -> Metric:
     number = float(value)
     if not math.isfinite(number):
         raise InvalidInput(f"metric {key!r} must be a finite number, got {number}")
-    if isinstance(step, bool) or not isinstance(step, int):
-        raise InvalidInput(f"metric {key!r}: step must be an integer, got {step!r}")
-    return Metric(key, number, step, time.time() if timestamp is None else float(timestamp))
+    whole = integer(f"step of metric {key!r}", step)
+    return Metric(key, number, whole, time.time() if timestamp is None else float(timestamp))
 
 
 class TrackingService:
@@ -181,9 +182,8 @@ class TrackingService:
     ) -> ArtifactRef:
         """Store a local file as a named artifact of a run."""
         source = Path(local_path)
-        name = safe_name(
-            f"{artifact_path.strip('/')}/{source.name}" if artifact_path else source.name
-        )
+        folder = safe_name(artifact_path.rstrip("/") or artifact_path) if artifact_path else ""
+        name = safe_name(f"{folder}/{source.name}" if folder else source.name)
         digest, size = self._artifacts.put_file(source)
         ref = ArtifactRef(name, digest, size)
         self._runs.record_artifact(run_id, ref)
@@ -225,11 +225,17 @@ class TrackingService:
         signature: dict[str, Any] | None = None,
         serialization: str = modelio.SKOPS,
     ) -> LoggedModel:
-        """Store an estimator (skops by default) with its signature and library versions."""
+        """Store an estimator (skops by default) with its signature and library versions.
+
+        Raises InvalidInput for an object without ``predict`` or a bad name, and UnsafeModel
+        (storing nothing) when the file names types outside the trust list, which every later
+        load would refuse.
+        """
         if not callable(getattr(model, "predict", None)):
             raise InvalidInput(f"{type(model).__name__} has no predict method; it is not a model")
         name = safe_name(name)
         data = modelio.dump_model(model, serialization)
+        check_loadable(data, serialization, self._settings.trusted_types)
         if signature is None and input_example is not None:
             signature = modelio.infer_signature(input_example)
         digest = self._artifacts.put_bytes(data)
@@ -261,7 +267,8 @@ class TrackingService:
         else:
             names = [experiment] if isinstance(experiment, str) else list(experiment)
             ids = [self._runs.get_experiment(n).id for n in names]
-        return self._runs.search_runs(ids, filter, list(order_by), max_results)
+        limit = integer("max_results", max_results, minimum=1)
+        return self._runs.search_runs(ids, filter, list(order_by), limit)
 
 
 def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:

@@ -30,10 +30,12 @@ _TOKEN = re.compile(
     | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
     | (?P<op><=|>=|!=|<>|==|=|<|>)
     | (?P<punct>[(),])
-    | (?P<ident>[A-Za-z_][\w.\-]*(?:\.`[^`]+`)?)
+    | (?P<ident>[A-Za-z_]\w*\s*\.\s*`(?:[^`]|``)*`|[A-Za-z_][\w.\-/]*|`(?:[^`]|``)*`)
     )""",
     re.VERBOSE,
 )
+_FIELD = re.compile(r"(?:(?P<head>[A-Za-z_]\w*)\s*\.\s*)?`(?P<quoted>(?:[^`]|``)*)`\Z")
+_ESCAPE = re.compile(r"""\\(['"\\])""")
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,25 @@ def _error(text: str, pos: int, message: str) -> InvalidInput:
     return InvalidInput(f"malformed filter at position {pos} (near {near!r}): {message}")
 
 
+def _split_field(name: str) -> tuple[str, str]:
+    quoted = _FIELD.match(name)
+    if quoted is None:
+        head, _, key = name.partition(".")
+        return head, key
+    return quoted.group("head") or "", quoted.group("quoted").replace("``", "`")
+
+
 def field_of(name: str, *, text: str = "", pos: int = 0) -> tuple[str, str]:
-    """Split ``metrics.f1`` (or a bare attribute like ``status``) into entity and key."""
-    head, _, key = name.partition(".")
-    key = key.strip("`")
+    """Split ``metrics.f1``, ``metrics.`avg score``` or a bare attribute into entity and key.
+
+    A back-quoted key may hold any character; a back-quote inside it is written twice.
+    Raises InvalidInput for an unknown group or attribute, or an empty key.
+    """
+    head, key = _split_field(name)
+    if not head:
+        if key in ATTRIBUTES:
+            return "attributes", key
+        raise _error(text, pos, f"{name!r} is not a field: use metrics.X, params.X or tags.X")
     if not key:
         if head in ATTRIBUTES:
             return "attributes", head
@@ -174,7 +191,7 @@ class _Parser:
         if token.kind == "number":
             return float(token.text)
         if token.kind == "string":
-            return bytes(token.text[1:-1], "utf-8").decode("unicode_escape")
+            return _ESCAPE.sub(r"\1", token.text[1:-1])
         raise _error(self.text, token.pos, f"expected a number or a quoted string after {op!r}")
 
     def values(self) -> tuple[float | str, ...]:
@@ -219,12 +236,15 @@ def parse_filter(text: str | None) -> Condition | None:
 
 
 def parse_order_by(clause: str) -> tuple[str, str, bool]:
-    """Parse ``metrics.f1 DESC`` into (entity, key, descending)."""
-    parts = clause.split()
-    if not parts or len(parts) > 2:
+    """Parse ``metrics.f1 DESC`` or ``metrics.`avg score` ASC`` into (entity, key, descending).
+
+    Raises InvalidInput for an unknown field or a direction other than ASC or DESC.
+    """
+    tokens = _tokenize(clause) if isinstance(clause, str) else []
+    if not tokens or len(tokens) > 2 or any(token.kind != "ident" for token in tokens):
         raise InvalidInput(f"order_by {clause!r}: expected 'field [ASC|DESC]'")
-    direction = parts[1].upper() if len(parts) == 2 else "ASC"
+    direction = tokens[1].text.upper() if len(tokens) == 2 else "ASC"
     if direction not in {"ASC", "DESC"}:
         raise InvalidInput(f"order_by {clause!r}: direction must be ASC or DESC")
-    entity, key = field_of(parts[0], text=clause)
+    entity, key = field_of(tokens[0].text, text=clause, pos=tokens[0].pos)
     return entity, key, direction == "DESC"

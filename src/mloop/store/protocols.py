@@ -143,9 +143,22 @@ class ModelStore(Protocol):
         ...
 
     def move_alias(
-        self, name: str, alias: str, version: int | None, *, action: str, reason: str, user: str
+        self,
+        name: str,
+        alias: str,
+        version: int | None,
+        *,
+        action: str,
+        reason: str,
+        user: str,
+        after_event: int | None = None,
     ) -> AliasEvent:
-        """Point an alias at a version (None deletes it) and audit the move, atomically."""
+        """Point an alias at a version (None deletes it) and audit the move, atomically.
+
+        With ``after_event`` (the id of the alias's newest event the caller read, 0 for none)
+        the move is made only if no other move landed since, else AliasMoved. A move to the
+        version the alias already holds raises Conflict.
+        """
         ...
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:

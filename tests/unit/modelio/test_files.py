@@ -108,9 +108,11 @@ def test_pickle_format_warns_at_save_and_is_refused_unless_enabled(
 def test_type_outside_the_trust_list_is_refused(
     data: tuple[pd.DataFrame, pd.Series], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, run_id = _logged(MajorityVote().fit(*data))
+    monkeypatch.setenv("MLOOP_TRUSTED_TYPES", f"{MajorityVote.__module__}.MajorityVote")
+    _, run_id = _logged(MajorityVote().fit(*data))
+    monkeypatch.delenv("MLOOP_TRUSTED_TYPES")
     with pytest.raises(UnsafeModel, match="MajorityVote"):
-        client.load_model(f"runs:/{run_id}/model")
+        mloop.Client().load_model(f"runs:/{run_id}/model")
     monkeypatch.setenv("MLOOP_TRUSTED_TYPES", f"{MajorityVote.__module__}.MajorityVote")
     loaded = mloop.Client().load_model(f"runs:/{run_id}/model")
     assert set(loaded.predict(data[0])) == {int(data[1].mode()[0])}
@@ -123,9 +125,8 @@ def test_function_reference_to_os_is_refused(data: tuple[pd.DataFrame, pd.Series
         data[0].abs(), data[1]
     )
     fitted.steps[0][1].func = os.system
-    client.log_model(run_id, fitted)
     with pytest.raises(UnsafeModel, match=r"(os|posix)\.system"):
-        client.load_model(f"runs:/{run_id}/model")
+        client.log_model(run_id, fitted)
 
 
 def test_library_version_mismatch_warns(data: tuple[pd.DataFrame, pd.Series]) -> None:

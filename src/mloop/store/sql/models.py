@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from mloop.entities import AliasEvent, LoggedModel, ModelVersion, RegisteredModel
-from mloop.errors import NotFound
+from mloop.errors import AliasMoved, Conflict, NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
 from mloop.store.sql.upsert import insert_if_absent
@@ -153,18 +153,34 @@ class SqlModelStore:
         return int(version)
 
     def move_alias(
-        self, name: str, alias: str, version: int | None, *, action: str, reason: str, user: str
+        self,
+        name: str,
+        alias: str,
+        version: int | None,
+        *,
+        action: str,
+        reason: str,
+        user: str,
+        after_event: int | None = None,
     ) -> AliasEvent:
-        """Point an alias at a version (None deletes it) and audit the move, atomically."""
+        """Point an alias at a version (None deletes it) and audit the move, atomically.
+
+        Raises NotFound for a missing model or version, AliasMoved when ``after_event`` is not
+        the alias's newest event id (0: none), Conflict for a move to the version it holds.
+        """
         with self._db.write() as conn:
             self._lock_model(conn, name)
             self._require_model(conn, name)
+            if after_event is not None and self._newest_event(conn, name, alias) != after_event:
+                raise AliasMoved(f"{name}@{alias} moved since it was read")
             if (
                 version is not None
                 and conn.execute(self._version_query(name, version)).first() is None
             ):
                 raise NotFound(f"model {name!r} has no version {version}")
             current = self._current_alias(conn, name, alias)
+            if version is not None and version == current:
+                raise Conflict(f"{name}@{alias} already points to version {version}")
             self._point(conn, name, alias, version, exists=current is not None)
             now = time.time()
             result = conn.execute(
@@ -181,6 +197,12 @@ class SqlModelStore:
             )
             (event_id,) = result.inserted_primary_key or (0,)
         return AliasEvent(int(event_id), name, alias, current, version, action, reason, user, now)
+
+    def _newest_event(self, conn: Connection, name: str, alias: str) -> int:
+        query = select(func.max(t.alias_events.c.id)).where(
+            t.alias_events.c.name == name, t.alias_events.c.alias == alias
+        )
+        return int(conn.execute(query).scalar() or 0)
 
     def _current_alias(self, conn: Connection, name: str, alias: str) -> int | None:
         query = select(t.aliases.c.version).where(

@@ -18,7 +18,7 @@ from mloop.entities import (
     Run,
     RunStatus,
 )
-from mloop.errors import Conflict, NotFound
+from mloop.errors import Conflict, InvalidInput, NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
 from mloop.store.sql.search import search_query
@@ -27,6 +27,14 @@ from mloop.store.sql.upsert import insert_if_absent, insert_new_keys, upsert_lat
 
 def _experiment(row: Row[Any]) -> Experiment:
     return Experiment(id=row.id, name=row.name, created_at=row.created_at)
+
+
+def _step(point: Metric) -> int:
+    """The step as a Python int that fits the BIGINT column, else InvalidInput."""
+    step = int(point.step)
+    if not -(2**63) <= step < 2**63:
+        raise InvalidInput(f"metric {point.key!r}: step {step} does not fit in 64 bits")
+    return step
 
 
 def _latest_points(metrics: Iterable[Metric]) -> list[Metric]:
@@ -167,7 +175,7 @@ class SqlRunStore:
                 "run_id": run_id,
                 "key": m.key,
                 "value": m.value,
-                "step": m.step,
+                "step": _step(m),
                 "timestamp": m.timestamp,
             }
             for m in metrics
@@ -178,7 +186,7 @@ class SqlRunStore:
                 "run_id": run_id,
                 "key": m.key,
                 "value": m.value,
-                "step": m.step,
+                "step": _step(m),
                 "timestamp": m.timestamp,
             }
             for m in _latest_points(metrics)

@@ -20,9 +20,9 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     if op == "NOT IN":
         return column.not_in(list(value))
     if op == "LIKE":
-        return column.like(value)
+        return column.like(value, escape="\\")
     if op == "ILIKE":
-        return column.ilike(value)
+        return column.ilike(value, escape="\\")
     comparisons = {
         "=": column.__eq__,
         "!=": column.__ne__,
