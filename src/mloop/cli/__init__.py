@@ -28,6 +28,7 @@ EXIT_CODES: dict[type[MloopError], int] = {
     errors.UnsupportedMediaType: 2,
     errors.NotFound: 2,
     errors.Conflict: 2,
+    errors.AliasMoved: 2,
     errors.Unauthorized: 3,
     errors.IntegrityError: 4,
     errors.UnsafeModel: 4,
