@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mloop.entities import Alert, AlertStatus
+from mloop.entities import Alert, AlertStatus, Severity
 from mloop.monitoring.notifiers import Notifier
 from mloop.services import MonitoringService
 
@@ -31,7 +31,7 @@ class AlertRule:
     metric: str
     threshold: float
     below: bool = False
-    severity: str = "warning"
+    severity: Severity = Severity.WARNING
     cooldown_seconds: float = 3600.0
 
     def breached(self, signal: Signal) -> bool:
@@ -42,10 +42,10 @@ class AlertRule:
 
 
 DEFAULT_RULES = (
-    AlertRule("dataset-drift", "drift.share", 0.5, severity="critical"),
+    AlertRule("dataset-drift", "drift.share", 0.5, severity=Severity.CRITICAL),
     AlertRule("feature-drift", "drift.column", 1.0),
     AlertRule("prediction-drift", "drift.prediction", 1.0),
-    AlertRule("f1-drop", "performance.f1_drop", 0.05, severity="critical"),
+    AlertRule("f1-drop", "performance.f1_drop", 0.05, severity=Severity.CRITICAL),
     AlertRule("estimated-f1-drop", "estimated.f1_drop", 0.05),
 )
 

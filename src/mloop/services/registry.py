@@ -8,7 +8,7 @@ from typing import Any
 from mloop import modelio
 from mloop.artifacts import ArtifactStore
 from mloop.config import Settings
-from mloop.entities import AliasEvent, ModelVersion, RegisteredModel
+from mloop.entities import AliasAction, AliasEvent, ModelVersion, RegisteredModel
 from mloop.errors import Conflict, InvalidInput
 from mloop.modelio.loaded import LoadedModel
 from mloop.store import ModelStore, RunStore
@@ -19,7 +19,7 @@ def rollback_target(history: list[AliasEvent]) -> int:
     """The version an alias held before its current one, replaying sets and rollbacks."""
     held: list[int] = []
     for event in history:
-        if event.action == "rollback":
+        if event.action is AliasAction.ROLLBACK:
             held.pop()
         elif event.to_version is None:
             held.clear()
@@ -74,7 +74,7 @@ class RegistryService:
             name,
             alias_name(alias),
             int(version),
-            action="set",
+            action=AliasAction.SET,
             reason=reason,
             user=self._settings.user,
         )
@@ -82,14 +82,24 @@ class RegistryService:
     def delete_alias(self, name: str, alias: str, *, reason: str = "") -> AliasEvent:
         """Remove an alias, recording the removal in the audit trail."""
         return self._models.move_alias(
-            name, alias_name(alias), None, action="delete", reason=reason, user=self._settings.user
+            name,
+            alias_name(alias),
+            None,
+            action=AliasAction.DELETE,
+            reason=reason,
+            user=self._settings.user,
         )
 
     def rollback(self, name: str, alias: str = "champion", *, reason: str = "") -> AliasEvent:
         """Move an alias back to the version it held before, and audit the move."""
         target = rollback_target(self._models.alias_history(name, alias_name(alias)))
         return self._models.move_alias(
-            name, alias, target, action="rollback", reason=reason, user=self._settings.user
+            name,
+            alias,
+            target,
+            action=AliasAction.ROLLBACK,
+            reason=reason,
+            user=self._settings.user,
         )
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
