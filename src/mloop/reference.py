@@ -96,7 +96,7 @@ class ReferenceMeta:
             positive_class=data.get("positive_class"),
             metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
             calibration_error=None if error is None else float(error),
-            calibration=stats.Calibration.from_dict(calibration) if calibration else None,
+            calibration=None if calibration is None else stats.Calibration.from_dict(calibration),
         )
 
 
