@@ -246,8 +246,8 @@ def bench_window(sizes: Sizes, root: Path) -> dict[str, Any]:
     model = DummyRegressor().fit(reference_rows, np.zeros(len(reference_rows)))
     client.log_model(run_id, model, input_example=reference_rows.head(100))
     client.register_model(run_id, MODEL, reference=reference_rows)
-    reference = client.monitoring.reference(MODEL, 1)
-    features = list(reference.extra["features"])
+    stored = client.monitoring.reference(MODEL, 1)
+    reference, features = stored.profile, stored.features
     window = Window(start=0.0, end=fill_log(client, reference, current, sizes.window_chunks) + 1)
     found: dict[str, list[str]] = {}
 

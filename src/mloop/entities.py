@@ -16,6 +16,31 @@ class RunStatus(StrEnum):
     KILLED = "KILLED"
 
 
+class AliasAction(StrEnum):
+    """What an alias move did: point the alias at a version, remove it, or move it back."""
+
+    SET = "set"
+    DELETE = "delete"
+    ROLLBACK = "rollback"
+
+
+class MonitorKind(StrEnum):
+    """What a stored monitor result measures."""
+
+    DRIFT = "drift"
+    PREDICTION_DRIFT = "prediction_drift"
+    PERFORMANCE = "performance"
+    ESTIMATED_PERFORMANCE = "estimated_performance"
+
+
+class Severity(StrEnum):
+    """How urgent an alert is."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A named group of runs."""
@@ -120,7 +145,7 @@ class AliasEvent:
     alias: str
     from_version: int | None
     to_version: int | None
-    action: str
+    action: AliasAction
     reason: str
     user: str
     at: float
@@ -161,7 +186,7 @@ class MonitorResult:
     model: str
     version: int | None
     arm: str
-    kind: str
+    kind: MonitorKind
     window_start: float | None
     window_end: float | None
     n_rows: int
@@ -187,7 +212,7 @@ class Alert:
     rule: str
     model: str
     subject: str
-    severity: str
+    severity: Severity
     status: AlertStatus
     message: str
     value: float | None

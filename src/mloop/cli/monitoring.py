@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from mloop.cli.common import JsonOption, client, emit, say, when
+from mloop.entities import MonitorKind
 
 monitor_app = typer.Typer(no_args_is_help=True, help="Drift and performance of production traffic.")
 alerts_app = typer.Typer(no_args_is_help=True, help="List, acknowledge and resolve alerts.")
@@ -84,7 +85,7 @@ def _write_report(path: Path, run: Any) -> None:
         f"Drift of {run.model} v{run.version}: {run.window.describe()}",
         rows,
         run.drift.summary(),
-        run.reference.columns,
+        run.reference.profile.columns,
         run.current.columns,
     )
     say(f"report written to {write_report(path, page)}")
@@ -94,9 +95,9 @@ def _write_report(path: Path, run: Any) -> None:
 def monitor_history(
     ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", "-m")],
-    kind: Annotated[
-        str, typer.Option(help="drift, prediction_drift, performance, estimated_performance")
-    ] = "drift",
+    kind: Annotated[MonitorKind, typer.Option(help="What the results measure.")] = (
+        MonitorKind.DRIFT
+    ),
     limit: Annotated[int, typer.Option(min=1)] = 50,
     as_json: JsonOption = False,
 ) -> None:

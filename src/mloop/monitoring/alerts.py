@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mloop.entities import Alert, AlertStatus
+from mloop.entities import Alert, AlertStatus, Severity
 from mloop.monitoring.notifiers import Notifier
 from mloop.services import MonitoringService
 
@@ -31,7 +31,7 @@ class AlertRule:
     metric: str
     threshold: float
     below: bool = False
-    severity: str = "warning"
+    severity: Severity = Severity.WARNING
     cooldown_seconds: float = 3600.0
 
     def breached(self, signal: Signal) -> bool:
@@ -42,12 +42,28 @@ class AlertRule:
 
 
 DEFAULT_RULES = (
-    AlertRule("dataset-drift", "drift.share", 0.5, severity="critical"),
+    AlertRule("dataset-drift", "drift.share", 0.5, severity=Severity.CRITICAL),
     AlertRule("feature-drift", "drift.column", 1.0),
     AlertRule("prediction-drift", "drift.prediction", 1.0),
-    AlertRule("f1-drop", "performance.f1_drop", 0.05, severity="critical"),
+    AlertRule("f1-drop", "performance.f1_drop", 0.05, severity=Severity.CRITICAL),
     AlertRule("estimated-f1-drop", "estimated.f1_drop", 0.05),
 )
+
+
+def notification_due(rule: AlertRule, alert: Alert, fresh: bool, now: float) -> bool:
+    """Whether to call the notifiers for a sighting (``now`` in epoch seconds).
+
+    True for a new alert, one never notified, or one last notified ``cooldown_seconds`` ago.
+    """
+    if fresh or alert.notified_at is None:
+        return True
+    return now - alert.notified_at >= rule.cooldown_seconds
+
+
+def cleared_subjects(rule: AlertRule, signals: Sequence[Signal]) -> set[str]:
+    """Subjects this run measured for the rule's metric without a breach; their alerts resolve."""
+    measured = {s.subject for s in signals if s.metric == rule.metric}
+    return measured - {s.subject for s in signals if rule.breached(s)}
 
 
 def process_signals(
@@ -57,11 +73,14 @@ def process_signals(
     rules: Sequence[AlertRule],
     notifiers: Sequence[Notifier],
 ) -> list[Alert]:
-    """Open or refresh an alert per breach, notify outside cool-down, resolve what cleared."""
+    """Open or refresh an alert per breach, notify outside cool-down, resolve what cleared.
+
+    One alert per (rule, model, subject) stays active however often it is seen; returns the
+    alerts opened or refreshed by this run.
+    """
     raised: list[Alert] = []
     for rule in rules:
-        breaches = [s for s in signals if rule.breached(s)]
-        for signal in breaches:
+        for signal in (s for s in signals if rule.breached(s)):
             alert, fresh = monitoring.raise_alert(
                 rule.name,
                 model,
@@ -70,15 +89,10 @@ def process_signals(
                 message=signal.message,
                 value=signal.value,
             )
-            if (
-                fresh
-                or alert.notified_at is None
-                or time.time() - alert.notified_at >= rule.cooldown_seconds
-            ):
+            if notification_due(rule, alert, fresh, time.time()):
                 _notify(monitoring, alert, notifiers)
             raised.append(alert)
-        measured = {s.subject for s in signals if s.metric == rule.metric}
-        _resolve_cleared(monitoring, model, rule, measured - {s.subject for s in breaches})
+        _resolve_cleared(monitoring, model, rule, cleared_subjects(rule, signals))
     return raised
 
 

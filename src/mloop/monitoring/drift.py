@@ -1,4 +1,7 @@
-"""Data drift per column with a test chosen by kind and sample size, and a dataset verdict."""
+"""Data drift per column with a method chosen by kind and sample size, and a dataset verdict.
+
+The methods are the rows of ``mloop.monitoring.methods.METHODS``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,16 @@ import pandas as pd
 
 from mloop import stats
 from mloop.errors import InvalidInput
+from mloop.monitoring.methods import (
+    METHODS,
+    NUMERIC,
+    DriftMethod,
+    Samples,
+    Yields,
+    measure,
+    method_for,
+    methods_for,
+)
 from mloop.profiles import (
     CategoricalProfile,
     ColumnProfile,
@@ -20,20 +33,11 @@ from mloop.profiles import (
     missing_rate,
     out_of_range,
     reference_profile,
-    std,
     unseen_categories,
     window_profile,
 )
 
-P_VALUE_METHODS = ("ks", "chi_square")
-DISTANCE_METHODS = ("wasserstein", "psi", "jensen_shannon")
-DEFAULT_THRESHOLDS = {
-    "ks": 0.05,
-    "chi_square": 0.05,
-    "wasserstein": 0.1,
-    "psi": 0.2,
-    "jensen_shannon": 0.1,
-}
+CORRECTIONS = ("bh", "bonferroni", "none")
 TABLE_COLUMNS = [
     "column", "kind", "method", "statistic", "p_value", "threshold", "drifted",
     "reference_missing", "current_missing", "missing_jump", "out_of_range", "unseen",
@@ -42,16 +46,13 @@ TABLE_COLUMNS = [
 
 @dataclass(frozen=True)
 class ColumnRule:
-    """A per-column override: which test to use and its threshold (p-value or distance)."""
+    """A per-column override: a row of ``METHODS`` and its threshold (its default when None).
+
+    The threshold is a p-value level or a distance, as the row's ``yields`` says.
+    """
 
     method: str
     threshold: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.method not in DEFAULT_THRESHOLDS:
-            raise InvalidInput(
-                f"drift method {self.method!r} is not one of {sorted(DEFAULT_THRESHOLDS)}"
-            )
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ class DriftOptions:
     p-value tests (Benjamini-Hochberg "bh", "bonferroni" or "none"). Larger samples would make
     p-values flag trivial shifts, so a distance with an effect-size threshold decides instead
     (normalised Wasserstein or PSI for numbers, Jensen-Shannon for categories). The dataset
-    drifts when at least ``dataset_share`` of the columns do.
+    drifts when at least ``dataset_share`` of the columns do. ``rules`` map a column name to
+    its own method and threshold. Raises InvalidInput for an unknown correction, a
+    ``numeric_distance`` that is not a distance for numbers, or a rule naming no method.
     """
 
     alpha: float = 0.05
@@ -73,6 +76,25 @@ class DriftOptions:
     dataset_share: float = 0.5
     missing_jump: float = 0.1
     rules: Mapping[str, ColumnRule] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.correction not in CORRECTIONS:
+            raise InvalidInput(
+                f"correction {self.correction!r} is not bh, bonferroni or none", field="correction"
+            )
+        distances = [n for n in methods_for(NUMERIC) if METHODS[n].yields is Yields.DISTANCE]
+        if self.numeric_distance not in distances:
+            raise InvalidInput(
+                f"numeric_distance {self.numeric_distance!r} is not one of {', '.join(distances)}",
+                field="numeric_distance",
+            )
+        for column, rule in self.rules.items():
+            if rule.method not in METHODS:
+                raise InvalidInput(
+                    f"column {column!r}: drift method {rule.method!r} is not one of "
+                    f"{', '.join(METHODS)}",
+                    field=column,
+                )
 
 
 @dataclass(frozen=True)
@@ -101,54 +123,32 @@ class DriftReport:
         }
 
 
-def _method(column: ColumnProfile, current: ColumnProfile, options: DriftOptions) -> str:
+def _method(column: ColumnProfile, current: ColumnProfile, options: DriftOptions) -> DriftMethod:
     rule = options.rules.get(column.name)
     if rule is not None:
-        return rule.method
+        return method_for(column, rule.method)
     small = min(column.count, current.count) <= options.small_sample
     if isinstance(column, NumericProfile):
-        return "ks" if small else options.numeric_distance
-    return "chi_square" if small else "jensen_shannon"
+        return METHODS["ks"] if small else METHODS[options.numeric_distance]
+    return METHODS["chi_square" if small else "jensen_shannon"]
 
 
-def _counts(column: ColumnProfile) -> np.ndarray:
-    if isinstance(column, NumericProfile):
-        return np.asarray(column.counts, dtype=np.float64)
-    unseen = column.count - sum(column.frequencies.values())
-    return np.asarray([*column.frequencies.values(), unseen], dtype=np.float64)
+def _threshold(method: DriftMethod, rule: ColumnRule | None, options: DriftOptions) -> float:
+    """The rule's threshold, else alpha for a chosen test, else the method's default."""
+    if rule is not None and rule.threshold is not None:
+        return rule.threshold
+    if rule is None and method.yields is Yields.P_VALUE:
+        return options.alpha
+    return method.default_threshold
 
 
-def _wasserstein(ref: NumericProfile, cur: NumericProfile) -> float:
-    if ref.min is None or cur.min is None or ref.max is None or cur.max is None:
-        return math.nan
-    distance = stats.wasserstein_binned(
-        ref.edges, _counts(ref), _counts(cur), ref.min, ref.max, cur.min, cur.max
-    )
-    return float(distance) / max(std(ref) or 0.0, 1e-3)
-
-
-def _statistic(
-    method: str, ref: ColumnProfile, cur: ColumnProfile, raw: tuple[np.ndarray, np.ndarray] | None
-) -> tuple[float, float | None]:
-    if method == "ks" and raw is not None:
-        result = stats.ks_test(*raw)
-        return float(result.statistic), float(result.p_value)
-    if (
-        method == "wasserstein"
-        and isinstance(ref, NumericProfile)
-        and isinstance(cur, NumericProfile)
-    ):
-        return _wasserstein(ref, cur), None
-    tests = {"ks": stats.ks_binned, "chi_square": stats.chi_square}
-    if method in tests:
-        result = tests[method](_counts(ref), _counts(cur))
-        return float(result.statistic), float(result.p_value)
-    measures = {"psi": stats.psi, "jensen_shannon": stats.jensen_shannon}
-    if method not in measures:
-        raise InvalidInput(
-            f"drift method {method!r} does not apply to column {ref.name!r} ({ref.kind})"
-        )
-    return float(measures[method](_counts(ref), _counts(cur))), None
+def _samples(
+    method: DriftMethod, name: str, frames: tuple[pd.DataFrame | None, ...]
+) -> Samples | None:
+    if not method.uses_samples:
+        return None
+    reference, current = _finite(frames[0], name), _finite(frames[1], name)
+    return None if reference is None or current is None else (reference, current)
 
 
 def _finite(frame: pd.DataFrame | None, name: str) -> np.ndarray | None:
@@ -165,25 +165,16 @@ def _row(
     frames: tuple[pd.DataFrame | None, ...],
 ) -> dict[str, Any]:
     method = _method(ref, cur, options)
-    rule = options.rules.get(ref.name)
-    threshold = (
-        rule.threshold if rule and rule.threshold is not None else DEFAULT_THRESHOLDS[method]
-    )
-    if method in P_VALUE_METHODS and rule is None:
-        threshold = options.alpha
-    raw = None
-    if method == "ks":
-        pair = (_finite(frames[0], ref.name), _finite(frames[1], ref.name))
-        raw = (pair[0], pair[1]) if pair[0] is not None and pair[1] is not None else None
     empty = cur.count == 0 or ref.count == 0
-    statistic, p_value = (math.nan, None) if empty else _statistic(method, ref, cur, raw)
+    samples = None if empty else _samples(method, ref.name, frames)
+    statistic, p_value = (math.nan, None) if empty else measure(method, ref, cur, samples)
     return {
         "column": ref.name,
         "kind": ref.kind,
-        "method": method,
+        "method": method.name,
         "statistic": statistic,
         "p_value": p_value,
-        "threshold": threshold,
+        "threshold": _threshold(method, options.rules.get(ref.name), options),
         "drifted": False,
         "reference_missing": missing_rate(ref),
         "current_missing": missing_rate(cur),
@@ -200,18 +191,15 @@ def _out_of_range_share(column: ColumnProfile) -> float:
 
 
 def _decide(rows: list[dict[str, Any]], options: DriftOptions) -> None:
-    tested = [r for r in rows if r["method"] in P_VALUE_METHODS and r["p_value"] is not None]
+    """Correct the p-values over the tested columns, then give each row its verdict."""
+    tested = [r for r in rows if r["p_value"] is not None]
     if tested and options.correction != "none":
         adjusted = stats.adjust_p_values([r["p_value"] for r in tested], method=options.correction)  # type: ignore[arg-type]
         for row, value in zip(tested, adjusted, strict=True):
             row["p_value"] = float(value)
     for row in rows:
-        if row["method"] in P_VALUE_METHODS:
-            row["drifted"] = row["p_value"] is not None and row["p_value"] < row["threshold"]
-        else:
-            row["drifted"] = bool(
-                np.isfinite(row["statistic"]) and row["statistic"] >= row["threshold"]
-            )
+        method = METHODS[row["method"]]
+        row["drifted"] = method.drifted(row["statistic"], row["p_value"], row["threshold"])
 
 
 def _profiles(
@@ -233,10 +221,13 @@ def detect_drift(
     columns: Sequence[str] | None = None,
     options: DriftOptions | None = None,
 ) -> DriftReport:
-    """Compare a current window with the reference, column by column; frames or profiles."""
+    """Compare a current window with the reference, column by column; frames or profiles.
+
+    Returns one table row per compared column (``TABLE_COLUMNS``) and the dataset verdict.
+    Raises InvalidInput naming the column when a rule's method does not fit it or its values
+    are not ones the statistic accepts (for example a profile on other bins than the reference).
+    """
     options = options or DriftOptions()
-    if options.correction not in {"bh", "bonferroni", "none"}:
-        raise InvalidInput(f"correction {options.correction!r} is not bh, bonferroni or none")
     frames = (
         reference if isinstance(reference, pd.DataFrame) else None,
         current if isinstance(current, pd.DataFrame) else None,

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from mloop.client import Client
-from mloop.entities import Alert, MonitorResult
+from mloop.entities import Alert, MonitorKind, MonitorResult
 from mloop.monitoring.alerts import DEFAULT_RULES, AlertRule, Signal, process_signals
 from mloop.monitoring.drift import DriftOptions, DriftReport, detect_drift
 from mloop.monitoring.notifiers import Notifier
@@ -19,6 +19,7 @@ from mloop.monitoring.performance import estimated_performance, realized_perform
 from mloop.monitoring.windows import profile_window, read_window
 from mloop.prediction_log import Window
 from mloop.profiles import DatasetProfile
+from mloop.reference import ReferenceProfile
 from mloop.uris import DEFAULT_ALIAS, ModelUri
 
 
@@ -33,7 +34,7 @@ class MonitorRun:
     prediction_drift: DriftReport
     performance: dict[str, Any] | None
     estimated: dict[str, Any] | None
-    reference: DatasetProfile
+    reference: ReferenceProfile
     current: DatasetProfile
     alerts: list[Alert] = field(default_factory=list)
 
@@ -101,7 +102,7 @@ def _store(client: Client, run: MonitorRun, arm: str) -> None:
     window = run.window
 
     def result(
-        kind: str, n_rows: int, summary: dict[str, Any], details: list[dict[str, Any]]
+        kind: MonitorKind, n_rows: int, summary: dict[str, Any], details: list[dict[str, Any]]
     ) -> MonitorResult:
         return MonitorResult(
             run.model,
@@ -117,19 +118,23 @@ def _store(client: Client, run: MonitorRun, arm: str) -> None:
         )
 
     record = client.monitoring.record_result
-    record(result("drift", run.drift.n_current, run.drift.summary(), _records(run.drift.table)))
     record(
         result(
-            "prediction_drift",
+            MonitorKind.DRIFT, run.drift.n_current, run.drift.summary(), _records(run.drift.table)
+        )
+    )
+    record(
+        result(
+            MonitorKind.PREDICTION_DRIFT,
             run.prediction_drift.n_current,
             run.prediction_drift.summary(),
             _records(run.prediction_drift.table),
         )
     )
     if run.performance is not None:
-        record(result("performance", run.performance["n_labeled"], run.performance, []))
+        record(result(MonitorKind.PERFORMANCE, run.performance["n_labeled"], run.performance, []))
     if run.estimated is not None:
-        record(result("estimated_performance", run.estimated["n"], run.estimated, []))
+        record(result(MonitorKind.ESTIMATED_PERFORMANCE, run.estimated["n"], run.estimated, []))
 
 
 def run_monitor(
@@ -143,13 +148,16 @@ def run_monitor(
     notifiers: Sequence[Notifier] = (),
     store_results: bool = True,
 ) -> MonitorRun:
-    """Compare a window of a model version's traffic with its reference; store and alert."""
+    """Compare a window of a model version's traffic with its reference; store and alert.
+
+    Returns the run's drift, prediction drift, performance and the alerts it raised. Raises
+    NotFound for an unknown target or a version without a reference, InvalidInput for values
+    a statistic cannot use (naming the column).
+    """
     name, version = resolve_target(client, target)
     reference = client.monitoring.reference(name, version)
-    extra = reference.extra
-    outputs = [c for c in extra.get("outputs", []) if c in reference.columns]
-    features = [c for c in extra.get("features", reference.columns) if c in reference.columns]
-    current = profile_window(client, reference, name, version, arm, window)
+    profile, outputs = reference.profile, reference.outputs
+    current = profile_window(client, profile, name, version, arm, window)
     labelled = (
         read_window(client, name, version, arm, window, columns=outputs)
         if outputs
@@ -159,12 +167,10 @@ def run_monitor(
         model=name,
         version=version,
         window=window,
-        drift=detect_drift(reference, current, columns=features, options=options),
-        prediction_drift=detect_drift(
-            reference, current, columns=outputs[-1:] or outputs, options=options
-        ),
-        performance=realized_performance(labelled, extra),
-        estimated=estimated_performance(labelled, extra),
+        drift=detect_drift(profile, current, columns=reference.features, options=options),
+        prediction_drift=detect_drift(profile, current, columns=outputs[-1:], options=options),
+        performance=realized_performance(labelled, reference.meta),
+        estimated=estimated_performance(labelled, reference.meta),
         reference=reference,
         current=current,
     )

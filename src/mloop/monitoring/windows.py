@@ -75,8 +75,7 @@ def profile_window(
         parts.append(part)
     if not parts:
         return window_profile(reference, pd.DataFrame(columns=list(reference.columns)))
-    merged = merge_all(parts)
-    return DatasetProfile(merged.n_rows, merged.columns, {})
+    return merge_all(parts)
 
 
 def _stored_profile(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -36,11 +35,10 @@ MAX_DISCRETE_VALUES = 5
 
 @dataclass(frozen=True)
 class DatasetProfile:
-    """Row count and per-column profiles of a frame; ``extra`` is free-form JSON-able data."""
+    """Row count and per-column profiles of a frame."""
 
     n_rows: int
     columns: dict[str, ColumnProfile]
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def reference_profile(
@@ -75,7 +73,7 @@ def window_profile(reference: DatasetProfile, frame: pd.DataFrame) -> DatasetPro
 
 
 def merge_profiles(a: DatasetProfile, b: DatasetProfile) -> DatasetProfile:
-    """The profile of both frames' rows together; ``extra`` survives only when both agree."""
+    """The profile of both frames' rows together."""
     return merge_all([a, b])
 
 
@@ -91,8 +89,7 @@ def merge_all(profiles: Iterable[DatasetProfile]) -> DatasetProfile:
     if any(list(part.columns) != names for part in parts[1:]):
         raise InvalidInput("profiles of different columns cannot be merged")
     columns = {name: _merge_columns([part.columns[name] for part in parts]) for name in names}
-    extra = dict(first.extra) if all(part.extra == first.extra for part in parts) else {}
-    return DatasetProfile(sum(part.n_rows for part in parts), columns, extra)
+    return DatasetProfile(sum(part.n_rows for part in parts), columns)
 
 
 def on_reference(profile: DatasetProfile, reference: DatasetProfile) -> bool:

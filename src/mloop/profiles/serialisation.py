@@ -32,7 +32,6 @@ def profile_to_dict(
             _column_to_dict(column, references.get(name))
             for name, column in profile.columns.items()
         ],
-        "extra": dict(profile.extra),
     }
 
 
@@ -48,7 +47,6 @@ def profile_from_dict(
         profile = DatasetProfile(
             n_rows=int(data["n_rows"]),
             columns={column.name: column for column in columns},
-            extra=dict(data.get("extra") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"malformed profile: {exc!r}") from exc

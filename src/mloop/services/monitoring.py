@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mloop.entities import Alert, AlertStatus, MonitorResult
-from mloop.profiles import DatasetProfile, profile_from_dict, profile_to_dict
+from mloop.entities import Alert, AlertStatus, MonitorKind, MonitorResult, Severity
+from mloop.profiles import DatasetProfile, profile_to_dict
 from mloop.services.registry import RegistryService
 from mloop.store import MonitoringStore
 from mloop.uris import ModelUri
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mloop.reference import ReferenceProfile
 
 
 class MonitoringService:
@@ -27,23 +29,30 @@ class MonitoringService:
 
     def set_reference(
         self, name: str, version: int, data: pd.DataFrame, labels: Any = None
-    ) -> DatasetProfile:
+    ) -> ReferenceProfile:
         """Profile ``data`` (best a labelled hold-out set) as the reference of a version.
 
-        The profile holds the data, the model's outputs on it and, with ``labels``, its
-        performance and calibration. Returns the stored profile. Raises NotFound for a missing
-        version and InvalidInput for data the model cannot score or labels of the wrong length.
+        The profile holds the data and the model's outputs on it; its metadata the task,
+        classes and, with ``labels``, the reference performance and calibration. Returns the
+        stored reference. Raises NotFound for a missing version and InvalidInput for data the
+        model cannot score or labels of the wrong length.
         """
-        from mloop.reference import build_reference
+        from mloop.reference import build_reference, reference_to_dict
 
         loaded = self._registry.load_model(ModelUri.of_version(name, version))
-        profile = build_reference(loaded.estimator, data, labels)
-        self._monitoring.save_reference_profile(name, int(version), profile_to_dict(profile))
-        return profile
+        reference = build_reference(loaded.estimator, data, labels)
+        self._monitoring.save_reference_profile(name, int(version), reference_to_dict(reference))
+        return reference
 
-    def reference(self, name: str, version: int) -> DatasetProfile:
-        """The reference profile of a version; NotFound when it has none."""
-        return profile_from_dict(self._monitoring.get_reference_profile(name, int(version)))
+    def reference(self, name: str, version: int) -> ReferenceProfile:
+        """The reference of a version: its data profile and ``ReferenceMeta``.
+
+        Reads references stored in today's form and the older one (metadata under ``extra``).
+        Raises NotFound when the version has none, InvalidInput when it is malformed.
+        """
+        from mloop.reference import reference_from_dict
+
+        return reference_from_dict(self._monitoring.get_reference_profile(name, int(version)))
 
     def save_chunk_profile(
         self, chunk_id: int, profile: DatasetProfile, reference: DatasetProfile
@@ -60,7 +69,12 @@ class MonitoringService:
         return self._monitoring.record_monitor_result(result)
 
     def results(
-        self, model: str, *, kind: str | None = None, since: float | None = None, limit: int = 1000
+        self,
+        model: str,
+        *,
+        kind: MonitorKind | None = None,
+        since: float | None = None,
+        limit: int = 1000,
     ) -> list[MonitorResult]:
         """Stored results of a model, oldest first (the newest ``limit`` of them)."""
         return self._monitoring.list_monitor_results(model, kind=kind, since=since, limit=limit)
@@ -71,7 +85,7 @@ class MonitoringService:
         model: str,
         subject: str,
         *,
-        severity: str,
+        severity: Severity,
         message: str,
         value: float | None,
     ) -> tuple[Alert, bool]:

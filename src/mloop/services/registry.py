@@ -9,7 +9,7 @@ from typing import Any
 from mloop import modelio
 from mloop.artifacts import ArtifactStore
 from mloop.config import Settings
-from mloop.entities import AliasEvent, ModelVersion, RegisteredModel
+from mloop.entities import AliasAction, AliasEvent, ModelVersion, RegisteredModel
 from mloop.errors import AliasMoved, Conflict, InvalidInput
 from mloop.modelio.loaded import LoadedModel
 from mloop.services.integers import integer
@@ -29,9 +29,9 @@ def rollback_target(history: list[AliasEvent]) -> int:
     for event in history:
         if event.to_version is None:
             held.clear()
-        elif event.action == "rollback" and event.to_version in held:
+        elif event.action is AliasAction.ROLLBACK and event.to_version in held:
             del held[len(held) - held[::-1].index(event.to_version) :]
-        elif event.action == "rollback" and held:
+        elif event.action is AliasAction.ROLLBACK and held:
             held[-1] = event.to_version
         elif not held or held[-1] != event.to_version:
             held.append(event.to_version)
@@ -122,13 +122,18 @@ class RegistryService:
         """
         wanted = integer("version", version, minimum=1)
         return self._move(
-            name, alias_name(alias), lambda _: wanted, "set", reason, allow_schema_change
+            name, alias_name(alias), lambda _: wanted, AliasAction.SET, reason, allow_schema_change
         )
 
     def delete_alias(self, name: str, alias: str, *, reason: str = "") -> AliasEvent:
         """Remove an alias, recording the removal in the audit trail."""
         return self._models.move_alias(
-            name, alias_name(alias), None, action="delete", reason=reason, user=self._settings.user
+            name,
+            alias_name(alias),
+            None,
+            action=AliasAction.DELETE,
+            reason=reason,
+            user=self._settings.user,
         )
 
     def rollback(
@@ -153,14 +158,16 @@ class RegistryService:
                 raise Conflict(f"{name}@{alias} already points to version {chosen}")
             return chosen
 
-        return self._move(name, alias_name(alias), target, "rollback", reason, allow_schema_change)
+        return self._move(
+            name, alias_name(alias), target, AliasAction.ROLLBACK, reason, allow_schema_change
+        )
 
     def _move(
         self,
         name: str,
         alias: str,
         target: Callable[[list[AliasEvent]], int],
-        action: str,
+        action: AliasAction,
         reason: str,
         allow_schema_change: bool,
     ) -> AliasEvent:

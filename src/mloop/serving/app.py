@@ -89,7 +89,7 @@ class ModelServer:
         key = (model, version)
         if key not in self._references:
             try:
-                self._references[key] = self.client.monitoring.reference(model, version)
+                self._references[key] = self.client.monitoring.reference(model, version).profile
             except NotFound:
                 self._references[key] = None
         return self._references[key]

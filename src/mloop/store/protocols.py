@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from mloop.entities import (
     Alert,
     AlertStatus,
+    AliasAction,
     AliasEvent,
     ArtifactRef,
     DatasetFingerprint,
@@ -23,11 +24,13 @@ from mloop.entities import (
     LoggedModel,
     Metric,
     ModelVersion,
+    MonitorKind,
     MonitorResult,
     PredictionChunk,
     RegisteredModel,
     Run,
     RunStatus,
+    Severity,
 )
 
 
@@ -148,7 +151,7 @@ class ModelStore(Protocol):
         alias: str,
         version: int | None,
         *,
-        action: str,
+        action: AliasAction,
         reason: str,
         user: str,
         after_event: int | None = None,
@@ -224,7 +227,12 @@ class MonitoringStore(Protocol):
         ...
 
     def list_monitor_results(
-        self, model: str, *, kind: str | None = None, since: float | None = None, limit: int = 1000
+        self,
+        model: str,
+        *,
+        kind: MonitorKind | None = None,
+        since: float | None = None,
+        limit: int = 1000,
     ) -> list[MonitorResult]:
         """Stored results of a model, oldest first (the newest ``limit``)."""
         ...
@@ -235,7 +243,7 @@ class MonitoringStore(Protocol):
         model: str,
         subject: str,
         *,
-        severity: str,
+        severity: Severity,
         message: str,
         value: float | None,
     ) -> tuple[Alert, bool]:

@@ -88,9 +88,9 @@ def test_models_reference_from_a_file(monitored: Monitored, tmp_path: Path) -> N
     command = ["models", "reference", "churn", "1", "--data", str(source), "--label-column"]
     result = _cli(monitored, *command, TARGET)
     assert result.returncode == 0, result.stderr
-    profile = monitored.client.monitoring.reference("churn", 1)
-    assert profile.n_rows == 1200
-    assert "accuracy" in profile.extra["performance"]["metrics"]
+    reference = monitored.client.monitoring.reference("churn", 1)
+    assert reference.profile.n_rows == 1200
+    assert "accuracy" in reference.meta.metrics
     missing = _cli(monitored, *command, "nope")
     assert missing.returncode == 2
 

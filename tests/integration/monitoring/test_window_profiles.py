@@ -34,7 +34,7 @@ from .conftest import Monitored
 
 def reference_of(monitored: Monitored) -> DatasetProfile:
     """The stored reference profile of churn v1."""
-    return monitored.client.monitoring.reference("churn", 1)
+    return monitored.client.monitoring.reference("churn", 1).profile
 
 
 def assert_same_counts(actual: DatasetProfile, expected: DatasetProfile) -> None:

@@ -331,7 +331,6 @@ def test_nullable_and_categorical_dtypes() -> None:
 
 def test_serialisation_round_trips_exactly_through_json() -> None:
     profile = reference_profile(mixed_frame(10))
-    profile = DatasetProfile(profile.n_rows, profile.columns, extra={"auc": 0.81, "f": [1, 2]})
     text = json.dumps(profile_to_dict(profile), allow_nan=False)
     assert profile_from_dict(json.loads(text)) == profile
 
@@ -415,13 +414,6 @@ def test_mismatched_merges_are_refused() -> None:
         merge_profiles(window_profile(reference, frame), window_profile(plans, frame))
     with pytest.raises(InvalidInput, match="no profiles"):
         merge_all([])
-
-
-def test_extra_survives_a_merge_only_when_both_agree() -> None:
-    reference = reference_profile(mixed_frame(15)[["plan"]])
-    a = DatasetProfile(reference.n_rows, reference.columns, extra={"auc": 0.8})
-    assert merge_profiles(a, a).extra == {"auc": 0.8}
-    assert merge_profiles(a, reference).extra == {}
 
 
 def test_bad_frames_and_arguments_are_refused() -> None:

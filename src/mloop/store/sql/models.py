@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from mloop.entities import AliasEvent, LoggedModel, ModelVersion, RegisteredModel
+from mloop.entities import AliasAction, AliasEvent, LoggedModel, ModelVersion, RegisteredModel
 from mloop.errors import AliasMoved, Conflict, NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
@@ -35,7 +35,7 @@ def _event(row: Row[Any]) -> AliasEvent:
         alias=row.alias,
         from_version=row.from_version,
         to_version=row.to_version,
-        action=row.action,
+        action=AliasAction(row.action),
         reason=row.reason,
         user=row.user,
         at=row.at,
@@ -158,7 +158,7 @@ class SqlModelStore:
         alias: str,
         version: int | None,
         *,
-        action: str,
+        action: AliasAction,
         reason: str,
         user: str,
         after_event: int | None = None,
@@ -196,7 +196,9 @@ class SqlModelStore:
                 )
             )
             (event_id,) = result.inserted_primary_key or (0,)
-        return AliasEvent(int(event_id), name, alias, current, version, action, reason, user, now)
+        return AliasEvent(
+            int(event_id), name, alias, current, version, AliasAction(action), reason, user, now
+        )
 
     def _newest_event(self, conn: Connection, name: str, alias: str) -> int:
         query = select(func.max(t.alias_events.c.id)).where(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
 
-from mloop.entities import Alert, AlertStatus, MonitorResult
+from mloop.entities import Alert, AlertStatus, MonitorKind, MonitorResult, Severity
 from mloop.errors import NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
@@ -19,11 +19,14 @@ _ACTIVE = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
 def _alert(row: Row[Any]) -> Alert:
     values = row._asdict()
     values["status"] = AlertStatus(values["status"])
+    values["severity"] = Severity(values["severity"])
     return Alert(**values)
 
 
 def _result(row: Row[Any]) -> MonitorResult:
-    return MonitorResult(**row._asdict())
+    values = row._asdict()
+    values["kind"] = MonitorKind(values["kind"])
+    return MonitorResult(**values)
 
 
 class SqlMonitoringStore:
@@ -73,19 +76,25 @@ class SqlMonitoringStore:
     def record_monitor_result(self, result: MonitorResult) -> int:
         """Store one monitoring result; return its id."""
         values = {k: v for k, v in result.__dict__.items() if k != "id"}
+        values["kind"] = MonitorKind(result.kind).value
         with self._db.write() as conn:
             inserted = conn.execute(insert(t.monitor_results).values(**values))
             (result_id,) = inserted.inserted_primary_key or (0,)
         return int(result_id)
 
     def list_monitor_results(
-        self, model: str, *, kind: str | None = None, since: float | None = None, limit: int = 1000
+        self,
+        model: str,
+        *,
+        kind: MonitorKind | None = None,
+        since: float | None = None,
+        limit: int = 1000,
     ) -> list[MonitorResult]:
         """Stored results of a model, oldest first (the newest ``limit``)."""
         table = t.monitor_results
         query = select(table).where(table.c.model == model)
         if kind is not None:
-            query = query.where(table.c.kind == kind)
+            query = query.where(table.c.kind == str(kind))
         if since is not None:
             query = query.where(table.c.created_at >= since)
         query = query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
@@ -99,12 +108,12 @@ class SqlMonitoringStore:
         model: str,
         subject: str,
         *,
-        severity: str,
+        severity: Severity,
         message: str,
         value: float | None,
     ) -> tuple[Alert, bool]:
         """Open an alert, or count one more sighting of the active one; True when it is new."""
-        now = time.time()
+        now, level = time.time(), Severity(severity).value
         table = t.alerts
         where = (table.c.rule == rule, table.c.model == model, table.c.subject == subject)
         with self._db.write() as conn:
@@ -114,7 +123,7 @@ class SqlMonitoringStore:
                     "rule": rule,
                     "model": model,
                     "subject": subject,
-                    "severity": severity,
+                    "severity": level,
                     "status": AlertStatus.OPEN.value,
                     "message": message,
                     "value": value,
@@ -136,7 +145,7 @@ class SqlMonitoringStore:
                         occurrences=row.occurrences + 1,
                         message=message,
                         value=value,
-                        severity=severity,
+                        severity=level,
                     )
                 )
             stored = conn.execute(select(table).where(table.c.id == alert_id)).one()
