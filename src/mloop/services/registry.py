@@ -29,9 +29,9 @@ def rollback_target(history: list[AliasEvent]) -> int:
     for event in history:
         if event.to_version is None:
             held.clear()
-        elif event.action is AliasAction.ROLLBACK and event.to_version in held:
+        elif event.action == AliasAction.ROLLBACK and event.to_version in held:
             del held[len(held) - held[::-1].index(event.to_version) :]
-        elif event.action is AliasAction.ROLLBACK and held:
+        elif event.action == AliasAction.ROLLBACK and held:
             held[-1] = event.to_version
         elif not held or held[-1] != event.to_version:
             held.append(event.to_version)

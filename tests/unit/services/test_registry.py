@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mloop.entities import AliasEvent
+from mloop.entities import AliasAction, AliasEvent
 from mloop.errors import Conflict
 from mloop.services.registry import rollback_target
 
@@ -15,7 +15,17 @@ def trail(*moves: tuple[str, int | None]) -> list[AliasEvent]:
     held: int | None = None
     for index, (action, to_version) in enumerate(moves):
         events.append(
-            AliasEvent(index, "churn", "champion", held, to_version, action, "", "tester", index)
+            AliasEvent(
+                index,
+                "churn",
+                "champion",
+                held,
+                to_version,
+                AliasAction(action),
+                "",
+                "tester",
+                index,
+            )
         )
         held = to_version
     return events
