@@ -81,7 +81,7 @@ def check_routing_policy(
     millisecond. Raises InvalidInput describing the first broken rule.
     """
     first = {unit: _checked(policy, RequestContext(f"r-{unit}", unit), arms) for unit in units}
-    for unit, route in first.items():
+    for unit, route in reversed(first.items()):
         again = _checked(policy, RequestContext(f"again-{unit}", unit), arms)
         if again.arm != route.arm:
             raise InvalidInput(
@@ -96,9 +96,8 @@ def _checked(policy: RoutingPolicy, request: RequestContext, arms: Sequence[str]
     if not isinstance(route, Route) or not isinstance(route.served, ServedModel):
         raise InvalidInput(f"choose() returned {route!r}, not a Route", field="choose")
     if route.arm not in arms:
-        raise InvalidInput(
-            f"choose() named arm {route.arm!r}, not one of {list(arms)}", field="choose"
-        )
+        known = ", ".join(map(repr, arms))
+        raise InvalidInput(f"choose() named arm {route.arm!r}, not one of {known}", field="choose")
     if route.served.arm != route.arm:
         raise InvalidInput(
             f"route to arm {route.arm!r} carries the model of arm {route.served.arm!r}",
