@@ -7,8 +7,9 @@ from fastapi import FastAPI
 from mloop.client import Client
 from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.prediction_log import parse_window
-from mloop.serving import ServeConfig, create_app
+from mloop.serving import create_app
 from mloop.serving.app import BackgroundJob
+from mloop.serving.config import from_parent
 from mloop.uris import ModelUri
 
 
@@ -19,11 +20,11 @@ def monitor_target(model_uri: str) -> str | None:
 
 def serve_app() -> FastAPI:
     """The app each server worker runs: the model server plus its scheduled monitor."""
-    config = ServeConfig.from_env()
-    client = Client(config.store_url, artifacts_url=config.artifacts_url)
+    config, settings = from_parent()
+    client = Client(settings=settings)
     jobs: list[BackgroundJob] = []
     target = monitor_target(config.model_uri)
     if config.monitor_every_seconds > 0 and target is not None:
         window = parse_window(config.monitor_window)
         jobs.append(MonitorScheduler(client, target, window, config.monitor_every_seconds))
-    return create_app(config, client, jobs)
+    return create_app(config, settings, client=client, jobs=jobs)

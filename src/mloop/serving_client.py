@@ -9,33 +9,8 @@ import httpx
 
 from mloop.config import load_settings
 from mloop.entities import FeedbackResult
-from mloop.errors import (
-    Conflict,
-    InvalidInput,
-    MalformedRequest,
-    MloopError,
-    NotFound,
-    NotReady,
-    PayloadTooLarge,
-    StoreUnavailable,
-    Unauthorized,
-    UnsupportedMediaType,
-)
-
-_ERRORS: dict[str, type[MloopError]] = {
-    cls.code: cls
-    for cls in (
-        InvalidInput,
-        MalformedRequest,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        NotFound,
-        Conflict,
-        Unauthorized,
-        NotReady,
-        StoreUnavailable,
-    )
-}
+from mloop.errors import MloopError, StoreUnavailable
+from mloop.web import error_from_body
 
 
 class ServingClient:
@@ -99,9 +74,5 @@ def _error(response: httpx.Response) -> MloopError:
     try:
         body = response.json()
     except ValueError:
-        body = {}
-    code = body.get("code") if isinstance(body, dict) else None
-    message = body.get("error") if isinstance(body, dict) else None
-    kind = _ERRORS.get(code or "", MloopError)
-    field = body.get("field") if isinstance(body, dict) else None
-    return kind(f"HTTP {response.status_code}: {message or response.text[:200]}", field=field)
+        body = None
+    return error_from_body(response.status_code, body, response.text)

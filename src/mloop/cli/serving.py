@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -49,8 +50,6 @@ def serve(
         active.registry.resolve(model_uri)
     config = ServeConfig(
         model_uri=model_uri,
-        store_url=active.store_url,
-        artifacts_url=active.artifacts_url,
         host=host,
         port=port,
         workers=workers,
@@ -66,7 +65,10 @@ def serve(
         monitor_window=monitor_window,
     )
     say(f"serving {model_uri} on http://{host}:{port} with {workers} worker(s)")
-    run_server(config, factory="mloop.runtime:serve_app")
+    settings = replace(
+        active.settings, store_url=active.store_url, artifacts_url=active.artifacts_url
+    )
+    run_server(config, settings, factory="mloop.runtime:serve_app")
 
 
 def predict(

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from mloop.errors import InvalidInput
+from mloop.modelio.signature import ColumnSpec, Signature
 
-Spec = Mapping[str, Any]
+Spec = ColumnSpec
+SignatureLike = Signature | Mapping[str, Any]
 Column = Sequence[Any] | np.ndarray
 
 _NUMBERS: tuple[type, ...] = (int, float, np.integer, np.floating)
@@ -24,10 +26,11 @@ _NESTED: tuple[type, ...] = (list, tuple, dict, set, Mapping)
 _INT64_LIMIT = 2.0**63
 _FLOAT_LIMIT = sys.float_info.max
 _SHOWN = 10
+_UNTYPED = ColumnSpec("")
 
 
 def frame_from_records(
-    records: Sequence[Mapping[str, Any]], signature: Mapping[str, Any], *, max_rows: int
+    records: Sequence[Mapping[str, Any]], signature: SignatureLike, *, max_rows: int
 ) -> pd.DataFrame:
     """A validated frame from a list of ``{feature: value}`` objects, one per row."""
     _check_batch(records, "records", max_rows)
@@ -44,7 +47,7 @@ def frame_from_records(
 
 
 def frame_from_columns(
-    columns: Mapping[str, Column], signature: Mapping[str, Any], *, max_rows: int
+    columns: Mapping[str, Column], signature: SignatureLike, *, max_rows: int
 ) -> pd.DataFrame:
     """A validated frame from ``{feature: [value, ...]}``, one equally long list per feature."""
     if not isinstance(columns, Mapping):
@@ -71,7 +74,7 @@ def frame_from_columns(
 def frame_from_rows(
     columns: Sequence[str] | None,
     rows: Sequence[Sequence[Any]] | np.ndarray,
-    signature: Mapping[str, Any],
+    signature: SignatureLike,
     *,
     max_rows: int,
 ) -> pd.DataFrame:
@@ -96,8 +99,8 @@ def frame_from_rows(
     return _frame({name: cells[name] for name in names}, specs)
 
 
-def _specs(signature: Mapping[str, Any]) -> dict[str, Spec]:
-    return {str(spec["name"]): spec for spec in (signature or {}).get("inputs") or ()}
+def _specs(signature: SignatureLike) -> dict[str, Spec]:
+    return Signature.coerce(signature).by_name
 
 
 def _is_list(values: Any) -> bool:
@@ -155,8 +158,8 @@ def _check_widths(rows: Column, width: int) -> None:
 def _frame(columns: Mapping[str, Column], specs: Mapping[str, Spec]) -> pd.DataFrame:
     data = {}
     for name, values in columns.items():
-        spec = specs.get(name, {})
-        data[name] = _CONVERTERS.get(spec.get("kind", ""), _untyped)(name, values, spec)
+        spec = specs.get(name, _UNTYPED)
+        data[name] = _CONVERTERS.get(spec.kind, _untyped)(name, values, spec)
     return pd.DataFrame(data, copy=False)
 
 
@@ -179,7 +182,7 @@ def _check_types(
 ) -> set[type]:
     """The cell types of a column, after refusing any cell that is not of an accepted type."""
     types = _types(values)
-    nullable = bool(spec.get("nullable"))
+    nullable = spec.nullable
     if all(_accepts(t, accepted) or (nullable and t is type(None)) for t in types):
         return types
     for i, value in enumerate(values):
@@ -222,12 +225,12 @@ def _floats(name: str, values: Column) -> np.ndarray:
 
 def _check_finite(name: str, array: np.ndarray, spec: Spec) -> None:
     missing = np.isnan(array)
-    if missing.any() and not spec.get("nullable"):
+    if missing.any() and not spec.nullable:
         raise _null(name, _first(missing))
     infinite = np.isinf(array)
     if infinite.any():
-        allowed = (array == math.inf) & (spec.get("max") == math.inf)
-        allowed |= (array == -math.inf) & (spec.get("min") == -math.inf)
+        allowed = (array == math.inf) & (spec.max == math.inf)
+        allowed |= (array == -math.inf) & (spec.min == -math.inf)
         if (refused := infinite & ~allowed).any():
             row = _first(refused)
             raise InvalidInput(f"feature {name!r}: infinity is not allowed (row {row})", field=name)
@@ -266,7 +269,7 @@ def _integer(name: str, values: Column, spec: Spec) -> np.ndarray:
 
 def _boolean(name: str, values: Column, spec: Spec) -> Any:
     types = _check_types(name, values, (bool, np.bool_), "true or false", spec)
-    if spec.get("dtype") == "boolean" or not all(issubclass(t, bool | np.bool_) for t in types):
+    if spec.dtype == "boolean" or not all(issubclass(t, bool | np.bool_) for t in types):
         return pd.array(values, dtype="boolean")
     return np.asarray(values, dtype=bool)
 
@@ -284,9 +287,9 @@ def _string(name: str, values: Column, spec: Spec) -> Any:
 
 def _category(name: str, values: Column, spec: Spec) -> Any:
     _check_types(name, values, _SCALARS, "a category value", spec)
-    if spec.get("categories") is None:
+    if spec.categories is None:
         return pd.Categorical(values)
-    dtype = pd.CategoricalDtype(spec["categories"])
+    dtype = pd.CategoricalDtype(list(spec.categories))
     codes = dtype.categories.get_indexer(pd.Index(values, dtype=object))
     for row in np.flatnonzero(codes < 0).tolist():
         value = values[row]
@@ -298,7 +301,7 @@ def _category(name: str, values: Column, spec: Spec) -> Any:
                 f"expected one of {listed}{more}",
                 field=name,
             )
-        if not spec.get("nullable"):
+        if not spec.nullable:
             raise _null(name, row)
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
@@ -309,7 +312,7 @@ def _datetime(name: str, values: Column, spec: Spec) -> Any:
     for row in np.flatnonzero(parsed.isna()).tolist():
         if not _is_null(values[row]):
             raise _not_a_timestamp(name, values, row)
-        if not spec.get("nullable"):
+        if not spec.nullable:
             raise _null(name, row)
     target = _dtype(spec, np.dtype("datetime64[ns]"))
     if not pd.api.types.is_datetime64_any_dtype(target):
@@ -340,7 +343,7 @@ def _not_a_timestamp(name: str, values: Column, row: int) -> InvalidInput:
 
 def _dtype(spec: Spec, default: Any) -> Any:
     try:
-        return pd.api.types.pandas_dtype(spec.get("dtype", default))
+        return pd.api.types.pandas_dtype(spec.dtype or default)
     except TypeError:
         return default
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mloop.modelio.signature import Signature
+
 _DELEGATED = frozenset({"predict_proba", "predict_log_proba", "decision_function", "classes_"})
 
 
@@ -17,7 +19,7 @@ class LoadedModel:
     version: int | None
     run_id: str
     digest: str
-    signature: dict[str, Any] = field(default_factory=dict)
+    signature: Signature = field(default_factory=Signature)
 
     def predict(self, frame: Any) -> Any:
         """Predictions of the estimator for the rows of ``frame``."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -10,6 +13,94 @@ import pandas as pd
 from mloop.errors import InvalidInput
 
 MAX_CATEGORIES = 1000
+KINDS = frozenset({"number", "integer", "boolean", "string", "category", "datetime"})
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One input column: its name, kind, pandas dtype, nullability, observed range, categories.
+
+    ``kind`` is one of ``KINDS`` or "" for a column the signature does not type.
+    """
+
+    name: str
+    kind: str = ""
+    dtype: str | None = None
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    categories: tuple[Any, ...] | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Any, index: int = 0) -> ColumnSpec:
+        """A column spec from its stored form; raises InvalidInput naming a missing name."""
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+            raise InvalidInput(
+                f"signature inputs[{index}] needs a name", field=f"signature.inputs[{index}]"
+            )
+        categories = raw.get("categories")
+        return cls(
+            name=raw["name"],
+            kind=str(raw.get("kind") or ""),
+            dtype=raw.get("dtype"),
+            nullable=bool(raw.get("nullable")),
+            min=raw.get("min"),
+            max=raw.get("max"),
+            categories=None if categories is None else tuple(categories),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form: name, kind, dtype and nullable, with range and categories if known."""
+        stored: dict[str, Any] = {"name": self.name, "dtype": self.dtype, "kind": self.kind}
+        stored["nullable"] = self.nullable
+        for key in ("min", "max"):
+            if getattr(self, key) is not None:
+                stored[key] = getattr(self, key)
+        if self.categories is not None:
+            stored["categories"] = list(self.categories)
+        return stored
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The columns a model takes, in order, and the shape of what it returns (if recorded)."""
+
+    inputs: tuple[ColumnSpec, ...] = ()
+    outputs: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> Signature:
+        """A signature from its stored JSON form (``{"inputs": [...], "outputs": {...}}``).
+
+        An empty or missing signature gives one with no inputs. Raises InvalidInput for an
+        input without a name.
+        """
+        raw = raw or {}
+        specs = raw.get("inputs") or ()
+        inputs = tuple(ColumnSpec.from_dict(spec, i) for i, spec in enumerate(specs))
+        return cls(inputs, raw.get("outputs"))
+
+    @classmethod
+    def coerce(cls, value: Signature | Mapping[str, Any] | None) -> Signature:
+        """``value`` itself when it is a Signature, else read from its stored form."""
+        return value if isinstance(value, Signature) else cls.from_dict(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored JSON form; ``from_dict(s.to_dict()) == s``."""
+        stored: dict[str, Any] = {"inputs": [spec.to_dict() for spec in self.inputs]}
+        if self.outputs is not None:
+            stored["outputs"] = dict(self.outputs)
+        return stored
+
+    @cached_property
+    def by_name(self) -> dict[str, ColumnSpec]:
+        """The input specs by column name, in signature order."""
+        return {spec.name: spec for spec in self.inputs}
+
+    @property
+    def names(self) -> list[str]:
+        """The input column names in signature order."""
+        return list(self.by_name)
 
 
 def _kind(series: pd.Series) -> str:

@@ -12,6 +12,7 @@ from mloop.config import Settings
 from mloop.entities import AliasAction, AliasEvent, ModelVersion, RegisteredModel
 from mloop.errors import AliasMoved, Conflict, InvalidInput
 from mloop.modelio.loaded import LoadedModel
+from mloop.modelio.signature import Signature
 from mloop.services.integers import integer
 from mloop.store import ModelStore, RunStore
 from mloop.uris import ModelUri, alias_name, model_name
@@ -251,7 +252,8 @@ class RegistryService:
             allow_pickle=self._settings.allow_pickle,
             trained_with=logged.environment,
         )
-        return LoadedModel(estimator, parsed.name, version, run_id, logged.digest, logged.signature)
+        signature = Signature.from_dict(logged.signature)
+        return LoadedModel(estimator, parsed.name, version, run_id, logged.digest, signature)
 
     def lineage(self, name: str, version: int) -> dict[str, Any]:
         """Where a version came from: its run, params, metrics, datasets, code and model file."""

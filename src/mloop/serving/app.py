@@ -1,54 +1,44 @@
-"""The model server: a FastAPI app speaking OIP v2, MLflow scoring and plain JSON."""
+"""The model server: a FastAPI app speaking OIP v2, MLflow scoring and plain JSON.
+
+Each prediction is four steps: the routing policy chooses an arm, the route's protocol parses the
+body against that arm's model, the model infers (micro-batched), and the answer is logged.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import hmac
 import logging
-import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import orjson
 import pandas as pd
 from fastapi import FastAPI, Request, Response
 
-from mloop import __version__
+from mloop import __version__, web
 from mloop.client import Client
-from mloop.errors import InvalidInput, MloopError, NotFound, Unauthorized
+from mloop.config import Settings
+from mloop.errors import InvalidInput, MloopError, NotFound
 from mloop.modelio.outputs import Outputs
 from mloop.prediction_log import model_columns
 from mloop.profiles import DatasetProfile, window_profile
-from mloop.serving.body import CSV, read_json
-from mloop.serving.config import ServeConfig
-from mloop.serving.http_errors import error_body, http_status
+from mloop.serving.body import json_response, read_payload
+from mloop.serving.config import ServeConfig, from_parent
 from mloop.serving.logwriter import Answered, PredictionLogWriter
-from mloop.serving.protocols import mlflow, oip, plain
-from mloop.serving.served import ModelSlot, ServedModel
-from mloop.serving.telemetry import ServerMetrics, log_access
+from mloop.serving.middleware import RequestTelemetry
+from mloop.serving.protocols import Answer, Parsed, WireProtocol
+from mloop.serving.protocols.mlflow import MlflowProtocol
+from mloop.serving.protocols.oip import OipProtocol
+from mloop.serving.protocols.plain import PlainProtocol
+from mloop.serving.routes import add_routes
+from mloop.serving.routing import RequestContext, Route, RoutingSetup, single_arm
+from mloop.serving.served import ModelSlots, ServedModel
+from mloop.serving.telemetry import ServerMetrics
 
 logger = logging.getLogger("mloop.serving")
-JSON_TYPE = "application/json"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-Parser = Callable[[str, Any, ServedModel], tuple[pd.DataFrame, list[str | None] | None]]
-Responder = Callable[[Any, str, ServedModel, Outputs, list[str]], dict[str, Any]]
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE, headers=headers)
-
-
-def _request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id")
-    if given and _REQUEST_ID.match(given):
-        return given
-    return uuid.uuid4().hex
 
 
 def prediction_ids(request_id: str, rows: int) -> list[str]:
@@ -56,14 +46,34 @@ def prediction_ids(request_id: str, rows: int) -> list[str]:
     return [request_id] if rows == 1 else [f"{request_id}-{i}" for i in range(rows)]
 
 
-class ModelServer:
-    """The state of one server process: the model slot, the log writer and the metrics."""
+@dataclass(frozen=True)
+class Pending:
+    """What the log needs of a request that waits in a batch: its ids, start and unit ids."""
 
-    def __init__(self, config: ServeConfig, client: Client) -> None:
+    ids: list[str]
+    started: float
+    units: list[str | None] | None
+
+
+class ModelServer:
+    """The state of one server process: the arms' models, the routing policy, the log writer."""
+
+    def __init__(
+        self, config: ServeConfig, client: Client, routing: RoutingSetup = single_arm
+    ) -> None:
         self.config = config
         self.client = client
         self.metrics = ServerMetrics()
-        self.slot = ModelSlot(client, config, self._log_batch)
+        self.slots = ModelSlots(client, config, self._log_batch)
+        self.policy = routing(self.slots, config)
+        self.protocols: dict[str, WireProtocol] = {
+            p.name: p
+            for p in (
+                PlainProtocol(config.max_rows),
+                MlflowProtocol(config.max_rows),
+                OipProtocol(config.max_rows),
+            )
+        }
         self.writer: PredictionLogWriter | None = None
         self._references: dict[tuple[str, int], DatasetProfile | None] = {}
         if config.log_predictions:
@@ -95,60 +105,71 @@ class ModelServer:
         return self._references[key]
 
     async def start(self) -> None:
-        """Load the model and start the log writer."""
-        await self.slot.start()
+        """Load every arm's model and start the log writer."""
+        await self.slots.start()
         gc.freeze()
         if self.writer is not None:
             self.writer.start()
 
     async def stop(self) -> None:
-        """Flush the prediction log and release the model."""
-        await self.slot.stop()
+        """Flush the prediction log and release the models."""
+        await self.slots.stop()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+
+    def protocol_of(self, request: Request) -> WireProtocol:
+        """The protocol of the route ``request`` took (plain for routes outside the three)."""
+        return self.protocols.get(getattr(request.state, "protocol", ""), self.protocols["plain"])
 
     async def answer(
         self,
         request: Request,
-        protocol: str,
-        parse: Parser,
-        respond: Responder,
+        protocol: WireProtocol,
         target: tuple[str, str | None] | None = None,
     ) -> Response:
-        """Validate, predict, log and answer one request, or answer its error."""
+        """Choose an arm, parse the body, infer, log; the answer in ``protocol``'s shape.
+
+        ``target`` is the (model, version) an OIP path names. Raises MloopError for bad input,
+        an unknown target or no model loaded (turned into an error answer by the app).
+        """
         started = time.perf_counter()
-        request_id = _request_id(request)
-        served: ServedModel | None = None
-        status = 200
-        try:
-            served = self.slot.current
-            if target is not None:
-                _check_target(served, *target)
-            accepted = (CSV,) if protocol == "mlflow" else ()
-            kind, payload = await read_json(request, self.config.max_body_bytes, also=accepted)
-            frame, unit_ids = parse(kind, payload, served)
-            ids = prediction_ids(request_id, len(frame))
-            units = unit_ids or _header_unit(request, len(frame))
-            outputs = await served.infer(frame, _Request(ids, started, units))
-            body = respond(payload, request_id, served, outputs, ids)
-            self.metrics.rows.labels(served.name, str(served.version)).inc(len(frame))
-            if served.batcher is None:
-                self._log(served, frame, outputs, [_Request(ids, started, units)])
-            headers = {"x-request-id": request_id, "x-model-version": str(served.version)}
-            return _json(body, headers=headers)
-        except MloopError as exc:
-            status = http_status(exc)
-            return _json(error_body(exc, protocol), status, {"x-request-id": request_id})
-        except Exception:
-            logger.exception("request %s failed", request_id)
-            status = 500
-            return _json(
-                error_body(MloopError("internal error"), protocol),
-                status,
-                {"x-request-id": request_id},
-            )
-        finally:
-            self._observe(request, protocol, served, status, started, request_id)
+        request.state.protocol = protocol.name
+        route = self.choose(request, target)
+        served = route.served
+        kind, payload = await read_payload(
+            request, self.config.max_body_bytes, protocol.content_types
+        )
+        parsed = protocol.parse(kind, payload, served.signature)
+        pending = self._pending(request, parsed, started)
+        outputs = await served.infer(parsed.frame, pending)
+        self._record(served, parsed.frame, outputs, pending)
+        rid = request.state.request_id
+        answer = Answer(payload, rid, served.name, served.version, outputs, pending.ids)
+        return json_response(protocol.respond(answer), headers=_model_header(served))
+
+    def choose(self, request: Request, target: tuple[str, str | None] | None = None) -> Route:
+        """The route the policy picks, checked against the model and version a path names."""
+        name, version = target if target is not None else (None, None)
+        unit = request.headers.get("x-unit-id")
+        route = self.policy.choose(RequestContext(request.state.request_id, unit, name, version))
+        request.state.model = route.served.name
+        request.state.version = str(route.served.version)
+        if name is not None:
+            _check_target(route.served, name, version)
+        return route
+
+    def _pending(self, request: Request, parsed: Parsed, started: float) -> Pending:
+        rows = len(parsed.frame)
+        ids = prediction_ids(request.state.request_id, rows)
+        return Pending(ids, started, parsed.unit_ids or _header_unit(request, rows))
+
+    def _record(
+        self, served: ServedModel, frame: pd.DataFrame, outputs: Outputs, pending: Pending
+    ) -> None:
+        """Count the rows; log them now unless the batcher logs them with its batch."""
+        self.metrics.rows.labels(served.name, str(served.version)).inc(len(frame))
+        if served.batcher is None:
+            self._log(served, frame, outputs, [pending])
 
     def _log_batch(
         self, served: ServedModel, frame: pd.DataFrame, outputs: Outputs, tags: list[Any]
@@ -167,52 +188,25 @@ class ModelServer:
         units = [u for r in requests for u in (r.units or [None] * len(r.ids))]
         latency = [(now - r.started) * 1000 for r in requests for _ in r.ids]
         answered = Answered(ids, time.time(), units, latency, frame, outputs)
-        self.writer.record(served.name, served.version, self.config.arm, answered)
-
-    def _observe(
-        self,
-        request: Request,
-        protocol: str,
-        served: ServedModel | None,
-        status: int,
-        started: float,
-        request_id: str,
-    ) -> None:
-        elapsed = time.perf_counter() - started
-        name, version = (served.name, str(served.version)) if served else ("", "")
-        self.metrics.requests.labels(protocol, str(status), name, version).inc()
-        self.metrics.latency.labels(protocol, name, version).observe(elapsed)
-        log_access(
-            method=request.method,
-            path=request.url.path,
-            status=status,
-            latency_ms=round(elapsed * 1000, 3),
-            request_id=request_id,
-            model=name,
-            version=version,
-        )
+        self.writer.record(served.name, served.version, served.arm, answered)
 
     async def feedback(self, request: Request) -> Response:
-        """Attach ground-truth labels to prediction ids; unknown ids are reported back."""
-        try:
-            _authorize(request, self.client.settings.token)
-            _, payload = await read_json(request, self.config.max_body_bytes)
-            labels = feedback_labels(payload)
-            if self.writer is not None and not self.writer.pending_ids().isdisjoint(labels):
-                await asyncio.to_thread(self.writer.flush)
-            result = await asyncio.to_thread(self.client.prediction_log.record_feedback, labels)
-            return _json({"accepted": result.accepted, "unknown": result.unknown})
-        except MloopError as exc:
-            return _json(error_body(exc, "plain"), http_status(exc))
+        """Attach ground-truth labels to prediction ids; unknown ids are reported back.
+
+        Raises Unauthorized without the configured token, InvalidInput for a bad body.
+        """
+        request.state.protocol = "plain"
+        web.check_bearer(request.headers.get("authorization"), self.client.settings.token)
+        _, payload = await read_payload(request, self.config.max_body_bytes)
+        labels = feedback_labels(payload)
+        if self.writer is not None and not self.writer.pending_ids().isdisjoint(labels):
+            await asyncio.to_thread(self.writer.flush)
+        result = await asyncio.to_thread(self.client.prediction_log.record_feedback, labels)
+        return json_response({"accepted": result.accepted, "unknown": result.unknown})
 
 
-@dataclass(frozen=True)
-class _Request:
-    """What the log needs of a request that waits in a batch: its ids, start and unit ids."""
-
-    ids: list[str]
-    started: float
-    units: list[str | None] | None
+def _model_header(served: ServedModel) -> dict[str, str]:
+    return {"x-model-version": str(served.version)}
 
 
 def _check_target(served: ServedModel, name: str, version: str | None) -> None:
@@ -227,14 +221,6 @@ def _check_target(served: ServedModel, name: str, version: str | None) -> None:
 def _header_unit(request: Request, rows: int) -> list[str | None] | None:
     unit = request.headers.get("x-unit-id")
     return [unit] if unit and rows == 1 else None
-
-
-def _authorize(request: Request, token: str | None) -> None:
-    if not token:
-        return
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise Unauthorized("this server needs 'Authorization: Bearer <MLOOP_TOKEN>' for writes")
 
 
 def feedback_labels(payload: Any) -> dict[str, Any]:
@@ -258,122 +244,6 @@ def feedback_labels(payload: Any) -> dict[str, Any]:
     return labels
 
 
-def _routes(app: FastAPI, server: ModelServer) -> None:
-    config = server.config
-
-    def plain_parse(
-        kind: str, payload: Any, served: ServedModel
-    ) -> tuple[pd.DataFrame, list[str | None] | None]:
-        return plain.parse_plain(payload, served.signature, config.max_rows)
-
-    def mlflow_parse(kind: str, payload: Any, served: ServedModel) -> tuple[pd.DataFrame, None]:
-        if kind == CSV:
-            return mlflow.parse_csv(payload, served.signature, config.max_rows), None
-        return mlflow.parse_mlflow(payload, served.signature, config.max_rows), None
-
-    def oip_parse(
-        kind: str, payload: Any, served: ServedModel
-    ) -> tuple[pd.DataFrame, list[str | None] | None]:
-        frame = oip.parse_infer(payload, served.signature, config.max_rows)
-        unit = (
-            payload.get("parameters", {}).get("unit_id")
-            if isinstance(payload.get("parameters"), dict)
-            else None
-        )
-        return frame, [str(unit)] if unit is not None and len(frame) == 1 else None
-
-    @app.post("/predict")
-    async def predict(request: Request) -> Response:
-        return await server.answer(
-            request,
-            "plain",
-            plain_parse,
-            lambda p, rid, s, o, ids: plain.plain_response(rid, s.name, s.version, o, ids),
-        )
-
-    @app.post("/invocations")
-    async def invocations(request: Request) -> Response:
-        return await server.answer(
-            request, "mlflow", mlflow_parse, lambda p, rid, s, o, ids: mlflow.mlflow_response(o)
-        )
-
-    async def infer(request: Request, name: str, version: str | None = None) -> Response:
-        return await server.answer(
-            request,
-            "oip",
-            oip_parse,
-            lambda p, rid, s, o, ids: oip.infer_response(p, rid, s.name, s.version, o),
-            target=(name, version),
-        )
-
-    app.add_api_route("/v2/models/{name}/infer", infer, methods=["POST"])
-    app.add_api_route("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"])
-    _metadata_routes(app, server)
-
-    @app.post("/feedback")
-    async def feedback(request: Request) -> Response:
-        return await server.feedback(request)
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        body, content_type = server.metrics.exposition()
-        return Response(body, media_type=content_type)
-
-
-def _metadata_routes(app: FastAPI, server: ModelServer) -> None:
-    def guarded(
-        handler: Callable[[ServedModel], dict[str, Any]], name: str, version: str | None
-    ) -> Response:
-        try:
-            served = server.slot.current
-            _check_target(served, name, version)
-            return _json(handler(served))
-        except MloopError as exc:
-            return _json(error_body(exc, "oip"), http_status(exc))
-
-    def metadata(name: str, version: str | None = None) -> Response:
-        return guarded(
-            lambda s: oip.model_metadata(
-                s.name,
-                s.version,
-                s.model.signature.get("inputs", []),
-                hasattr(s.model, "predict_proba"),
-            ),
-            name,
-            version,
-        )
-
-    def model_ready(name: str, version: str | None = None) -> Response:
-        return guarded(lambda s: {"name": s.name, "ready": True}, name, version)
-
-    app.add_api_route("/v2/models/{name}", metadata, methods=["GET"])
-    app.add_api_route("/v2/models/{name}/versions/{version}", metadata, methods=["GET"])
-    app.add_api_route("/v2/models/{name}/ready", model_ready, methods=["GET"])
-    app.add_api_route("/v2/models/{name}/versions/{version}/ready", model_ready, methods=["GET"])
-
-    @app.get("/v2")
-    async def server_metadata() -> Response:
-        return _json({"name": "mloop", "version": __version__, "extensions": []})
-
-    @app.get("/v2/health/live")
-    async def live() -> Response:
-        return _json({"live": True})
-
-    @app.get("/v2/health/ready")
-    async def ready() -> Response:
-        return _json({"ready": server.slot.ready}, 200 if server.slot.ready else 503)
-
-    async def ping() -> Response:
-        return Response(b"\n", status_code=200 if server.slot.ready else 503)
-
-    app.add_api_route("/ping", ping, methods=["GET"])
-    app.add_api_route("/health", ping, methods=["GET"])
-
-    @app.get("/version")
-    async def version() -> Response:
-        return Response(__version__, media_type="text/plain")
-
-
 class BackgroundJob(Protocol):
     """Work that runs beside the server for its lifetime (a scheduled monitor, say)."""
 
@@ -385,12 +255,19 @@ class BackgroundJob(Protocol):
 
 
 def create_app(
-    config: ServeConfig, client: Client | None = None, jobs: Sequence[BackgroundJob] = ()
+    config: ServeConfig,
+    settings: Settings,
+    *,
+    client: Client | None = None,
+    jobs: Sequence[BackgroundJob] = (),
+    routing: RoutingSetup = single_arm,
 ) -> FastAPI:
-    """Build the server app for ``config``; the model loads when the app starts."""
-    server = ModelServer(
-        config, client or Client(config.store_url, artifacts_url=config.artifacts_url)
-    )
+    """Build the server app for ``config``; the models load when the app starts.
+
+    The store, artifacts and token come from ``settings`` (``client`` defaults to a Client on
+    them); ``routing`` builds the policy that picks an arm per request.
+    """
+    server = ModelServer(config, client or Client(settings=settings), routing)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -412,8 +289,26 @@ def create_app(
         redoc_url=None,
     )
     app.state.server = server
-    _routes(app, server)
+    _error_handlers(app, server)
+    app.add_middleware(RequestTelemetry, metrics=server.metrics)
+    add_routes(app, server)
     return app
+
+
+def _error_handlers(app: FastAPI, server: ModelServer) -> None:
+    async def mloop_error(request: Request, exc: Exception) -> Response:
+        error = exc if isinstance(exc, MloopError) else MloopError(str(exc))
+        body = server.protocol_of(request).error_body(error)
+        return json_response(body, web.http_status(error))
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        request_id = getattr(request.state, "request_id", "")
+        logger.error("request %s failed", request_id, exc_info=exc)
+        body = server.protocol_of(request).error_body(MloopError("internal error"))
+        return json_response(body, web.INTERNAL, {web.REQUEST_ID_HEADER: request_id})
+
+    app.add_exception_handler(MloopError, mloop_error)
+    app.add_exception_handler(Exception, internal_error)
 
 
 def _report_load_failure(task: asyncio.Task[None]) -> None:
@@ -422,5 +317,6 @@ def _report_load_failure(task: asyncio.Task[None]) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """The app factory uvicorn workers call: configuration comes from the environment."""
-    return create_app(ServeConfig.from_env())
+    """The app factory uvicorn workers call: what to serve comes from the parent process."""
+    config, settings = from_parent()
+    return create_app(config, settings)

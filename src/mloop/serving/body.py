@@ -1,4 +1,4 @@
-"""Reading request bodies: size limit before reading whole, content types, JSON parsing."""
+"""Request and response bodies: size limit before reading whole, content types, JSON."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import Response
 
+from mloop import web
 from mloop.errors import MalformedRequest, PayloadTooLarge, UnsupportedMediaType
 
-JSON = "application/json"
+JSON = web.JSON_TYPE
 _NON_FINITE = re.compile(rb"\b(NaN|-?Infinity)\b")
-CSV = "text/csv"
 
 
 def media_type(request: Request) -> str:
@@ -52,13 +53,24 @@ def parse_json(body: bytes) -> Any:
         raise MalformedRequest(f"malformed JSON: {exc}") from exc
 
 
-async def read_json(request: Request, limit: int, *, also: tuple[str, ...] = ()) -> tuple[str, Any]:
-    """Check the content type, read and parse the body; return (media type, payload)."""
+async def read_payload(
+    request: Request, limit: int, accepted: tuple[str, ...] = (JSON,)
+) -> tuple[str, Any]:
+    """Check the content type, read and parse the body; return (media type, payload).
+
+    A JSON body comes back parsed, any other accepted type as bytes. Raises
+    UnsupportedMediaType (415), PayloadTooLarge (413) or MalformedRequest (400).
+    """
     kind = media_type(request)
-    if kind != JSON and kind not in also:
-        accepted = ", ".join((JSON, *also))
-        raise UnsupportedMediaType(f"content type {kind!r} is not accepted here; send {accepted}")
+    if kind not in accepted:
+        listed = ", ".join(accepted)
+        raise UnsupportedMediaType(f"content type {kind!r} is not accepted here; send {listed}")
     body = await read_body(request, limit)
     if kind == JSON:
         return kind, parse_json(body)
     return kind, body
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """``body`` as an ``application/json`` response."""
+    return Response(web.json_bytes(body), status, headers, web.JSON_TYPE)

@@ -1,10 +1,18 @@
-"""Settings of a model server, passed to every worker process as JSON."""
+"""Settings of a model server; the parent process hands them to every worker as JSON.
+
+``ServeConfig`` holds what only serving needs; the store, artifacts and token come from mloop's
+one ``Settings`` object, handed over beside it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mloop.config import Settings
 
 CONFIG_VARIABLE = "MLOOP_SERVE_CONFIG"
 
@@ -14,8 +22,6 @@ class ServeConfig:
     """What to serve, where, and the limits and batching applied to requests."""
 
     model_uri: str
-    store_url: str | None = None
-    artifacts_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -32,14 +38,25 @@ class ServeConfig:
     monitor_every_seconds: float = 0.0
     monitor_window: str = "10000"
 
-    def to_env(self) -> None:
-        """Put this configuration where worker processes read it."""
-        os.environ[CONFIG_VARIABLE] = json.dumps(asdict(self))
 
-    @classmethod
-    def from_env(cls) -> ServeConfig:
-        """Read the configuration the parent process put in the environment."""
-        raw = os.environ.get(CONFIG_VARIABLE)
-        if not raw:
-            raise RuntimeError(f"{CONFIG_VARIABLE} is not set; start the server with `mloop serve`")
-        return cls(**json.loads(raw))
+def share_with_workers(config: ServeConfig, settings: Settings) -> None:
+    """Put the serving configuration and the settings where worker processes read them."""
+    shared = {"serve": asdict(config), "settings": asdict(settings)}
+    os.environ[CONFIG_VARIABLE] = json.dumps(shared, default=str)
+
+
+def from_parent() -> tuple[ServeConfig, Settings]:
+    """The configuration and settings the parent process shared; RuntimeError when it did not."""
+    raw = os.environ.get(CONFIG_VARIABLE)
+    if not raw:
+        raise RuntimeError(f"{CONFIG_VARIABLE} is not set; start the server with `mloop serve`")
+    shared = json.loads(raw)
+    return ServeConfig(**shared["serve"]), _settings(shared["settings"])
+
+
+def _settings(raw: dict[str, Any]) -> Settings:
+    values: dict[str, Any] = {
+        key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()
+    }
+    values["home"] = Path(raw["home"])
+    return Settings(**values)

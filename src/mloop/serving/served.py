@@ -1,19 +1,20 @@
-"""The model a server answers with, and the slot that follows an alias to swap it live."""
+"""The models a server answers with: one slot per arm, each following its alias live."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from mloop.client import Client
-from mloop.errors import MloopError, NotReady
+from mloop.errors import Conflict, MloopError, NotFound, NotReady
 from mloop.modelio.loaded import LoadedModel
 from mloop.modelio.outputs import Outputs, predict_outputs, split_outputs
+from mloop.modelio.signature import Signature
 from mloop.serving.batching import MicroBatcher
 from mloop.serving.config import ServeConfig
 from mloop.uris import ModelUri
@@ -24,11 +25,11 @@ RETIRE_AFTER_SECONDS = 30.0
 
 @dataclass
 class ServedModel:
-    """One loaded model version with its batcher; requests hold on to it until they finish."""
+    """One loaded model version of an arm, with its batcher; requests hold on to it until done."""
 
     model: LoadedModel
+    arm: str = ""
     batcher: MicroBatcher | None = None
-    inputs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -41,7 +42,7 @@ class ServedModel:
         return self.model.version or 0
 
     @property
-    def signature(self) -> dict[str, Any]:
+    def signature(self) -> Signature:
         """The model's input signature."""
         return self.model.signature
 
@@ -62,10 +63,10 @@ ServedBatchHook = Callable[["ServedModel", pd.DataFrame, Outputs, list[Any]], No
 
 
 def serve_model(
-    model: LoadedModel, config: ServeConfig, on_batch: ServedBatchHook | None
+    model: LoadedModel, config: ServeConfig, on_batch: ServedBatchHook | None, arm: str = ""
 ) -> ServedModel:
-    """Wrap a loaded model for serving, with a micro-batcher when batching is on."""
-    served = ServedModel(model, None, list(model.signature.get("inputs", [])))
+    """Wrap a loaded model for ``arm``, with a micro-batcher when batching is on."""
+    served = ServedModel(model, arm)
     if config.batching:
         estimator = model.estimator
         hook = None if on_batch is None else lambda m, o, tags: on_batch(served, m, o, tags)
@@ -80,11 +81,18 @@ def serve_model(
 
 
 class ModelSlot:
-    """Holds the model being served and, for an alias URI, swaps in the alias's new target."""
+    """The model version one arm serves; for an alias URI, swaps in the alias's new target."""
 
     def __init__(
-        self, client: Client, config: ServeConfig, on_batch: ServedBatchHook | None = None
+        self,
+        client: Client,
+        config: ServeConfig,
+        arm: str,
+        model_uri: str,
+        on_batch: ServedBatchHook | None = None,
     ) -> None:
+        self.arm = arm
+        self.model_uri = model_uri
         self._client = client
         self._config = config
         self._on_batch = on_batch
@@ -104,11 +112,16 @@ class ModelSlot:
         """Whether a model is loaded."""
         return self._current is not None
 
+    def put(self, loaded: LoadedModel) -> ServedModel | None:
+        """Serve ``loaded`` from now on; returns the model it replaces (None for the first)."""
+        previous = self._current
+        self._current = serve_model(loaded, self._config, self._on_batch, self.arm)
+        return previous
+
     async def start(self) -> None:
         """Load the model in a worker thread, then follow its alias if it has one."""
-        loaded = await asyncio.to_thread(self._client.registry.load_model, self._config.model_uri)
-        self._current = serve_model(loaded, self._config, self._on_batch)
-        if ModelUri.parse(self._config.model_uri).follows_alias and self._config.poll_seconds > 0:
+        self.put(await asyncio.to_thread(self._client.registry.load_model, self.model_uri))
+        if ModelUri.parse(self.model_uri).follows_alias and self._config.poll_seconds > 0:
             self._follower = asyncio.get_running_loop().create_task(self._follow())
 
     async def _follow(self) -> None:
@@ -117,19 +130,18 @@ class ModelSlot:
             try:
                 await self.refresh()
             except MloopError as exc:
-                logger.warning("could not follow %s: %s", self._config.model_uri, exc)
+                logger.warning("could not follow %s: %s", self.model_uri, exc)
             except Exception:
-                logger.exception("could not follow %s", self._config.model_uri)
+                logger.exception("could not follow %s", self.model_uri)
 
     async def refresh(self) -> bool:
         """Check the alias now; load and switch to its version if it moved. True if swapped."""
-        target = await asyncio.to_thread(self._client.registry.resolve, self._config.model_uri)
+        target = await asyncio.to_thread(self._client.registry.resolve, self.model_uri)
         if self._current is not None and target.version == self._current.version:
             return False
         uri = ModelUri.of_version(target.name, target.version)
-        loaded = await asyncio.to_thread(self._client.registry.load_model, uri)
-        previous, self._current = self._current, serve_model(loaded, self._config, self._on_batch)
-        logger.info("now serving %s version %s", target.name, target.version)
+        previous = self.put(await asyncio.to_thread(self._client.registry.load_model, uri))
+        logger.info("arm %r now serves %s version %s", self.arm, target.name, target.version)
         if previous is not None:
             task = asyncio.get_running_loop().create_task(_retire(previous))
             self._retiring.add(task)
@@ -142,6 +154,56 @@ class ModelSlot:
             self._follower.cancel()
         if self._current is not None:
             self._current.close()
+
+
+class ModelSlots:
+    """The model versions one server holds at once: one slot per arm, loaded at start-up."""
+
+    def __init__(
+        self, client: Client, config: ServeConfig, on_batch: ServedBatchHook | None = None
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._on_batch = on_batch
+        self._slots: dict[str, ModelSlot] = {}
+
+    def add(self, arm: str, model_uri: str) -> ModelSlot:
+        """A slot that serves ``model_uri`` as ``arm``; raises Conflict if the arm has one."""
+        if arm in self._slots:
+            raise Conflict(f"arm {arm!r} already has a model", field="arm")
+        slot = ModelSlot(self._client, self._config, arm, model_uri, self._on_batch)
+        self._slots[arm] = slot
+        return slot
+
+    def __getitem__(self, arm: str) -> ModelSlot:
+        return self._slots[arm]
+
+    @property
+    def ready(self) -> bool:
+        """Whether every arm has a model loaded."""
+        return bool(self._slots) and all(slot.ready for slot in self._slots.values())
+
+    def find(self, name: str, version: str | None) -> ServedModel:
+        """The loaded model named ``name`` (at ``version`` when given), first arm first.
+
+        Raises NotReady before the models load, NotFound when no arm serves that model.
+        """
+        served = [slot.current for slot in self._slots.values()]
+        for model in served:
+            if model.name == name and (version is None or version == str(model.version)):
+                return model
+        wanted = f"{name} version {version}" if version else name
+        here = ", ".join(f"{m.name} version {m.version}" for m in served)
+        raise NotFound(f"model {wanted} is not served here; this server serves {here}")
+
+    async def start(self) -> None:
+        """Load every arm's model."""
+        await asyncio.gather(*(slot.start() for slot in self._slots.values()))
+
+    async def stop(self) -> None:
+        """Stop following aliases and release every model."""
+        for slot in self._slots.values():
+            await slot.stop()
 
 
 async def _retire(model: ServedModel) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mloop.serving.config import ServeConfig
+from mloop.config import Settings
+from mloop.serving.config import ServeConfig, share_with_workers
 from mloop.serving.telemetry import MULTIPROCESS_VARIABLE
 
 
@@ -66,12 +67,15 @@ def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
     }
 
 
-def run_server(config: ServeConfig, factory: str = "mloop.serving.app:app_from_env") -> None:
+def run_server(
+    config: ServeConfig, settings: Settings, factory: str = "mloop.serving.app:app_from_env"
+) -> None:
     """Serve until SIGTERM or Ctrl-C; the prediction log is flushed before exit.
 
-    ``factory`` names the function (module:name) each worker calls to build its app.
+    ``settings`` give the store, artifacts and token; ``factory`` names the function
+    (module:name) each worker calls to build its app.
     """
-    config.to_env()
+    share_with_workers(config, settings)
     if config.workers > 1 and not os.environ.get(MULTIPROCESS_VARIABLE):
         os.environ[MULTIPROCESS_VARIABLE] = tempfile.mkdtemp(prefix="mloop-metrics-")
     configure_logging()

@@ -16,6 +16,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 import mloop
+from mloop.config import Settings
 from mloop.demo import churn_pipeline
 from mloop.scenario import TARGET, churn_customers
 from mloop.serving import ServeConfig, create_app
@@ -74,10 +75,10 @@ def churn_models(sqlite_url: str) -> ChurnModels:
 class LiveServer:
     """An app under a real uvicorn server in a thread, stopped (and flushed) on exit."""
 
-    def __init__(self, config: ServeConfig) -> None:
+    def __init__(self, config: ServeConfig, settings: Settings) -> None:
         self.config = config
         self.url = f"http://127.0.0.1:{config.port}"
-        self.app = create_app(config)
+        self.app = create_app(config, settings)
         settings = uvicorn.Config(
             self.app, host="127.0.0.1", port=config.port, log_level="warning", http=NoDelayProtocol
         )
@@ -95,12 +96,16 @@ class LiveServer:
 
 
 @pytest.fixture
-def serve_config(churn_models: ChurnModels) -> ServeConfig:
+def serve_settings(churn_models: ChurnModels) -> Settings:
+    """The settings of the churn store: its database and artifact root."""
     client = churn_models.client
+    return replace(client.settings, store_url=client.store_url, artifacts_url=client.artifacts_url)
+
+
+@pytest.fixture
+def serve_config() -> ServeConfig:
     return ServeConfig(
         model_uri="models:/churn@champion",
-        store_url=client.store_url,
-        artifacts_url=client.artifacts_url,
         port=free_port(),
         poll_seconds=0.2,
         log_flush_seconds=0.2,
@@ -110,8 +115,8 @@ def serve_config(churn_models: ChurnModels) -> ServeConfig:
 
 
 @pytest.fixture
-def live(serve_config: ServeConfig) -> Iterator[LiveServer]:
-    with LiveServer(serve_config) as server:
+def live(serve_config: ServeConfig, serve_settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(serve_config, serve_settings) as server:
         yield server
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mloop.config import Settings
 from mloop.errors import InvalidInput
 from mloop.serving import ServeConfig
 
@@ -59,7 +60,7 @@ def test_feedback_is_validated(http: httpx.Client) -> None:
 
 
 def test_hot_swap_under_load_fails_no_request(
-    serve_config: ServeConfig, churn_models: ChurnModels
+    serve_config: ServeConfig, serve_settings: Settings, churn_models: ChurnModels
 ) -> None:
     record = _records(churn_models, 1)[0]
     versions: Counter[int] = Counter()
@@ -75,7 +76,7 @@ def test_hot_swap_under_load_fails_no_request(
                 else:
                     versions[answer.json()["version"]] += 1
 
-    with LiveServer(with_port(serve_config)) as live:
+    with LiveServer(with_port(serve_config), serve_settings) as live:
         workers = [threading.Thread(target=load, args=(live.url,)) for _ in range(4)]
         for worker in workers:
             worker.start()

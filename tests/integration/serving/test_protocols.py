@@ -7,6 +7,7 @@ import json
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import ChurnModels, LiveServer
@@ -150,3 +151,30 @@ def test_python_client_predicts_over_http(live: LiveServer, churn_models: ChurnM
     remote = mloop.ServingClient(live.url)
     answer = remote.predict(_records(churn_models.features.head(2)))
     assert answer["predictions"] == _expected(churn_models, 2)
+
+
+def test_every_route_is_counted_once_and_echoes_the_request_id(
+    http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="mloop.access"):
+        missing = http.get("/nope", headers={"x-request-id": "trace-1"})
+        wrong_method = http.get("/predict")
+        feedback = http.post("/feedback", json={"labels": {"nobody": 1}})
+    assert missing.status_code == 404 and missing.headers["x-request-id"] == "trace-1"
+    assert wrong_method.status_code == 405 and wrong_method.headers["x-request-id"]
+    assert feedback.json() == {"accepted": 0, "unknown": ["nobody"]}
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mloop.access"]
+    assert [(line["path"], line["status"]) for line in lines] == [
+        ("/nope", 404),
+        ("/predict", 405),
+        ("/feedback", 200),
+    ]
+    assert lines[0]["request_id"] == "trace-1"
+    counted = {
+        (s.labels["protocol"], s.labels["status"]): s.value
+        for family in text_string_to_metric_families(http.get("/metrics").text)
+        for s in family.samples
+        if s.name == "mloop_requests_total"
+    }
+    assert counted[("http", "404")] == 1 and counted[("http", "405")] == 1
+    assert counted[("plain", "200")] == 1

@@ -53,7 +53,9 @@ def test_two_workers_answer_and_share_metrics(churn_models: ChurnModels) -> None
             sample.value
             for family in text_string_to_metric_families(text)
             for sample in family.samples
-            if sample.name == "mloop_requests_total" and sample.labels.get("status") == "200"
+            if sample.name == "mloop_requests_total"
+            and sample.labels.get("status") == "200"
+            and sample.labels.get("protocol") == "plain"
         )
         assert total == 40
     finally:

@@ -146,3 +146,19 @@ def test_log_model_refuses_non_models() -> None:
     run_id = client.create_run("models", "m")
     with pytest.raises(InvalidInput, match="predict"):
         client.log_model(run_id, object())
+
+
+def test_signature_type_round_trips_the_stored_form() -> None:
+    from mloop.modelio.signature import Signature
+
+    frame = pd.DataFrame({"age": [30, 40], "plan": pd.Categorical(["a", "b"]), "x": [0.5, None]})
+    stored = modelio.infer_signature(frame, outputs=[1, 0])
+    signature = Signature.from_dict(stored)
+    assert signature.to_dict() == stored
+    assert signature.names == ["age", "plan", "x"]
+    assert signature.by_name["plan"].categories == ("a", "b")
+    assert signature.by_name["x"].nullable and signature.by_name["age"].kind == "integer"
+    assert Signature.from_dict({}) == Signature() and Signature.from_dict(None).inputs == ()
+    with pytest.raises(InvalidInput) as caught:
+        Signature.from_dict({"inputs": [{"kind": "number"}]})
+    assert caught.value.field == "signature.inputs[0]"

@@ -9,20 +9,21 @@ from typing import Any
 
 import pandas as pd
 
-from mloop.errors import InvalidInput, MalformedRequest
+from mloop import web
+from mloop.errors import InvalidInput, MalformedRequest, MloopError
 from mloop.modelio.frame import frame_from_columns, frame_from_records, frame_from_rows
 from mloop.modelio.outputs import Outputs, plain
+from mloop.modelio.signature import Signature
+from mloop.serving.protocols import Answer, Parsed
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+CSV_TYPE = "text/csv"
+ERROR_CODES = {400: "BAD_REQUEST", 404: "RESOURCE_DOES_NOT_EXIST", 413: "BAD_REQUEST"}
 
 
-def parse_csv(body: bytes, signature: Mapping[str, Any], max_rows: int) -> pd.DataFrame:
+def parse_csv(body: bytes, signature: Signature, max_rows: int) -> pd.DataFrame:
     """A CSV body with a header row; text features stay text even when they look numeric."""
-    text = {
-        spec["name"]: str
-        for spec in signature.get("inputs", [])
-        if spec.get("kind") in {"string", "category"}
-    }
+    text = {spec.name: str for spec in signature.inputs if spec.kind in {"string", "category"}}
     try:
         table = pd.read_csv(io.BytesIO(body), dtype=text)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -33,7 +34,7 @@ def parse_csv(body: bytes, signature: Mapping[str, Any], max_rows: int) -> pd.Da
     return frame_from_columns(columns, signature, max_rows=max_rows)
 
 
-def parse_mlflow(payload: Any, signature: Mapping[str, Any], max_rows: int) -> pd.DataFrame:
+def parse_mlflow(payload: Any, signature: Signature, max_rows: int) -> pd.DataFrame:
     """A JSON body with exactly one of MLflow's input formats."""
     if not isinstance(payload, Mapping):
         raise InvalidInput(
@@ -58,7 +59,7 @@ def parse_mlflow(payload: Any, signature: Mapping[str, Any], max_rows: int) -> p
     raise InvalidInput(f"{key} must be a list of records", field=key)
 
 
-def _split(value: Any, signature: Mapping[str, Any], max_rows: int) -> pd.DataFrame:
+def _split(value: Any, signature: Signature, max_rows: int) -> pd.DataFrame:
     if not isinstance(value, Mapping) or not isinstance(value.get("data"), list):
         raise InvalidInput(
             "dataframe_split needs 'columns' and 'data' (a list of rows)", field="dataframe_split"
@@ -76,3 +77,30 @@ def _split(value: Any, signature: Mapping[str, Any], max_rows: int) -> pd.DataFr
 def mlflow_response(outputs: Outputs) -> dict[str, Any]:
     """MLflow's answer shape: {"predictions": [...]}."""
     return {"predictions": [plain(v) for v in outputs.predictions.tolist()]}
+
+
+class MlflowProtocol:
+    """POST /invocations: MLflow's JSON formats or CSV in, ``{"predictions": [...]}`` out."""
+
+    name = "mlflow"
+    content_types: tuple[str, ...] = (web.JSON_TYPE, CSV_TYPE)
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+
+    def parse(self, kind: str, payload: Any, signature: Signature) -> Parsed:
+        """A frame from a CSV (bytes) or JSON body; raises InvalidInput or MalformedRequest."""
+        if kind == CSV_TYPE:
+            return Parsed(parse_csv(payload, signature, self.max_rows))
+        return Parsed(parse_mlflow(payload, signature, self.max_rows))
+
+    def respond(self, answer: Answer) -> dict[str, Any]:
+        """MLflow's answer shape."""
+        return mlflow_response(answer.outputs)
+
+    def error_body(self, error: MloopError) -> dict[str, Any]:
+        """MLflow's error shape: ``{"error_code", "message", "field"}``."""
+        status = web.http_status(error)
+        fallback = "INVALID_PARAMETER_VALUE" if status < web.INTERNAL else "INTERNAL_ERROR"
+        code = ERROR_CODES.get(status, fallback)
+        return {"error_code": code, "message": web.public_message(error), "field": error.field}

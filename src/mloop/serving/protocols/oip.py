@@ -9,9 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mloop.errors import InvalidInput
+from mloop import web
+from mloop.errors import InvalidInput, MloopError
 from mloop.modelio.frame import frame_from_columns, frame_from_rows
 from mloop.modelio.outputs import Outputs, plain
+from mloop.modelio.signature import ColumnSpec, Signature
+from mloop.serving.protocols import Answer, Parsed
 
 NUMPY_TO_OIP = {
     "b": "BOOL",
@@ -72,13 +75,12 @@ def _tensor(spec: Any, index: int) -> tuple[str, list[int], list[Any]]:
     return name, shape, data
 
 
-def parse_infer(payload: Any, signature: Mapping[str, Any], max_rows: int) -> pd.DataFrame:
+def parse_infer(payload: Any, signature: Signature, max_rows: int) -> pd.DataFrame:
     """An inference request: one tensor per feature, or one [rows, features] tensor."""
     if not isinstance(payload, Mapping) or not isinstance(payload.get("inputs"), list):
         raise InvalidInput("an inference request needs 'inputs', a list of tensors", field="inputs")
     tensors = [_tensor(spec, i) for i, spec in enumerate(payload["inputs"])]
-    features = {spec["name"] for spec in signature.get("inputs", [])}
-    if len(tensors) == 1 and len(tensors[0][1]) == 2 and tensors[0][0] not in features:
+    if len(tensors) == 1 and len(tensors[0][1]) == 2 and tensors[0][0] not in signature.by_name:
         name, (rows, width), data = tensors[0]
         matrix = [data[r * width : (r + 1) * width] for r in range(rows)]
         return frame_from_rows(None, matrix, signature, max_rows=max_rows)
@@ -122,7 +124,7 @@ def infer_response(
 
 
 def model_metadata(
-    name: str, version: int, inputs: list[dict[str, Any]], classifier: bool
+    name: str, version: int, inputs: Sequence[ColumnSpec], classifier: bool
 ) -> dict[str, Any]:
     """The model metadata response: name, versions, platform, input and output tensors."""
     outputs = [{"name": "predict", "datatype": "BYTES", "shape": [-1]}]
@@ -133,12 +135,40 @@ def model_metadata(
         "versions": [str(version)],
         "platform": "mloop-sklearn",
         "inputs": [
-            {
-                "name": spec["name"],
-                "datatype": SIGNATURE_TO_OIP.get(spec.get("kind", ""), "BYTES"),
-                "shape": [-1],
-            }
+            {"name": spec.name, "datatype": SIGNATURE_TO_OIP.get(spec.kind, "BYTES"), "shape": [-1]}
             for spec in inputs
         ],
         "outputs": outputs,
     }
+
+
+def unit_ids(payload: Mapping[str, Any], rows: int) -> list[str | None] | None:
+    """The unit id of a one-row request, from ``parameters.unit_id``; None when not given."""
+    parameters = payload.get("parameters")
+    unit = parameters.get("unit_id") if isinstance(parameters, Mapping) else None
+    return [str(unit)] if unit is not None and rows == 1 else None
+
+
+class OipProtocol:
+    """POST /v2/models/{name}[/versions/{version}]/infer: tensors in, tensors out."""
+
+    name = "oip"
+    content_types: tuple[str, ...] = (web.JSON_TYPE,)
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+
+    def parse(self, kind: str, payload: Any, signature: Signature) -> Parsed:
+        """A frame from the input tensors, with the unit id of a one-row request."""
+        frame = parse_infer(payload, signature, self.max_rows)
+        return Parsed(frame, unit_ids(payload, len(frame)))
+
+    def respond(self, answer: Answer) -> dict[str, Any]:
+        """The inference response (see ``infer_response``)."""
+        return infer_response(
+            answer.payload, answer.request_id, answer.model, answer.version, answer.outputs
+        )
+
+    def error_body(self, error: MloopError) -> dict[str, Any]:
+        """``{"error", "code", "field"}``."""
+        return web.error_body(error)

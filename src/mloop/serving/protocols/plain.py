@@ -7,13 +7,16 @@ from typing import Any
 
 import pandas as pd
 
-from mloop.errors import InvalidInput
+from mloop import web
+from mloop.errors import InvalidInput, MloopError
 from mloop.modelio.frame import frame_from_records
 from mloop.modelio.outputs import Outputs, plain
+from mloop.modelio.signature import Signature
+from mloop.serving.protocols import Answer, Parsed
 
 
 def parse_plain(
-    payload: Any, signature: Mapping[str, Any], max_rows: int
+    payload: Any, signature: Signature, max_rows: int
 ) -> tuple[pd.DataFrame, list[str | None] | None]:
     """Records from a body that is a record, a list of records, or {records, unit_ids}."""
     unit_ids: list[str | None] | None = None
@@ -57,3 +60,28 @@ def plain_response(
         body["classes"] = list(outputs.classes or ())
         body["probabilities"] = outputs.probabilities.tolist()
     return body
+
+
+class PlainProtocol:
+    """POST /predict: records in; predictions, probabilities and prediction ids out."""
+
+    name = "plain"
+    content_types: tuple[str, ...] = (web.JSON_TYPE,)
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+
+    def parse(self, kind: str, payload: Any, signature: Signature) -> Parsed:
+        """Records (and unit ids) from a JSON body; raises InvalidInput naming the field."""
+        frame, unit_ids = parse_plain(payload, signature, self.max_rows)
+        return Parsed(frame, unit_ids)
+
+    def respond(self, answer: Answer) -> dict[str, Any]:
+        """The plain answer body (see ``plain_response``)."""
+        return plain_response(
+            answer.request_id, answer.model, answer.version, answer.outputs, answer.prediction_ids
+        )
+
+    def error_body(self, error: MloopError) -> dict[str, Any]:
+        """``{"error", "code", "field"}``."""
+        return web.error_body(error)

@@ -1,0 +1,134 @@
+"""The routing seam: today's single-arm policy, a two-arm policy, and the conformance check."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import mloop
+from mloop.errors import InvalidInput, NotFound, NotReady
+from mloop.modelio.signature import Signature
+from mloop.serving.config import ServeConfig
+from mloop.serving.routing import (
+    RequestContext,
+    Route,
+    RoutingPolicy,
+    SingleArm,
+    check_routing_policy,
+    single_arm,
+)
+from mloop.serving.served import ModelSlot, ModelSlots
+
+from .conftest import loaded_model
+
+CONFIG = ServeConfig("models:/churn@champion", batching=False, arm="champion")
+
+
+class UnitSplit:
+    """Half the units (by a salted hash) go to the challenger: a second arm is one class."""
+
+    def __init__(self, champion: ModelSlot, challenger: ModelSlot) -> None:
+        self.arms = (champion, challenger)
+
+    def choose(self, request: RequestContext) -> Route:
+        unit = request.unit_id or request.request_id
+        slot = self.arms[hashlib.sha256(f"salt:{unit}".encode()).digest()[0] % 2]
+        return Route(slot.arm, slot.current)
+
+
+class Alternating:
+    """Ignores the unit: the same caller flips between arms, which a rollout must never do."""
+
+    def __init__(self, champion: ModelSlot, challenger: ModelSlot) -> None:
+        self.next = itertools.cycle((champion, challenger))
+
+    def choose(self, request: RequestContext) -> Route:
+        slot = next(self.next)
+        return Route(slot.arm, slot.current)
+
+
+@pytest.fixture
+def slots(tmp_path: Path) -> ModelSlots:
+    return ModelSlots(mloop.Client(f"sqlite:///{tmp_path}/m.db"), CONFIG)
+
+
+def test_single_arm_serves_the_configured_uri_and_passes_the_check(
+    slots: ModelSlots, train: pd.DataFrame, signature: Signature
+) -> None:
+    policy = single_arm(slots, CONFIG)
+    with pytest.raises(NotReady):
+        policy.choose(RequestContext("r1"))
+    slots["champion"].put(loaded_model(train, signature, 1))
+    route = policy.choose(RequestContext("r1", "unit-1"))
+    assert route.arm == "champion" and route.served.version == 1
+    assert slots["champion"].model_uri == "models:/churn@champion"
+    check_routing_policy(policy, ["champion"])
+
+
+def test_a_swap_reaches_the_next_choice(
+    slots: ModelSlots, train: pd.DataFrame, signature: Signature
+) -> None:
+    policy = single_arm(slots, CONFIG)
+    slots["champion"].put(loaded_model(train, signature, 1))
+    previous = slots["champion"].put(loaded_model(train, signature, 2))
+    assert previous is not None and previous.version == 1
+    assert policy.choose(RequestContext("r2")).served.version == 2
+
+
+def two_arms(slots: ModelSlots, train: pd.DataFrame, signature: Signature) -> RoutingPolicy:
+    champion = slots.add("champion", "models:/churn@champion")
+    challenger = slots.add("challenger", "models:/churn/2")
+    champion.put(loaded_model(train, signature, 1))
+    challenger.put(loaded_model(train, signature, 2))
+    return UnitSplit(champion, challenger)
+
+
+def test_a_challenger_beside_the_champion_is_a_new_policy(
+    slots: ModelSlots, train: pd.DataFrame, signature: Signature
+) -> None:
+    policy = two_arms(slots, train, signature)
+    check_routing_policy(policy, ["champion", "challenger"])
+    arms = {policy.choose(RequestContext(f"r{i}", f"u{i}")).arm for i in range(50)}
+    assert arms == {"champion", "challenger"}
+    assert slots.ready
+    assert slots.find("churn", "2").arm == "challenger"
+    assert slots.find("churn", None).arm == "champion"
+    with pytest.raises(NotFound, match="churn version 1, churn version 2"):
+        slots.find("churn", "3")
+
+
+def test_the_check_refuses_a_policy_that_moves_a_unit_between_arms(
+    slots: ModelSlots, train: pd.DataFrame, signature: Signature
+) -> None:
+    champion = slots.add("champion", "models:/churn@champion")
+    challenger = slots.add("challenger", "models:/churn/2")
+    champion.put(loaded_model(train, signature, 1))
+    challenger.put(loaded_model(train, signature, 2))
+    with pytest.raises(InvalidInput, match="went to arm"):
+        check_routing_policy(Alternating(champion, challenger), ["champion", "challenger"])
+
+
+def test_the_check_refuses_unknown_arms_and_mislabelled_models(
+    slots: ModelSlots, train: pd.DataFrame, signature: Signature
+) -> None:
+    policy = two_arms(slots, train, signature)
+    with pytest.raises(InvalidInput, match="not one of 'champion'"):
+        check_routing_policy(policy, ["champion"])
+    champion = slots["champion"]
+
+    class Mislabelled(SingleArm):
+        def choose(self, request: RequestContext) -> Route:
+            return Route("challenger", champion.current)
+
+    with pytest.raises(InvalidInput, match="carries the model of arm 'champion'"):
+        check_routing_policy(Mislabelled(champion), ["champion", "challenger"])
+
+
+def test_an_arm_takes_one_slot(slots: ModelSlots) -> None:
+    slots.add("champion", "models:/churn/1")
+    with pytest.raises(mloop.errors.Conflict):
+        slots.add("champion", "models:/churn/2")
