@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -134,6 +135,35 @@ class ModelVersion:
     created_at: float
     description: str = ""
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """A requested alias move: point ``alias`` of model ``name`` at ``version`` (None deletes).
+
+    ``after_event`` guards against a race: the id of the alias's newest event the caller read
+    (0 when it had none); the move fails with AliasMoved when another one landed since.
+    """
+
+    name: str
+    alias: str
+    version: int | None
+    action: AliasAction
+    reason: str
+    user: str
+    after_event: int | None = None
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run to create: its experiment id, name, user, parent run, code version and tags."""
+
+    experiment_id: int
+    name: str
+    user: str
+    parent_run_id: str | None = None
+    code_version: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import mloop
-from mloop.entities import Metric, RunStatus
+from mloop.entities import Metric, NewRun, RunStatus
 from mloop.errors import Conflict, InvalidInput, NotFound
 from mloop.store import Store
 
@@ -21,7 +21,7 @@ from mloop.store import Store
 def new_run(store: Store, name: str = "rf", experiment: str = "churn", **tags: str) -> str:
     """A RUNNING run created on the store itself."""
     experiment_id = store.runs.get_or_create_experiment(experiment).id
-    return store.runs.create_run(experiment_id, name, user="tester", tags=tags)
+    return store.runs.create_run(NewRun(experiment_id, name, "tester", tags=tags))
 
 
 def test_experiment_is_created_once_and_counts_runs(store: Store) -> None:

@@ -19,6 +19,7 @@ from mloop.entities import (
     Experiment,
     LoggedModel,
     Metric,
+    NewRun,
     Run,
     RunStatus,
 )
@@ -97,14 +98,15 @@ class TrackingService:
         source = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
         if source:
             clean_tags.setdefault("mloop.source", source)
-        return self._runs.create_run(
+        run = NewRun(
             experiment_id,
             name or f"run-{time.strftime('%Y%m%d-%H%M%S')}",
-            user=self._settings.user,
-            parent_run_id=parent_run_id,
-            code_version=git_commit(),
-            tags=clean_tags,
+            self._settings.user,
+            parent_run_id,
+            git_commit(),
+            clean_tags,
         )
+        return self._runs.create_run(run)
 
     def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> None:
         """Mark a run FINISHED (default), FAILED or KILLED."""

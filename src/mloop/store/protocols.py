@@ -15,8 +15,8 @@ from typing import Any, Protocol
 from mloop.entities import (
     Alert,
     AlertStatus,
-    AliasAction,
     AliasEvent,
+    AliasMove,
     ArtifactRef,
     DatasetFingerprint,
     Experiment,
@@ -26,6 +26,7 @@ from mloop.entities import (
     ModelVersion,
     MonitorKind,
     MonitorResult,
+    NewRun,
     PredictionChunk,
     RegisteredModel,
     Run,
@@ -49,16 +50,7 @@ class RunStore(Protocol):
         """Every experiment with its number of runs, oldest first."""
         ...
 
-    def create_run(
-        self,
-        experiment_id: int,
-        name: str,
-        *,
-        user: str,
-        parent_run_id: str | None = None,
-        code_version: str | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
+    def create_run(self, run: NewRun) -> str:
         """Create a RUNNING run and return its id."""
         ...
 
@@ -145,17 +137,7 @@ class ModelStore(Protocol):
         """The version an alias points to."""
         ...
 
-    def move_alias(
-        self,
-        name: str,
-        alias: str,
-        version: int | None,
-        *,
-        action: AliasAction,
-        reason: str,
-        user: str,
-        after_event: int | None = None,
-    ) -> AliasEvent:
+    def move_alias(self, move: AliasMove) -> AliasEvent:
         """Point an alias at a version (None deletes it) and audit the move, atomically.
 
         With ``after_event`` (the id of the alias's newest event the caller read, 0 for none)

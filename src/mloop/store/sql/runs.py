@@ -15,6 +15,7 @@ from mloop.entities import (
     Experiment,
     LoggedModel,
     Metric,
+    NewRun,
     Run,
     RunStatus,
 )
@@ -83,34 +84,25 @@ class SqlRunStore:
         with self._db.read() as conn:
             return [(_experiment(row), row.n_runs) for row in conn.execute(query)]
 
-    def create_run(
-        self,
-        experiment_id: int,
-        name: str,
-        *,
-        user: str,
-        parent_run_id: str | None = None,
-        code_version: str | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
+    def create_run(self, run: NewRun) -> str:
         """Create a RUNNING run and return its id."""
         run_id = uuid.uuid4().hex
         values = {
             "id": run_id,
-            "experiment_id": experiment_id,
-            "name": name,
+            "experiment_id": run.experiment_id,
+            "name": run.name,
             "status": RunStatus.RUNNING.value,
             "start_time": time.time(),
-            "parent_run_id": parent_run_id,
-            "user": user,
-            "code_version": code_version,
+            "parent_run_id": run.parent_run_id,
+            "user": run.user,
+            "code_version": run.code_version,
         }
         with self._db.write() as conn:
-            if parent_run_id is not None:
-                self._require_run(conn, parent_run_id)
+            if run.parent_run_id is not None:
+                self._require_run(conn, run.parent_run_id)
             conn.execute(insert(t.runs).values(**values))
-            if tags:
-                rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            if run.tags:
+                rows = [{"run_id": run_id, "key": k, "value": v} for k, v in run.tags.items()]
                 conn.execute(insert(t.run_tags), rows)
         return run_id
 
