@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -135,6 +135,15 @@ class ModelVersion:
     created_at: float
     description: str = ""
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunBatch:
+    """What one write adds to a run: params (text), metric points and tags (text)."""
+
+    params: Mapping[str, str] = field(default_factory=dict)
+    metrics: Sequence[Metric] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from mloop.entities import (
     Metric,
     NewRun,
     Run,
+    RunBatch,
     RunStatus,
 )
 from mloop.errors import InvalidInput
@@ -139,7 +140,7 @@ class TrackingService:
         else:
             points = [_metric(m.key, m.value, m.step, m.timestamp) for m in metrics or ()]
         clean_tags = {_key("tag", k): str(v) for k, v in (tags or {}).items()}
-        self._runs.log_batch(run_id, params=clean_params, metrics=points, tags=clean_tags)
+        self._runs.log_batch(run_id, RunBatch(clean_params, points, clean_tags))
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         """Log one param; a different value for a logged key is a conflict."""
@@ -153,7 +154,7 @@ class TrackingService:
         self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None
     ) -> None:
         """Log one point of a metric's history."""
-        self._runs.log_batch(run_id, metrics=[_metric(key, value, step, timestamp)])
+        self._runs.log_batch(run_id, RunBatch(metrics=[_metric(key, value, step, timestamp)]))
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Log several metrics at one step in one transaction."""

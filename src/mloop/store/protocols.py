@@ -30,6 +30,7 @@ from mloop.entities import (
     PredictionChunk,
     RegisteredModel,
     Run,
+    RunBatch,
     RunStatus,
     Severity,
 )
@@ -58,14 +59,7 @@ class RunStore(Protocol):
         """Mark a run finished, failed or killed."""
         ...
 
-    def log_batch(
-        self,
-        run_id: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        metrics: list[Metric] | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> None:
+    def log_batch(self, run_id: str, batch: RunBatch) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
         ...
 

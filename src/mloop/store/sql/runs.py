@@ -17,6 +17,7 @@ from mloop.entities import (
     Metric,
     NewRun,
     Run,
+    RunBatch,
     RunStatus,
 )
 from mloop.errors import Conflict, InvalidInput, NotFound
@@ -123,23 +124,16 @@ class SqlRunStore:
             if done.rowcount == 0:
                 raise NotFound(f"run {run_id!r} does not exist")
 
-    def log_batch(
-        self,
-        run_id: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        metrics: list[Metric] | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> None:
+    def log_batch(self, run_id: str, batch: RunBatch) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
         try:
             with self._db.write() as conn:
-                if params:
-                    self._insert_params(conn, run_id, params)
-                if metrics:
-                    self._insert_metrics(conn, run_id, metrics)
-                if tags:
-                    self._upsert_tags(conn, run_id, tags)
+                if batch.params:
+                    self._insert_params(conn, run_id, batch.params)
+                if batch.metrics:
+                    self._insert_metrics(conn, run_id, list(batch.metrics))
+                if batch.tags:
+                    self._upsert_tags(conn, run_id, batch.tags)
         except Conflict:
             with self._db.read() as conn:
                 self._require_run(conn, run_id)
