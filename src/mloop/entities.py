@@ -147,6 +147,19 @@ class RunBatch:
 
 
 @dataclass(frozen=True)
+class RunQuery:
+    """A run search: the experiments (none: no runs), a filter, orderings and a page size.
+
+    ``filter`` and ``order_by`` use the filter language of ``mloop.store.filters``.
+    """
+
+    experiment_ids: Sequence[int]
+    filter: str | None = None
+    order_by: Sequence[str] = ()
+    max_results: int = 1000
+
+
+@dataclass(frozen=True)
 class AliasMove:
     """A requested alias move: point ``alias`` of model ``name`` at ``version`` (None deletes).
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import mloop
-from mloop.entities import Metric, NewRun, RunBatch, RunStatus
+from mloop.entities import Metric, NewRun, RunBatch, RunQuery, RunStatus
 from mloop.errors import Conflict, InvalidInput, NotFound
 from mloop.store import Store
 
@@ -167,9 +167,10 @@ def test_search_runs_filters_and_orders(store: Store) -> None:
     churn = [store.runs.get_experiment("churn").id]
 
     def names(filter_string: str | None = None, *order_by: str, limit: int = 1000) -> list[str]:
-        return [r.name for r in store.runs.search_runs(churn, filter_string, order_by, limit)]
+        found = store.runs.search_runs(RunQuery(churn, filter_string, order_by, limit))
+        return [r.name for r in found]
 
-    found = store.runs.search_runs(churn, "metrics.f1 > 0.5 and params.model = 'rf'")
+    found = store.runs.search_runs(RunQuery(churn, "metrics.f1 > 0.5 and params.model = 'rf'"))
     assert [r.id for r in found] == [ids["rf-0"]]
     assert names("metrics.f1 >= 0.5", "metrics.f1 DESC") == ["gb-1", "rf-0", "lr-2"]
     either = names("params.model = 'lr' or (tags.team = 'risk' and metrics.f1 < 0.5)")
@@ -179,7 +180,7 @@ def test_search_runs_filters_and_orders(store: Store) -> None:
     assert len(names("params.model != 'rf'")) == 2
     assert len(names("attributes.status = 'RUNNING'", limit=3)) == 3
     everything = [e.id for e, _ in store.runs.list_experiments()]
-    assert len(store.runs.search_runs(everything)) == 5
+    assert len(store.runs.search_runs(RunQuery(everything))) == 5
     assert names(None, "params.model ASC", "metrics.f1 DESC") == ["gb-1", "lr-2", "rf-0", "rf-3"]
 
 
@@ -217,7 +218,7 @@ def test_malformed_filter_says_where(store: Store, text: str, where: str) -> Non
     run_id = new_run(store, "a")
     experiment_id = store.runs.get_run(run_id).experiment_id
     with pytest.raises(InvalidInput, match="malformed filter") as caught:
-        store.runs.search_runs([experiment_id], text)
+        store.runs.search_runs(RunQuery([experiment_id], text))
     assert where in str(caught.value)
 
 

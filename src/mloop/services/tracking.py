@@ -22,6 +22,7 @@ from mloop.entities import (
     NewRun,
     Run,
     RunBatch,
+    RunQuery,
     RunStatus,
 )
 from mloop.errors import InvalidInput
@@ -271,7 +272,7 @@ class TrackingService:
             names = [experiment] if isinstance(experiment, str) else list(experiment)
             ids = [self._runs.get_experiment(n).id for n in names]
         limit = integer("max_results", max_results, minimum=1)
-        return self._runs.search_runs(ids, filter, list(order_by), limit)
+        return self._runs.search_runs(RunQuery(ids, filter, list(order_by), limit))
 
 
 def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:

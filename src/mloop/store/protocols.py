@@ -31,6 +31,7 @@ from mloop.entities import (
     RegisteredModel,
     Run,
     RunBatch,
+    RunQuery,
     RunStatus,
     Severity,
 )
@@ -67,14 +68,11 @@ class RunStore(Protocol):
         """Return a run with its params, latest metrics and tags."""
         ...
 
-    def search_runs(
-        self,
-        experiment_ids: Sequence[int],
-        filter_string: str | None = None,
-        order_by: Sequence[str] = (),
-        max_results: int = 1000,
-    ) -> list[Run]:
-        """Runs of the given experiments that match the filter, in the requested order."""
+    def search_runs(self, search: RunQuery) -> list[Run]:
+        """Runs of the query's experiments that match its filter, in its order (then newest).
+
+        Raises InvalidInput for a malformed filter or ordering, or max_results below 1.
+        """
         ...
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:

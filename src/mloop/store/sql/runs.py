@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
@@ -18,6 +18,7 @@ from mloop.entities import (
     NewRun,
     Run,
     RunBatch,
+    RunQuery,
     RunStatus,
 )
 from mloop.errors import Conflict, InvalidInput, NotFound
@@ -214,15 +215,9 @@ class SqlRunStore:
                     found[run_id][part][key] = value
         return [_run(row, found[row.id]) for row in rows]
 
-    def search_runs(
-        self,
-        experiment_ids: Sequence[int],
-        filter_string: str | None = None,
-        order_by: Sequence[str] = (),
-        max_results: int = 1000,
-    ) -> list[Run]:
-        """Runs of the given experiments that match the filter, in the requested order."""
-        query = search_query(experiment_ids, filter_string, order_by, max_results)
+    def search_runs(self, search: RunQuery) -> list[Run]:
+        """Runs matching ``search``, loaded with their params, latest metrics and tags."""
+        query = search_query(search)
         with self._db.read() as conn:
             return self._runs_with_data(conn, list(conn.execute(query)))
 
