@@ -24,13 +24,16 @@ from mloop.errors import InvalidInput, MloopError, NotFound, Unauthorized
 from mloop.modelio.outputs import Outputs
 from mloop.prediction_log import model_columns
 from mloop.profiles import DatasetProfile, window_profile
+from mloop.services.labels import label_kind
 from mloop.serving.body import CSV, read_json
 from mloop.serving.config import ServeConfig
 from mloop.serving.http_errors import error_body, http_status
 from mloop.serving.logwriter import Answered, PredictionLogWriter
 from mloop.serving.protocols import mlflow, oip, plain
 from mloop.serving.served import ModelSlot, ServedModel
+from mloop.serving.spool import Spool, drain_orphans, spool_directory
 from mloop.serving.telemetry import ServerMetrics, log_access
+from mloop.uris import ModelUri
 
 logger = logging.getLogger("mloop.serving")
 JSON_TYPE = "application/json"
@@ -66,12 +69,16 @@ class ModelServer:
         self.slot = ModelSlot(client, config, self._log_batch)
         self.writer: PredictionLogWriter | None = None
         self._references: dict[tuple[str, int], DatasetProfile | None] = {}
+        self.spool_dir = spool_directory(
+            client.settings.home, ModelUri.parse(config.model_uri).name, client.store_url
+        )
         if config.log_predictions:
             self.writer = PredictionLogWriter(
                 self._write_chunk,
                 flush_rows=config.log_flush_rows,
                 flush_seconds=config.log_flush_seconds,
                 on_written=lambda m, v, n: self.metrics.logged_rows.labels(m, str(v)).inc(n),
+                spool=Spool(self.spool_dir) if config.log_spool else None,
             )
 
     def _write_chunk(self, model: str, version: int, arm: str, frame: pd.DataFrame) -> object:
@@ -95,7 +102,14 @@ class ModelServer:
         return self._references[key]
 
     async def start(self) -> None:
-        """Load the model and start the log writer."""
+        """Drain spools of servers that are gone, load the model and start the log writer."""
+        if self.writer is not None:
+            await asyncio.to_thread(
+                drain_orphans,
+                self.spool_dir,
+                self._write_chunk,
+                self.client.prediction_log.logged_ids,
+            )
         await self.slot.start()
         gc.freeze()
         if self.writer is not None:
@@ -193,17 +207,44 @@ class ModelServer:
         )
 
     async def feedback(self, request: Request) -> Response:
-        """Attach ground-truth labels to prediction ids; unknown ids are reported back."""
+        """Store ground-truth labels by prediction id; ids not in the log yet are ``pending``.
+
+        Labels are checked against the served model's classes (numbers for a regressor) and
+        kept even when their prediction is not logged yet; they join when it lands. ``unknown``
+        lists ids still not in the log a flush interval (plus a second) after their first label.
+        """
         try:
             _authorize(request, self.client.settings.token)
             _, payload = await read_json(request, self.config.max_body_bytes)
             labels = feedback_labels(payload)
             if self.writer is not None and not self.writer.pending_ids().isdisjoint(labels):
                 await asyncio.to_thread(self.writer.flush)
-            result = await asyncio.to_thread(self.client.prediction_log.record_feedback, labels)
-            return _json({"accepted": result.accepted, "unknown": result.unknown})
+            result = await asyncio.to_thread(
+                self.client.prediction_log.record_feedback,
+                labels,
+                kind=label_kind(self.slot.current.model.estimator),
+                pending_seconds=self._pending_seconds,
+            )
+            answer = {"accepted": result.accepted, "pending": result.pending}
+            return _json({**answer, "unknown": result.unknown})
         except MloopError as exc:
             return _json(error_body(exc, "plain"), http_status(exc))
+
+    async def feedback_status(self, prediction_id: str) -> Response:
+        """The stored label of a prediction id and whether it is joined, pending or unknown."""
+        try:
+            log = self.client.prediction_log
+            status = await asyncio.to_thread(
+                log.feedback_status, prediction_id, pending_seconds=self._pending_seconds
+            )
+            label = (await asyncio.to_thread(log.feedback_for, [prediction_id]))[prediction_id]
+            return _json({"prediction_id": prediction_id, "label": label, "status": status})
+        except MloopError as exc:
+            return _json(error_body(exc, "plain"), http_status(exc))
+
+    @property
+    def _pending_seconds(self) -> float:
+        return self.config.log_flush_seconds + 1.0
 
 
 @dataclass(frozen=True)
@@ -313,6 +354,10 @@ def _routes(app: FastAPI, server: ModelServer) -> None:
     @app.post("/feedback")
     async def feedback(request: Request) -> Response:
         return await server.feedback(request)
+
+    @app.get("/feedback/{prediction_id}")
+    async def feedback_status(prediction_id: str) -> Response:
+        return await server.feedback_status(prediction_id)
 
     @app.get("/metrics")
     async def metrics() -> Response:
