@@ -175,7 +175,8 @@ def _records(data: bytes) -> Iterator[tuple[tuple[str, int, str], pa.Table]]:
             return
         header = json.loads(data[start : start + header_size])
         body = pa.py_buffer(data[start + header_size : end])
-        yield (header["model"], int(header["version"]), header["arm"]), pa.ipc.open_stream(
-            body
-        ).read_all()
+        yield (
+            (header["model"], int(header["version"]), header["arm"]),
+            pa.ipc.open_stream(body).read_all(),
+        )
         offset = end

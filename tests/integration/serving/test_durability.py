@@ -21,7 +21,8 @@ from .conftest import ChurnModels, free_port, wait_until_ready
 
 RUN = (
     "import json, sys; from mloop.serving.config import ServeConfig; "
-    "from mloop.serving.server import run_server; run_server(ServeConfig(**json.loads(sys.argv[1])))"
+    "from mloop.serving.server import run_server; "
+    "run_server(ServeConfig(**json.loads(sys.argv[1])))"
 )
 
 
@@ -37,7 +38,11 @@ class ServerProcess:
         )  # fmt: skip
 
     def __enter__(self) -> ServerProcess:
-        wait_until_ready(self.url, 60)
+        """Wait until ten readiness checks in a row pass, so every worker has its model."""
+        deadline, ready = time.monotonic() + 60, 0
+        while ready < 10 and time.monotonic() < deadline:
+            wait_until_ready(self.url, 60)
+            ready = ready + 1 if httpx.get(f"{self.url}/v2/health/ready").status_code == 200 else 0
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -64,8 +69,9 @@ def _config(churn_models: ChurnModels, **changes: object) -> ServeConfig:
     return ServeConfig(**{**asdict(base), **changes})
 
 
-def _predict_until(url: str, record: dict[str, object], stop: threading.Event) -> list[str]:
-    answered: list[str] = []
+def _predict_until(
+    url: str, record: dict[str, object], stop: threading.Event, answered: list[str]
+) -> None:
     with httpx.Client(base_url=url, timeout=10) as http:
         while not stop.is_set():
             try:
@@ -74,18 +80,18 @@ def _predict_until(url: str, record: dict[str, object], stop: threading.Event) -
                 continue
             if reply.status_code == 200:
                 answered.extend(reply.json()["prediction_ids"])
-    return answered
 
 
 def test_sigkilled_worker_loses_no_answered_prediction(churn_models: ChurnModels) -> None:
     record = json.loads(churn_models.features.head(1).to_json(orient="records"))[0]
     config = _config(churn_models, workers=2, log_flush_seconds=60.0)
-    stop, results = threading.Event(), [[] for _ in range(8)]  # type: list[list[str]]
+    stop = threading.Event()
+    results: list[list[str]] = [[] for _ in range(8)]
     with ServerProcess(config) as server:
         threads = [
-            threading.Thread(target=lambda i=i: results[i].extend(_predict_until(server.url, record, stop)))
+            threading.Thread(target=_predict_until, args=(server.url, record, stop, results[i]))
             for i in range(8)
-        ]  # fmt: skip
+        ]
         for thread in threads:
             thread.start()
         time.sleep(2)
