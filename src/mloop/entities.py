@@ -225,10 +225,14 @@ class PredictionChunk:
 
 @dataclass(frozen=True)
 class FeedbackResult:
-    """What a batch of ground-truth labels did: how many were stored, which ids were unknown."""
+    """What a batch of ground-truth labels did: how many were stored, which ids were unknown.
+
+    ``pending`` ids are not in the log yet; their labels are kept and join when they land.
+    """
 
     accepted: int
     unknown: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from mloop.entities import (
     ArtifactRef,
     DatasetFingerprint,
     Experiment,
-    FeedbackResult,
     LoggedModel,
     Metric,
     ModelVersion,
@@ -164,8 +163,16 @@ class PredictionLogStore(Protocol):
         """Chunks with rows in [start, end), or the fewest holding its newest last_n_rows."""
         ...
 
-    def record_feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
-        """Store (or correct) labels of logged predictions at once; report never-logged ids."""
+    def record_feedback(self, labels: Mapping[str, Any]) -> int:
+        """Store labels by prediction id, logged yet or not (a later label of an id wins)."""
+        ...
+
+    def unjoined_labels(self, prediction_ids: Sequence[str]) -> dict[str, float]:
+        """Ids with a stored label but no logged prediction, to their first label's time."""
+        ...
+
+    def logged_ids(self, prediction_ids: Sequence[str]) -> set[str]:
+        """The ids among these that are in the log."""
         ...
 
     def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
