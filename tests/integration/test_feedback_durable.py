@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from alembic.config import Config
 from sklearn.linear_model import LogisticRegression
 
 import mloop
+from mloop.config import Settings
 from mloop.demo import churn_pipeline
 from mloop.scenario import TARGET, churn_customers
 from mloop.serving import ServeConfig
@@ -52,12 +54,14 @@ def _churn_store(url: str) -> tuple[mloop.Client, dict[str, Any]]:
 def _config(client: mloop.Client, **changes: Any) -> ServeConfig:
     return ServeConfig(
         model_uri="models:/churn/1",
-        store_url=client.store_url,
-        artifacts_url=client.artifacts_url,
         port=free_port(),
         log_flush_seconds=FLUSH_SECONDS,
         **changes,
     )
+
+
+def _settings(client: mloop.Client) -> Settings:
+    return replace(client.settings, store_url=client.store_url, artifacts_url=client.artifacts_url)
 
 
 def _pairs(urls: list[str], record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -85,7 +89,7 @@ def _all_joined(client: mloop.Client, sent: list[dict[str, Any]]) -> None:
 
 def test_two_workers_join_every_label(sqlite_url: str) -> None:
     client, record = _churn_store(sqlite_url)
-    with ServerProcess(_config(client, workers=2)) as server:
+    with ServerProcess(_config(client, workers=2), client) as server:
         sent = _pairs([server.url], record)
         _all_joined(client, sent)
 
@@ -95,7 +99,9 @@ def test_two_replicas_on_one_store_join_every_label(
 ) -> None:
     client, record = served
     with ExitStack() as stack:
-        servers = [stack.enter_context(LiveServer(_config(client))) for _ in range(2)]
+        servers = [
+            stack.enter_context(LiveServer(_config(client), _settings(client))) for _ in range(2)
+        ]
         sent = _pairs([s.url for s in servers], record)
         assert any(s["pending"] for s in sent)
         _all_joined(client, sent)
@@ -108,7 +114,10 @@ def test_two_replicas_on_one_store_join_every_label(
 
 @pytest.fixture
 def http(served: tuple[mloop.Client, dict[str, Any]]) -> Iterator[httpx.Client]:
-    with LiveServer(_config(served[0])) as server, httpx.Client(base_url=server.url) as client:
+    with (
+        LiveServer(_config(served[0]), _settings(served[0])) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
         yield client
 
 

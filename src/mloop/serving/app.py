@@ -302,7 +302,9 @@ def create_app(
     jobs: Sequence[BackgroundJob] = (),
     routing: RoutingSetup = single_arm,
 ) -> FastAPI:
-    """Build the server app for ``config``; the models load when the app starts.
+    """Build the server app for ``config``; the models load when the app starts, before it
+    accepts a request (each worker process loads its own, so no worker answers 503 while others
+    are ready).
 
     The store, artifacts and token come from ``settings`` (``client`` defaults to a Client on
     them); ``routing`` builds the policy that picks an arm per request.
@@ -311,14 +313,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        loading = asyncio.get_running_loop().create_task(server.start())
-        loading.add_done_callback(_report_load_failure)
+        await server.start()
         for job in jobs:
             job.start()
         yield
         for job in jobs:
             await asyncio.to_thread(job.stop)
-        loading.cancel()
         await server.stop()
 
     app = FastAPI(
@@ -349,11 +349,6 @@ def _error_handlers(app: FastAPI, server: ModelServer) -> None:
 
     app.add_exception_handler(MloopError, mloop_error)
     app.add_exception_handler(Exception, internal_error)
-
-
-def _report_load_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("could not load the model: %s", task.exception())
 
 
 def app_from_env() -> FastAPI:

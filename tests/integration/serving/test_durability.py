@@ -14,24 +14,26 @@ from pathlib import Path
 
 import httpx
 
+import mloop
 from mloop.serving import ServeConfig
 from mloop.serving.spool import Spool, drain_orphans, spool_record
 
 from .conftest import ChurnModels, free_port, wait_until_ready
 
 RUN = (
-    "import json, sys; from mloop.serving.config import ServeConfig; "
-    "from mloop.serving.server import run_server; "
-    "run_server(ServeConfig(**json.loads(sys.argv[1])))"
+    "import json, sys; from mloop.config import load_settings; "
+    "from mloop.serving.config import ServeConfig; from mloop.serving.server import run_server; "
+    "run_server(ServeConfig(**json.loads(sys.argv[1])), load_settings())"
 )
 
 
 class ServerProcess:
     """`run_server` in a child process (uvicorn with its worker processes)."""
 
-    def __init__(self, config: ServeConfig) -> None:
+    def __init__(self, config: ServeConfig, client: mloop.Client) -> None:
         self.url = f"http://127.0.0.1:{config.port}"
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        env |= {"MLOOP_STORE_URL": client.store_url, "MLOOP_ARTIFACTS_URL": client.artifacts_url}
         self.process = subprocess.Popen(
             [sys.executable, "-c", RUN, json.dumps(asdict(config))],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -58,14 +60,8 @@ class ServerProcess:
         ]
 
 
-def _config(churn_models: ChurnModels, **changes: object) -> ServeConfig:
-    client = churn_models.client
-    base = ServeConfig(
-        model_uri="models:/churn/1",
-        store_url=client.store_url,
-        artifacts_url=client.artifacts_url,
-        port=free_port(),
-    )
+def _config(**changes: object) -> ServeConfig:
+    base = ServeConfig(model_uri="models:/churn/1", port=free_port())
     return ServeConfig(**{**asdict(base), **changes})
 
 
@@ -84,10 +80,10 @@ def _predict_until(
 
 def test_sigkilled_worker_loses_no_answered_prediction(churn_models: ChurnModels) -> None:
     record = json.loads(churn_models.features.head(1).to_json(orient="records"))[0]
-    config = _config(churn_models, workers=2, log_flush_seconds=60.0)
+    config = _config(workers=2, log_flush_seconds=60.0)
     stop = threading.Event()
     results: list[list[str]] = [[] for _ in range(8)]
-    with ServerProcess(config) as server:
+    with ServerProcess(config, churn_models.client) as server:
         threads = [
             threading.Thread(target=_predict_until, args=(server.url, record, stop, results[i]))
             for i in range(8)
@@ -100,7 +96,7 @@ def test_sigkilled_worker_loses_no_answered_prediction(churn_models: ChurnModels
         stop.set()
         for thread in threads:
             thread.join()
-    with ServerProcess(_config(churn_models)):
+    with ServerProcess(_config(), churn_models.client):
         pass
     answered = [pid for ids in results for pid in ids]
     logged = churn_models.client.prediction_log.read("churn", columns=["prediction_id"])
