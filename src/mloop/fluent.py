@@ -230,7 +230,7 @@ def log_model(
 def search_runs(
     experiment: str | Sequence[str] | None = None,
     filter: str | None = None,
-    order_by: Sequence[str] = (),
+    order_by: Sequence[str] | str | None = (),
     max_results: int = 1000,
 ) -> pd.DataFrame:
     """Runs matching a filter such as ``metrics.f1 > 0.5``, as a DataFrame."""

@@ -10,7 +10,7 @@ from mloop import modelio
 from mloop.artifacts import ArtifactStore
 from mloop.config import Settings
 from mloop.entities import AliasAction, AliasEvent, AliasMove, ModelVersion, RegisteredModel
-from mloop.errors import AliasMoved, Conflict, InvalidInput
+from mloop.errors import AliasMoved, Conflict, InvalidInput, NotFound
 from mloop.modelio.loaded import LoadedModel
 from mloop.modelio.signature import Signature
 from mloop.services.integers import integer
@@ -143,12 +143,17 @@ class RegistryService:
     ) -> AliasEvent:
         """Move an alias back to the version it held before (or to version ``to``), audited.
 
-        Raises Conflict when there is no earlier version, when ``to`` is the current version,
-        or when the target takes different inputs, unless ``allow_schema_change``.
+        Rollbacks walk back through the versions the alias held, like undo: a second rollback
+        goes one version further back, and going forward again is a ``set_alias``. Raises
+        NotFound when the model has no such alias, Conflict when there is no earlier version,
+        when ``to`` is the current version, or when the target takes different inputs, unless
+        ``allow_schema_change``.
         """
         wanted = None if to is None else integer("to", to, minimum=1)
 
         def target(history: list[AliasEvent]) -> int:
+            if not history or history[-1].to_version is None:
+                raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
             chosen = rollback_target(history) if wanted is None else wanted
             if history and history[-1].to_version == chosen:
                 raise Conflict(f"{name}@{alias} already points to version {chosen}")

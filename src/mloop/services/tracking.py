@@ -262,23 +262,47 @@ class TrackingService:
         self,
         experiment: str | Sequence[str] | None = None,
         filter: str | None = None,
-        order_by: Sequence[str] = (),
+        order_by: Sequence[str] | str | None = (),
         max_results: int = 1000,
     ) -> list[Run]:
-        """Runs of the named experiments (all when None) matching the filter, in order."""
+        """Runs of the named experiments (all when None) matching the filter, in order.
+
+        ``order_by`` is a list of clauses such as ``"metrics.f1 DESC"`` (one clause may be given
+        as a string). Raises NotFound for an unknown experiment, InvalidInput for a malformed
+        filter, ordering or ``max_results``.
+        """
         if experiment is None:
             ids = [found.id for found, _ in self._runs.list_experiments()]
         else:
             names = [experiment] if isinstance(experiment, str) else list(experiment)
             ids = [self._runs.get_experiment(n).id for n in names]
         limit = integer("max_results", max_results, minimum=1)
-        return self._runs.search_runs(RunQuery(ids, filter, list(order_by), limit))
+        clauses = [order_by] if isinstance(order_by, str) else list(order_by or ())
+        return self._runs.search_runs(RunQuery(ids, filter, clauses, limit))
+
+
+RUN_COLUMNS = (
+    "run_id",
+    "experiment_id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "parent_run_id",
+    "user",
+    "code_version",
+)
 
 
 def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per run: attributes, then metrics.*, params.* and tags.* columns."""
+    """One row per run: attributes, then metrics.*, params.* and tags.* columns.
+
+    With no runs the frame still has the attribute columns (``RUN_COLUMNS``).
+    """
     import pandas as pd
 
+    if not runs:
+        return pd.DataFrame(columns=list(RUN_COLUMNS))
     records = []
     for run in runs:
         record: dict[str, Any] = {
