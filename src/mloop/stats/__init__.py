@@ -13,6 +13,7 @@ from mloop.stats.cbpe import (
     estimate_performance,
     fit_calibration,
 )
+from mloop.stats.effect import jensen_shannon_corrected, merge_bins, wasserstein_rank
 from mloop.stats.drift import TestResult, ks_p_value, ks_test, wasserstein, wasserstein_normed
 from mloop.stats.multiple import adjust_p_values
 from mloop.stats.performance import (
@@ -35,14 +36,17 @@ __all__ = [
     "estimate_performance",
     "fit_calibration",
     "jensen_shannon",
+    "jensen_shannon_corrected",
     "ks_binned",
     "ks_p_value",
     "ks_test",
     "log_loss",
+    "merge_bins",
     "psi",
     "regression_metrics",
     "roc_auc",
     "wasserstein",
     "wasserstein_binned",
     "wasserstein_normed",
+    "wasserstein_rank",
 ]
