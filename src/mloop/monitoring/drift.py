@@ -16,8 +16,8 @@ import pandas as pd
 from mloop import stats
 from mloop.errors import InvalidInput
 from mloop.monitoring.methods import (
-    METHODS,
     CATEGORICAL,
+    METHODS,
     NUMERIC,
     DriftMethod,
     Samples,
@@ -101,9 +101,7 @@ class DriftOptions:
 def _check_distance(option: str, name: str, kind: str) -> None:
     distances = [n for n in methods_for(kind) if METHODS[n].yields is Yields.DISTANCE]
     if name not in distances:
-        raise InvalidInput(
-            f"{option} {name!r} is not one of {', '.join(distances)}", field=option
-        )
+        raise InvalidInput(f"{option} {name!r} is not one of {', '.join(distances)}", field=option)
 
 
 @dataclass(frozen=True)

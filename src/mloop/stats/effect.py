@@ -1,9 +1,9 @@
 """Effect sizes of drift that keep their meaning at every sample size.
 
 Plug-in distances between two histograms grow with the number of bins and shrink with the
-sample sizes even when nothing changed. The functions here either work on few bins of equal
-reference mass (``merge_bins``), subtract the expected no-change value (``jensen_shannon_corrected``)
-or measure on the reference's rank scale, where every bin weighs its share of the reference
+sample sizes even when nothing changed. The functions here work on few bins of equal reference
+mass (``merge_bins``), subtract the expected no-change value (``jensen_shannon_corrected``), or
+measure on the reference's rank scale, where every bin weighs its share of the reference
 (``wasserstein_rank``). Counts follow ``mloop.stats.binned``; NaN when either histogram is empty.
 """
 
@@ -45,10 +45,13 @@ def merge_bins(
     group = np.minimum((before * groups).astype(np.int64), groups - 1)
     _, group = np.unique(group, return_inverse=True)
     size = int(group.max()) + 1
-    return np.bincount(group, reference, size), np.bincount(group, current, size)
+    merged_reference = np.bincount(group, reference, minlength=size).astype(np.float64)
+    return merged_reference, np.bincount(group, current, minlength=size).astype(np.float64)
 
 
-def jensen_shannon_corrected(reference_counts: npt.ArrayLike, current_counts: npt.ArrayLike) -> float:
+def jensen_shannon_corrected(
+    reference_counts: npt.ArrayLike, current_counts: npt.ArrayLike
+) -> float:
     """Jensen-Shannon distance (base 2) less its expected value when nothing changed.
 
     The plug-in divergence of two samples of sizes n and m from one distribution over k occupied
@@ -72,7 +75,7 @@ def wasserstein_rank(reference_counts: npt.ArrayLike, current_counts: npt.ArrayL
     mass spread uniformly within each bin; the result is the mean absolute gap between the two
     CDFs over the reference's quantiles, in shares of the population (0.02 = values moved two
     percentiles on average). Any monotone change of units (log, scaling) leaves it unchanged,
-    so a ×0.9 on a skewed positive column counts as much as the same rank shift of a symmetric
+    so a 10% cut on a skewed positive column counts as much as the same rank shift of a symmetric
     one. Checked against the exact distance of the rank-transformed samples
     (``scipy.stats.wasserstein_distance``) in the tests. NaN if one histogram is empty.
     """
