@@ -21,7 +21,7 @@ ERROR_METRICS = frozenset({"log_loss", "mae", "rmse"})
 UNDEFINED = {
     "precision": "no predicted positives",
     "recall": "no actual positives",
-    "f1": "no positives, predicted or actual",
+    "f1": "no actual positives",
     "roc_auc": "only one class among the labels",
 }
 

@@ -60,7 +60,7 @@ def confusion_intervals(
         "recall": wilson(tp, tp + fn, confidence),
         "f1": NO_INTERVAL,
     }
-    if 2 * tp + fp + fn > 0:
+    if tp + fn > 0:
         cells = np.random.default_rng(seed).multinomial(
             rows, np.array([tp, fp, fn, tn]) / rows, BOOTSTRAP_DRAWS
         )

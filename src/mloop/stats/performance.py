@@ -1,8 +1,8 @@
 """Realised model performance once ground truth has arrived.
 
 Ratios with a zero denominator (precision without predicted positives, recall without actual
-positives, F1 with neither) are undefined: NaN, not scikit-learn's 0, so a window without
-positives cannot look like a collapse. Every metric is NaN when there are no rows, and ROC AUC
+positives) are undefined: NaN, not scikit-learn's 0, and so is F1 without actual positives (it
+averages recall), so a window without positives cannot look like a collapse. Every metric is NaN when there are no rows, and ROC AUC
 is NaN when one class is absent.
 """
 
@@ -74,7 +74,7 @@ def confusion_metrics(
         "accuracy": _ratio(tp + tn, tp + fp + fn + tn),
         "precision": _ratio(tp, tp + fp),
         "recall": _ratio(tp, tp + fn),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "f1": np.where(tp + fn > 0, _ratio(2 * tp, 2 * tp + fp + fn), np.nan),
     }
 
 
