@@ -2,8 +2,8 @@
 
 Ratios with a zero denominator (precision without predicted positives, recall without actual
 positives) are undefined: NaN, not scikit-learn's 0, and so is F1 without actual positives (it
-averages recall), so a window without positives cannot look like a collapse. Every metric is NaN when there are no rows, and ROC AUC
-is NaN when one class is absent.
+averages recall), so a window without positives cannot look like a collapse. Every metric is
+NaN when there are no rows, and ROC AUC is NaN when one class is absent.
 """
 
 from __future__ import annotations
