@@ -262,7 +262,13 @@ class AlertStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Alert:
-    """A condition a rule found, kept as one row however often it is seen again."""
+    """A condition a rule found, kept as one row however often it is seen again.
+
+    ``monitor`` names the monitor definition that judges it (for example its window, ``last
+    10000``), so conditions of two monitors of one model never resolve each other. Its status
+    only moves forward (open, acknowledged, resolved); a sighting after resolution opens a new
+    alert whose ``previous_id`` is the resolved one.
+    """
 
     id: int
     rule: str
@@ -277,3 +283,5 @@ class Alert:
     occurrences: int
     notified_at: float | None
     updated_by: str | None = None
+    monitor: str = ""
+    previous_id: int | None = None

@@ -15,7 +15,11 @@ AUTO_RESOLVER = "mloop"
 
 @dataclass(frozen=True)
 class Signal:
-    """One measured value of a monitoring run, e.g. drift of a column or a window's F1."""
+    """One measured value of a monitoring run, e.g. drift of a column or a window's F1 drop.
+
+    ``message`` says what was measured; the alert's message adds the value against the rule's
+    threshold, on the value's own scale.
+    """
 
     metric: str
     subject: str
@@ -40,14 +44,24 @@ class AlertRule:
             return False
         return signal.value < self.threshold if self.below else signal.value >= self.threshold
 
+    def describe(self, signal: Signal) -> str:
+        """The alert message: what was measured, then its value against the threshold."""
+        side = "below" if self.below else "at or above"
+        return (
+            f"{signal.message}: {self.metric} {signal.value:.4g} is {side} "
+            f"the threshold {self.threshold:.4g}"
+        )
+
 
 DEFAULT_RULES = (
     AlertRule("dataset-drift", "drift.share", 0.5, severity=Severity.CRITICAL),
     AlertRule("feature-drift", "drift.column", 1.0),
     AlertRule("prediction-drift", "drift.prediction", 1.0),
     AlertRule("f1-drop", "performance.f1_drop", 0.05, severity=Severity.CRITICAL),
+    AlertRule("accuracy-drop", "performance.accuracy_drop", 0.05, severity=Severity.CRITICAL),
     AlertRule("estimated-f1-drop", "estimated.f1_drop", 0.05),
 )
+"""Drops are the ones the metric's interval supports (reference minus its upper end)."""
 
 
 def notification_due(rule: AlertRule, alert: Alert, fresh: bool, now: float) -> bool:
@@ -72,11 +86,12 @@ def process_signals(
     signals: Sequence[Signal],
     rules: Sequence[AlertRule],
     notifiers: Sequence[Notifier],
+    monitor: str = "",
 ) -> list[Alert]:
     """Open or refresh an alert per breach, notify outside cool-down, resolve what cleared.
 
-    One alert per (rule, model, subject) stays active however often it is seen; returns the
-    alerts opened or refreshed by this run.
+    One alert per (rule, model, subject, ``monitor``) stays active however often it is seen,
+    and only this monitor's run resolves it; returns the alerts opened or refreshed by this run.
     """
     raised: list[Alert] = []
     for rule in rules:
@@ -86,13 +101,14 @@ def process_signals(
                 model,
                 signal.subject,
                 severity=rule.severity,
-                message=signal.message,
+                message=rule.describe(signal),
                 value=signal.value,
+                monitor=monitor,
             )
             if notification_due(rule, alert, fresh, time.time()):
                 _notify(monitoring, alert, notifiers)
             raised.append(alert)
-        _resolve_cleared(monitoring, model, rule, cleared_subjects(rule, signals))
+        _resolve_cleared(monitoring, model, rule, cleared_subjects(rule, signals), monitor)
     return raised
 
 
@@ -103,8 +119,9 @@ def _notify(monitoring: MonitoringService, alert: Alert, notifiers: Sequence[Not
 
 
 def _resolve_cleared(
-    monitoring: MonitoringService, model: str, rule: AlertRule, cleared: set[str]
+    monitoring: MonitoringService, model: str, rule: AlertRule, cleared: set[str], monitor: str
 ) -> None:
     for alert in monitoring.alerts(model=model, rule=rule.name):
-        if alert.subject in cleared and alert.status is not AlertStatus.RESOLVED:
+        mine = alert.monitor == monitor and alert.subject in cleared
+        if mine and alert.status is not AlertStatus.RESOLVED:
             monitoring.set_alert_status(alert.id, AlertStatus.RESOLVED, AUTO_RESOLVER)

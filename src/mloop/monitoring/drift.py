@@ -1,4 +1,4 @@
-"""Data drift per column with a method chosen by kind and sample size, and a dataset verdict.
+"""Data drift per column (a supported test and an effect size that matters), and a dataset verdict.
 
 The methods are the rows of ``mloop.monitoring.methods.METHODS``.
 """
@@ -16,6 +16,7 @@ import pandas as pd
 from mloop import stats
 from mloop.errors import InvalidInput
 from mloop.monitoring.methods import (
+    CATEGORICAL,
     METHODS,
     NUMERIC,
     DriftMethod,
@@ -36,11 +37,12 @@ from mloop.profiles import (
     unseen_categories,
     window_profile,
 )
+from mloop.profiles.numeric import float_values
 
 CORRECTIONS = ("bh", "bonferroni", "none")
 TABLE_COLUMNS = [
-    "column", "kind", "method", "statistic", "p_value", "threshold", "drifted",
-    "reference_missing", "current_missing", "missing_jump", "out_of_range", "unseen",
+    "column", "kind", "test", "p_value", "alpha", "method", "statistic", "threshold", "tested",
+    "drifted", "reference_missing", "current_missing", "missing_jump", "out_of_range", "unseen",
 ]  # fmt: skip
 
 
@@ -48,7 +50,9 @@ TABLE_COLUMNS = [
 class ColumnRule:
     """A per-column override: a row of ``METHODS`` and its threshold (its default when None).
 
-    The threshold is a p-value level or a distance, as the row's ``yields`` says.
+    A test (``ks``, ``chi_square``) replaces the column's test and its threshold is the p-value
+    level; a distance replaces the column's effect size and its threshold is the smallest
+    distance that matters. The other half of the verdict keeps its default.
     """
 
     method: str
@@ -57,22 +61,23 @@ class ColumnRule:
 
 @dataclass(frozen=True)
 class DriftOptions:
-    """How drift is decided.
+    """How drift is decided: the same two-part rule at every sample size.
 
-    When either sample has at most ``small_sample`` values a column gets a p-value test (KS
-    for numbers, chi-square for categories) at level ``alpha`` after a ``correction`` over the
-    p-value tests (Benjamini-Hochberg "bh", "bonferroni" or "none"). Larger samples would make
-    p-values flag trivial shifts, so a distance with an effect-size threshold decides instead
-    (normalised Wasserstein or PSI for numbers, Jensen-Shannon for categories). The dataset
-    drifts when at least ``dataset_share`` of the columns do. ``rules`` map a column name to
-    its own method and threshold. Raises InvalidInput for an unknown correction, a
-    ``numeric_distance`` that is not a distance for numbers, or a rule naming no method.
+    A column drifts when the change is statistically supported — its test's p-value (KS for
+    numbers, chi-square for categories), after a ``correction`` across the tested columns
+    (Benjamini-Hochberg "bh", "bonferroni" or "none"), is below ``alpha`` — and large enough to
+    matter — its effect size (``numeric_distance`` for numbers, ``categorical_distance`` for
+    categories) reaches the method's threshold. Small windows then need a large change to be
+    supported, and huge windows cannot flag trivial ones. The dataset drifts when at least
+    ``dataset_share`` of the tested columns do. ``rules`` map a column name to its own test or
+    distance (``ColumnRule``). Raises InvalidInput for an unknown correction, a distance that
+    does not fit its kind, or a rule naming no method.
     """
 
     alpha: float = 0.05
     correction: str = "bh"
-    small_sample: int = 1000
-    numeric_distance: str = "wasserstein"
+    numeric_distance: str = "wasserstein_rank"
+    categorical_distance: str = "jensen_shannon"
     dataset_share: float = 0.5
     missing_jump: float = 0.1
     rules: Mapping[str, ColumnRule] = field(default_factory=dict)
@@ -82,12 +87,8 @@ class DriftOptions:
             raise InvalidInput(
                 f"correction {self.correction!r} is not bh, bonferroni or none", field="correction"
             )
-        distances = [n for n in methods_for(NUMERIC) if METHODS[n].yields is Yields.DISTANCE]
-        if self.numeric_distance not in distances:
-            raise InvalidInput(
-                f"numeric_distance {self.numeric_distance!r} is not one of {', '.join(distances)}",
-                field="numeric_distance",
-            )
+        _check_distance("numeric_distance", self.numeric_distance, NUMERIC)
+        _check_distance("categorical_distance", self.categorical_distance, CATEGORICAL)
         for column, rule in self.rules.items():
             if rule.method not in METHODS:
                 raise InvalidInput(
@@ -95,6 +96,12 @@ class DriftOptions:
                     f"{', '.join(METHODS)}",
                     field=column,
                 )
+
+
+def _check_distance(option: str, name: str, kind: str) -> None:
+    distances = [n for n in methods_for(kind) if METHODS[n].yields is Yields.DISTANCE]
+    if name not in distances:
+        raise InvalidInput(f"{option} {name!r} is not one of {', '.join(distances)}", field=option)
 
 
 @dataclass(frozen=True)
@@ -123,23 +130,29 @@ class DriftReport:
         }
 
 
-def _method(column: ColumnProfile, current: ColumnProfile, options: DriftOptions) -> DriftMethod:
-    rule = options.rules.get(column.name)
-    if rule is not None:
-        return method_for(column, rule.method)
-    small = min(column.count, current.count) <= options.small_sample
-    if isinstance(column, NumericProfile):
-        return METHODS["ks"] if small else METHODS[options.numeric_distance]
-    return METHODS["chi_square" if small else "jensen_shannon"]
+@dataclass(frozen=True)
+class _Verdict:
+    """The test and the effect size that judge one column, with their thresholds."""
+
+    test: DriftMethod
+    alpha: float
+    effect: DriftMethod
+    threshold: float
 
 
-def _threshold(method: DriftMethod, rule: ColumnRule | None, options: DriftOptions) -> float:
-    """The rule's threshold, else alpha for a chosen test, else the method's default."""
-    if rule is not None and rule.threshold is not None:
-        return rule.threshold
-    if rule is None and method.yields is Yields.P_VALUE:
-        return options.alpha
-    return method.default_threshold
+def _verdict(ref: ColumnProfile, options: DriftOptions) -> _Verdict:
+    numeric = isinstance(ref, NumericProfile)
+    test = METHODS["ks" if numeric else "chi_square"]
+    effect = METHODS[options.numeric_distance if numeric else options.categorical_distance]
+    alpha, threshold = options.alpha, effect.default_threshold
+    rule = options.rules.get(ref.name)
+    if rule is not None and method_for(ref, rule.method).yields is Yields.P_VALUE:
+        test = METHODS[rule.method]
+        alpha = options.alpha if rule.threshold is None else rule.threshold
+    elif rule is not None:
+        effect = METHODS[rule.method]
+        threshold = effect.default_threshold if rule.threshold is None else rule.threshold
+    return _Verdict(test, alpha, effect, threshold)
 
 
 def _samples(
@@ -154,8 +167,19 @@ def _samples(
 def _finite(frame: pd.DataFrame | None, name: str) -> np.ndarray | None:
     if frame is None or name not in frame:
         return None
-    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    values = float_values(frame[name])
     return values[np.isfinite(values)]
+
+
+def _measured(
+    method: DriftMethod,
+    ref: ColumnProfile,
+    cur: ColumnProfile,
+    frames: tuple[pd.DataFrame | None, ...],
+) -> tuple[float, float | None]:
+    if cur.count == 0 or ref.count == 0:
+        return math.nan, None
+    return measure(method, ref, cur, _samples(method, ref.name, frames))
 
 
 def _row(
@@ -164,17 +188,20 @@ def _row(
     options: DriftOptions,
     frames: tuple[pd.DataFrame | None, ...],
 ) -> dict[str, Any]:
-    method = _method(ref, cur, options)
-    empty = cur.count == 0 or ref.count == 0
-    samples = None if empty else _samples(method, ref.name, frames)
-    statistic, p_value = (math.nan, None) if empty else measure(method, ref, cur, samples)
+    verdict = _verdict(ref, options)
+    _, p_value = _measured(verdict.test, ref, cur, frames)
+    statistic, _ = _measured(verdict.effect, ref, cur, frames)
+    tested = p_value is not None and math.isfinite(p_value) and math.isfinite(statistic)
     return {
         "column": ref.name,
         "kind": ref.kind,
-        "method": method.name,
+        "test": verdict.test.name,
+        "p_value": p_value if tested else None,
+        "alpha": verdict.alpha,
+        "method": verdict.effect.name,
         "statistic": statistic,
-        "p_value": p_value,
-        "threshold": _threshold(method, options.rules.get(ref.name), options),
+        "threshold": verdict.threshold,
+        "tested": tested,
         "drifted": False,
         "reference_missing": missing_rate(ref),
         "current_missing": missing_rate(cur),
@@ -192,14 +219,15 @@ def _out_of_range_share(column: ColumnProfile) -> float:
 
 def _decide(rows: list[dict[str, Any]], options: DriftOptions) -> None:
     """Correct the p-values over the tested columns, then give each row its verdict."""
-    tested = [r for r in rows if r["p_value"] is not None]
+    tested = [r for r in rows if r["tested"]]
     if tested and options.correction != "none":
         adjusted = stats.adjust_p_values([r["p_value"] for r in tested], method=options.correction)  # type: ignore[arg-type]
         for row, value in zip(tested, adjusted, strict=True):
             row["p_value"] = float(value)
-    for row in rows:
-        method = METHODS[row["method"]]
-        row["drifted"] = method.drifted(row["statistic"], row["p_value"], row["threshold"])
+    for row in tested:
+        supported = METHODS[row["test"]].drifted(math.nan, row["p_value"], row["alpha"])
+        matters = METHODS[row["method"]].drifted(row["statistic"], None, row["threshold"])
+        row["drifted"] = supported and matters
 
 
 def _profiles(
@@ -223,7 +251,10 @@ def detect_drift(
 ) -> DriftReport:
     """Compare a current window with the reference, column by column; frames or profiles.
 
-    Returns one table row per compared column (``TABLE_COLUMNS``) and the dataset verdict.
+    Returns one table row per compared column (``TABLE_COLUMNS``): the test's corrected
+    ``p_value`` against ``alpha``, the effect size (``method``, ``statistic``) against its
+    ``threshold``, ``tested`` (False when a side has no values: such a column is never drifted
+    and does not count in the share) and the verdict; and the dataset verdict.
     Raises InvalidInput naming the column when a rule's method does not fit it or its values
     are not ones the statistic accepts (for example a profile on other bins than the reference).
     """
@@ -236,11 +267,11 @@ def detect_drift(
     names = [c for c in (columns or list(ref_profile.columns)) if c in ref_profile.columns]
     rows = [_row(ref_profile.columns[n], cur_profile.columns[n], options, frames) for n in names]
     _decide(rows, options)
-    drifted = sum(bool(r["drifted"]) for r in rows)
-    share = drifted / len(rows) if rows else 0.0
+    tested = sum(bool(r["tested"]) for r in rows)
+    share = sum(bool(r["drifted"]) for r in rows) / tested if tested else 0.0
     return DriftReport(
         table=pd.DataFrame(rows, columns=TABLE_COLUMNS),
-        dataset_drift=bool(rows) and share >= options.dataset_share,
+        dataset_drift=bool(tested) and share >= options.dataset_share,
         share_drifted=share,
         n_reference=ref_profile.n_rows,
         n_current=cur_profile.n_rows,

@@ -105,15 +105,37 @@ def _wasserstein(ref: ColumnProfile, cur: ColumnProfile, _: Samples | None) -> t
     return float(distance) / max(std(ref) or 0.0, 1e-3), None
 
 
+def _wasserstein_rank(
+    ref: ColumnProfile, cur: ColumnProfile, _: Samples | None
+) -> tuple[float, None]:
+    """Wasserstein distance on the reference's rank scale (shares of the population)."""
+    return float(stats.wasserstein_rank(counts(ref), counts(cur))), None
+
+
+def _merged(ref: ColumnProfile, cur: ColumnProfile, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counts on at most ``groups`` groups of equal reference mass (see ``stats.merge_bins``)."""
+    return stats.merge_bins(
+        counts(ref), counts(cur), groups, ordered=isinstance(ref, NumericProfile)
+    )
+
+
 def _psi(ref: ColumnProfile, cur: ColumnProfile, _: Samples | None) -> tuple[float, None]:
-    return float(stats.psi(counts(ref), counts(cur))), None
+    """PSI on ``PSI_GROUPS`` quantile bins of the reference (categories: rare ones pooled)."""
+    return float(stats.psi(*_merged(ref, cur, PSI_GROUPS))), None
 
 
 def _jensen_shannon(
     ref: ColumnProfile, cur: ColumnProfile, _: Samples | None
 ) -> tuple[float, None]:
-    return float(stats.jensen_shannon(counts(ref), counts(cur))), None
+    """Bias-corrected Jensen-Shannon distance on ``JS_GROUPS`` groups of the reference."""
+    return float(stats.jensen_shannon_corrected(*_merged(ref, cur, JS_GROUPS))), None
 
+
+PSI_GROUPS = 10
+"""PSI compares this many quantile bins of the reference: its no-change value stays near
+(PSI_GROUPS - 1)(1/n + 1/m), under 0.01 from 2,000 rows on."""
+JS_GROUPS = 20
+"""Jensen-Shannon compares at most this many groups of the reference's bins or categories."""
 
 BOTH = frozenset({NUMERIC, CATEGORICAL})
 METHODS: Mapping[str, DriftMethod] = MappingProxyType(
@@ -122,6 +144,9 @@ METHODS: Mapping[str, DriftMethod] = MappingProxyType(
         for row in (
             DriftMethod("ks", frozenset({NUMERIC}), _ks, Yields.P_VALUE, 0.05, uses_samples=True),
             DriftMethod("chi_square", BOTH, _chi_square, Yields.P_VALUE, 0.05),
+            DriftMethod(
+                "wasserstein_rank", frozenset({NUMERIC}), _wasserstein_rank, Yields.DISTANCE, 0.02
+            ),
             DriftMethod("wasserstein", frozenset({NUMERIC}), _wasserstein, Yields.DISTANCE, 0.1),
             DriftMethod("psi", BOTH, _psi, Yields.DISTANCE, 0.2),
             DriftMethod("jensen_shannon", BOTH, _jensen_shannon, Yields.DISTANCE, 0.1),

@@ -15,7 +15,11 @@ from mloop.entities import Alert, MonitorKind, MonitorResult
 from mloop.monitoring.alerts import DEFAULT_RULES, AlertRule, Signal, process_signals
 from mloop.monitoring.drift import DriftOptions, DriftReport, detect_drift
 from mloop.monitoring.notifiers import Notifier
-from mloop.monitoring.performance import estimated_performance, realized_performance
+from mloop.monitoring.performance import (
+    MIN_LABELS,
+    estimated_performance,
+    realized_performance,
+)
 from mloop.monitoring.windows import profile_window, read_window
 from mloop.prediction_log import Window
 from mloop.profiles import DatasetProfile
@@ -61,41 +65,57 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [_json_safe(row) for row in table.to_dict(orient="records")]
 
 
-def _signals(run: MonitorRun) -> list[Signal]:
+def monitor_key(window: Window) -> str:
+    """The monitor definition a window belongs to: ``last 10000`` or ``6h`` style, not dates."""
+    if window.last_n is not None:
+        return f"last {window.last_n}"
+    if window.start is not None and window.end is not None:
+        return f"{window.end - window.start:g}s"
+    return window.describe()
+
+
+def _drift_message(row: dict[Any, Any]) -> str:
+    if not row["tested"]:
+        return f"{row['column']} not tested (no values on one side)"
+    return (
+        f"{row['column']}: {row['method']} {row['statistic']:.4g} against its threshold "
+        f"{row['threshold']:.4g}, {row['test']} corrected p {row['p_value']:.3g} against "
+        f"alpha {row['alpha']:.3g}"
+    )
+
+
+def _drift_signals(run: MonitorRun) -> list[Signal]:
     found = [
         Signal(
             "drift.share",
             "dataset",
             run.drift.share_drifted,
-            f"{run.drift.share_drifted:.0%} of features drifted",
+            f"{run.drift.share_drifted:.0%} of the tested features drifted",
         )
     ]
-    for row in run.drift.table.to_dict(orient="records"):
-        measured = f"{row['method']} {row['statistic']:.4g}, threshold {row['threshold']}"
-        message = f"{row['column']} drifted ({measured})"
-        found.append(
-            Signal("drift.column", str(row["column"]), float(bool(row["drifted"])), message)
-        )
-    for row in run.prediction_drift.table.to_dict(orient="records"):
-        found.append(
-            Signal(
-                "drift.prediction",
-                str(row["column"]),
-                float(bool(row["drifted"])),
-                f"model output {row['column']} drifted",
-            )
-        )
-    for kind, result in (("performance", run.performance), ("estimated", run.estimated)):
-        for metric, drop in (result or {}).get("drop", {}).items():
-            found.append(
-                Signal(
-                    f"{kind}.{metric}_drop",
-                    "window",
-                    float(drop),
-                    f"{kind} {metric} fell by {drop:.3f}",
-                )
-            )
+    for metric, report in (("drift.column", run.drift), ("drift.prediction", run.prediction_drift)):
+        for row in report.table.to_dict(orient="records"):
+            if row["tested"]:
+                drifted = float(bool(row["drifted"]))
+                found.append(Signal(metric, str(row["column"]), drifted, _drift_message(row)))
     return found
+
+
+def _performance_signals(kind: str, result: dict[str, Any] | None) -> list[Signal]:
+    found = []
+    for change, verb in (("drop", "fell"), ("rise", "rose")):
+        for metric, amount in (result or {}).get(change, {}).items():
+            message = f"{kind} {metric} {verb} by at least {amount:.3f} (95% interval)"
+            found.append(Signal(f"{kind}.{metric}_{change}", "window", float(amount), message))
+    return found
+
+
+def _signals(run: MonitorRun) -> list[Signal]:
+    return [
+        *_drift_signals(run),
+        *_performance_signals("performance", run.performance),
+        *_performance_signals("estimated", run.estimated),
+    ]
 
 
 def _store(client: Client, run: MonitorRun, arm: str) -> None:
@@ -147,10 +167,13 @@ def run_monitor(
     rules: Sequence[AlertRule] = DEFAULT_RULES,
     notifiers: Sequence[Notifier] = (),
     store_results: bool = True,
+    min_labels: int = MIN_LABELS,
 ) -> MonitorRun:
     """Compare a window of a model version's traffic with its reference; store and alert.
 
-    Returns the run's drift, prediction drift, performance and the alerts it raised. Raises
+    Realized performance drops alert only with at least ``min_labels`` labels. Alerts are
+    kept per monitor definition (``monitor_key(window)``). Returns the run's drift, prediction
+    drift, performance and the alerts it raised. Raises
     NotFound for an unknown target or a version without a reference, InvalidInput for values
     a statistic cannot use (naming the column).
     """
@@ -169,13 +192,15 @@ def run_monitor(
         window=window,
         drift=detect_drift(profile, current, columns=reference.features, options=options),
         prediction_drift=detect_drift(profile, current, columns=outputs[-1:], options=options),
-        performance=realized_performance(labelled, reference.meta),
+        performance=realized_performance(labelled, reference.meta, min_labels=min_labels),
         estimated=estimated_performance(labelled, reference.meta),
         reference=reference,
         current=current,
     )
     if store_results:
         _store(client, run, arm or "")
-        alerts = process_signals(client.monitoring, name, _signals(run), rules, notifiers)
+        alerts = process_signals(
+            client.monitoring, name, _signals(run), rules, notifiers, monitor_key(window)
+        )
         run = MonitorRun(**{**run.__dict__, "alerts": alerts})
     return run

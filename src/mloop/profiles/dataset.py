@@ -21,6 +21,7 @@ from mloop.profiles.categorical import (
 from mloop.profiles.numeric import (
     NumericProfile,
     float_values,
+    is_time,
     merge_numeric,
     numeric_profile,
     reference_numeric_profile,
@@ -146,9 +147,9 @@ def _reference_column(
     numeric: Collection[str],
 ) -> ColumnProfile:
     numeric_dtype = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    if name in numeric or (numeric_dtype and name not in categorical):
+    if name in numeric or ((numeric_dtype or is_time(series)) and name not in categorical):
         values = float_values(series)
-        if name in numeric or _has_many_values(values):
+        if name in numeric or is_time(series) or _has_many_values(values):
             return reference_numeric_profile(name, values, bins)
     counts, missing = value_counts(series)
     return categorical_profile(name, counts, missing, top_categories(counts, max_categories))

@@ -48,8 +48,20 @@ class NumericProfile:
         return fingerprint_edges(self.edges)
 
 
+def is_time(series: pd.Series) -> bool:
+    """Whether a column holds datetimes (naive or with a time zone) or durations."""
+    return bool(
+        pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series)
+    )
+
+
 def float_values(series: pd.Series) -> Floats:
-    """A column as float64 with NaN for missing; text that is not a number counts as missing."""
+    """A column as float64 with NaN for missing; text that is not a number counts as missing.
+
+    Datetimes become seconds since the Unix epoch (UTC for zoned ones), durations seconds.
+    """
+    if is_time(series):
+        return _seconds(series)
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     try:
@@ -57,6 +69,14 @@ def float_values(series: pd.Series) -> Floats:
     except (TypeError, ValueError):
         parsed = pd.to_numeric(series.map(str), errors="coerce")
     return pd.Series(parsed).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _seconds(series: pd.Series) -> Floats:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    nanoseconds = series.to_numpy(dtype="int64", na_value=0).astype(np.float64)
+    nanoseconds[series.isna().to_numpy()] = np.nan
+    return nanoseconds / 1e9
 
 
 def numeric_profile(name: str, values: Floats, edges: tuple[float, ...]) -> NumericProfile:

@@ -88,10 +88,14 @@ class MonitoringService:
         severity: Severity,
         message: str,
         value: float | None,
+        monitor: str = "",
     ) -> tuple[Alert, bool]:
-        """Open an alert, or count one more sighting of the active one; True when it is new."""
+        """Open an alert, or count one more sighting of the active one; True when it is new.
+
+        Alerts are kept per (rule, model, subject, monitor); see ``Alert``.
+        """
         return self._monitoring.raise_alert(
-            rule, model, subject, severity=severity, message=message, value=value
+            rule, model, subject, severity=severity, message=message, value=value, monitor=monitor
         )
 
     def mark_notified(self, alert_id: int, at: float) -> None:
@@ -99,7 +103,11 @@ class MonitoringService:
         self._monitoring.mark_notified(alert_id, at)
 
     def set_alert_status(self, alert_id: int, status: AlertStatus, user: str) -> Alert:
-        """Acknowledge or resolve an alert as ``user``; NotFound for an unknown id."""
+        """Acknowledge or resolve an alert as ``user``; the status only moves forward.
+
+        Raises NotFound for an unknown id and Conflict for a move back (for example
+        acknowledging a resolved alert).
+        """
         return self._monitoring.set_alert_status(alert_id, status, user)
 
     def alerts(

@@ -14,9 +14,18 @@ from mloop.stats.cbpe import (
     fit_calibration,
 )
 from mloop.stats.drift import TestResult, ks_p_value, ks_test, wasserstein, wasserstein_normed
+from mloop.stats.effect import jensen_shannon_corrected, merge_bins, wasserstein_rank
+from mloop.stats.intervals import (
+    auc_interval,
+    classification_with_intervals,
+    confusion_intervals,
+    regression_with_intervals,
+    wilson,
+)
 from mloop.stats.multiple import adjust_p_values
 from mloop.stats.performance import (
     classification_metrics,
+    confusion_counts,
     confusion_metrics,
     log_loss,
     regression_metrics,
@@ -28,21 +37,30 @@ __all__ = [
     "Estimate",
     "TestResult",
     "adjust_p_values",
+    "auc_interval",
     "calibration_error",
     "chi_square",
     "classification_metrics",
+    "classification_with_intervals",
+    "confusion_counts",
+    "confusion_intervals",
     "confusion_metrics",
     "estimate_performance",
     "fit_calibration",
     "jensen_shannon",
+    "jensen_shannon_corrected",
     "ks_binned",
     "ks_p_value",
     "ks_test",
     "log_loss",
+    "merge_bins",
     "psi",
     "regression_metrics",
+    "regression_with_intervals",
     "roc_auc",
     "wasserstein",
     "wasserstein_binned",
     "wasserstein_normed",
+    "wasserstein_rank",
+    "wilson",
 ]

@@ -102,7 +102,7 @@ def wasserstein_binned(
     gap_end = _cdf_limit(reference_knots, reference_cdf, end, "left") - _cdf_limit(
         current_knots, current_cdf, end, "left"
     )
-    return float(np.diff(grid) @ _mean_abs_linear(gap_start, gap_end))
+    return float(np.diff(grid) @ mean_abs_linear(gap_start, gap_end))
 
 
 def _proportions(
@@ -143,7 +143,7 @@ def _cdf_limit(
     return cdf[j - 1] + rise * fraction
 
 
-def _mean_abs_linear(start: FloatArray, end: FloatArray) -> FloatArray:
+def mean_abs_linear(start: FloatArray, end: FloatArray) -> FloatArray:
     """Mean of |f| over an interval where f is linear, from its values at both ends."""
     total = np.abs(start) + np.abs(end)
     mean = total / 2

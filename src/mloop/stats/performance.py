@@ -1,8 +1,9 @@
 """Realised model performance once ground truth has arrived.
 
 Ratios with a zero denominator (precision without predicted positives, recall without actual
-positives, F1 with neither) are 0, as in scikit-learn; every metric is NaN when there are no
-rows, and ROC AUC is NaN when one class is absent.
+positives) are undefined: NaN, not scikit-learn's 0, and so is F1 without actual positives (it
+averages recall), so a window without positives cannot look like a collapse. Every metric is
+NaN when there are no rows, and ROC AUC is NaN when one class is absent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,22 @@ from mloop.stats._inputs import FloatArray, probabilities, same_length, sample
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1")
 
 
+def confusion_counts(
+    y_true: npt.ArrayLike, y_pred: npt.ArrayLike, positive: Any = 1
+) -> tuple[int, int, int, int]:
+    """(true positives, false positives, false negatives, true negatives) of ``positive``."""
+    truth, predicted = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    same_length(truth, predicted)
+    actual, flagged = truth == positive, predicted == positive
+    true_positives = int(np.sum(actual & flagged))
+    return (
+        true_positives,
+        int(np.sum(flagged)) - true_positives,
+        int(np.sum(actual)) - true_positives,
+        int(np.sum(~actual & ~flagged)),
+    )
+
+
 def classification_metrics(
     y_true: npt.ArrayLike,
     y_pred: npt.ArrayLike,
@@ -30,14 +47,8 @@ def classification_metrics(
     names = CLASSIFICATION_METRICS + (() if proba is None else ("roc_auc", "log_loss"))
     if truth.size == 0:
         return dict.fromkeys(names, math.nan)
-    actual, flagged = truth == positive, predicted == positive
-    true_positives = np.sum(actual & flagged)
-    metrics = confusion_metrics(
-        true_positives=true_positives,
-        false_positives=np.sum(flagged) - true_positives,
-        false_negatives=np.sum(actual) - true_positives,
-        true_negatives=np.sum(~actual & ~flagged),
-    )
+    actual = truth == positive
+    metrics = confusion_metrics(*confusion_counts(truth, predicted, positive))
     result = {name: float(value) for name, value in metrics.items()}
     result["accuracy"] = float(np.mean(truth == predicted))  # also right with 3+ classes
     if proba is not None:
@@ -63,7 +74,7 @@ def confusion_metrics(
         "accuracy": _ratio(tp + tn, tp + fp + fn + tn),
         "precision": _ratio(tp, tp + fp),
         "recall": _ratio(tp, tp + fn),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "f1": np.where(tp + fn > 0, _ratio(2 * tp, 2 * tp + fp + fn), np.nan),
     }
 
 
@@ -115,5 +126,7 @@ def _labels(values: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
 
 
 def _ratio(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
-    """numerator / denominator, 0 where the denominator is 0."""
-    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+    """numerator / denominator, NaN where the denominator is 0."""
+    return np.divide(
+        numerator, denominator, out=np.full_like(numerator, np.nan), where=denominator > 0
+    )

@@ -227,8 +227,13 @@ class MonitoringStore(Protocol):
         severity: Severity,
         message: str,
         value: float | None,
+        monitor: str = "",
     ) -> tuple[Alert, bool]:
-        """Open an alert, or count one more sighting of the active one; True when it is new."""
+        """Open an alert, or count one more sighting of the active one; True when it is new.
+
+        An alert is active per (rule, model, subject, monitor); a new one links the last
+        resolved alert of that key as ``previous_id``.
+        """
         ...
 
     def mark_notified(self, alert_id: int, at: float) -> None:
@@ -236,7 +241,7 @@ class MonitoringStore(Protocol):
         ...
 
     def set_alert_status(self, alert_id: int, status: AlertStatus, user: str) -> Alert:
-        """Acknowledge or resolve an alert."""
+        """Acknowledge or resolve an alert; NotFound, or Conflict when the status would go back."""
         ...
 
     def list_alerts(

@@ -117,7 +117,12 @@ def test_performance_reads_the_typed_metadata() -> None:
     )
     realized = realized_performance(window, CLASSIFIER)
     assert realized is not None and realized["metrics"]["accuracy"] == 0.75
-    assert realized["drop"]["accuracy"] == pytest.approx(0.15)
+    assert realized["drop"] == {} and realized["n_labeled"] < realized["min_labels"]
+    lower, upper = realized["intervals"]["accuracy"]
+    assert lower < 0.75 < upper
+    assert realized_performance(window, CLASSIFIER, min_labels=4)["drop"]["accuracy"] == (
+        pytest.approx(CLASSIFIER.metrics["accuracy"] - upper)
+    )
     estimated = estimated_performance(window, CLASSIFIER)
     assert estimated is not None and estimated["calibrated"] is True and estimated["n"] == 4
 

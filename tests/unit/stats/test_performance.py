@@ -34,13 +34,14 @@ def test_classification_metrics_match_sklearn(rows: int, tie_decimals: int | Non
     assert result == pytest.approx(
         {
             "accuracy": metrics.accuracy_score(y_true, y_pred),
-            "precision": metrics.precision_score(y_true, y_pred, zero_division=0),
-            "recall": metrics.recall_score(y_true, y_pred, zero_division=0),
-            "f1": metrics.f1_score(y_true, y_pred, zero_division=0),
+            "precision": metrics.precision_score(y_true, y_pred, zero_division=np.nan),
+            "recall": metrics.recall_score(y_true, y_pred, zero_division=np.nan),
+            "f1": metrics.f1_score(y_true, y_pred, zero_division=np.nan),
             "roc_auc": metrics.roc_auc_score(y_true, proba),
             "log_loss": metrics.log_loss(y_true, proba, labels=[0, 1]),
         },
         rel=1e-12,
+        nan_ok=True,
     )
 
 
@@ -85,7 +86,7 @@ def test_empty_labels_give_nan_everywhere() -> None:
 def test_one_class_and_no_predicted_positives() -> None:
     result = stats.classification_metrics([0, 0, 0], [0, 0, 0], [0.1, 0.2, 0.3])
     assert result["accuracy"] == 1.0
-    assert (result["precision"], result["recall"], result["f1"]) == (0.0, 0.0, 0.0)
+    assert all(math.isnan(result[name]) for name in ("precision", "recall", "f1"))
     assert math.isnan(result["roc_auc"])
     assert result["log_loss"] == pytest.approx(
         metrics.log_loss([0, 0, 0], [0.1, 0.2, 0.3], labels=[0, 1])

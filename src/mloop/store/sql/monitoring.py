@@ -6,14 +6,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 
 from mloop.entities import Alert, AlertStatus, MonitorKind, MonitorResult, Severity
-from mloop.errors import NotFound
+from mloop.errors import Conflict, NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
 
 _ACTIVE = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
+_ORDER = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED)
+"""The only direction an alert's status moves."""
 
 
 def _alert(row: Row[Any]) -> Alert:
@@ -111,15 +113,28 @@ class SqlMonitoringStore:
         severity: Severity,
         message: str,
         value: float | None,
+        monitor: str = "",
     ) -> tuple[Alert, bool]:
         """Open an alert, or count one more sighting of the active one; True when it is new."""
         now, level = time.time(), Severity(severity).value
         table = t.alerts
-        where = (table.c.rule == rule, table.c.model == model, table.c.subject == subject)
+        where = (
+            table.c.rule == rule,
+            table.c.model == model,
+            table.c.subject == subject,
+            table.c.monitor == monitor,
+        )
         with self._db.write() as conn:
             row = conn.execute(select(table).where(*where, table.c.status.in_(_ACTIVE))).first()
             if row is None:
+                previous = conn.execute(
+                    select(func.max(table.c.id)).where(
+                        *where, table.c.status == AlertStatus.RESOLVED.value
+                    )
+                ).scalar()
                 values = {
+                    "monitor": monitor,
+                    "previous_id": previous,
                     "rule": rule,
                     "model": model,
                     "subject": subject,
@@ -157,16 +172,21 @@ class SqlMonitoringStore:
             conn.execute(update(t.alerts).where(t.alerts.c.id == alert_id).values(notified_at=at))
 
     def set_alert_status(self, alert_id: int, status: AlertStatus, user: str) -> Alert:
-        """Acknowledge or resolve an alert."""
+        """Acknowledge or resolve an alert; the status never moves back."""
+        allowed_from = [s.value for s in _ORDER[: _ORDER.index(status) + 1]]
         with self._db.write() as conn:
             done = conn.execute(
                 update(t.alerts)
-                .where(t.alerts.c.id == alert_id)
+                .where(t.alerts.c.id == alert_id, t.alerts.c.status.in_(allowed_from))
                 .values(status=status.value, updated_by=user)
             )
-            if done.rowcount == 0:
+            row = conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).first()
+            if row is None:
                 raise NotFound(f"alert {alert_id} does not exist")
-            row = conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).one()
+            if done.rowcount == 0:
+                raise Conflict(
+                    f"alert {alert_id} is {row.status}; it cannot go back to {status.value}"
+                )
         return _alert(row)
 
     def list_alerts(

@@ -252,6 +252,8 @@ alerts = Table(
     Column("occurrences", Integer, nullable=False),
     Column("notified_at", Float),
     Column("updated_by", String(256)),
+    Column("monitor", String(256), nullable=False, server_default=""),
+    Column("previous_id", BigInteger().with_variant(Integer, "sqlite")),
     Index("ix_alerts_rule_model_subject_status", "rule", "model", "subject", "status"),
 )
 
