@@ -45,10 +45,11 @@ def serve(
 ) -> None:
     """Serve a registered model over HTTP (OIP v2, MLflow scoring, plain JSON)."""
     from mloop.serving import ServeConfig, run_server
+    from mloop.serving.server import check_port_free
 
     active = client(ctx)
-    if model_uri.startswith("models:/"):
-        active.registry.resolve(model_uri)
+    active.registry.load_model(model_uri)
+    check_port_free(host, port)
     config = ServeConfig(
         model_uri=model_uri,
         host=host,
