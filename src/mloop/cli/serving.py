@@ -102,7 +102,7 @@ def predict(
         total = count_rows(input)
         if total == 0:
             raise InvalidInput(f"{input} has no rows", field="input")
-        with Progress(console=out, transient=True) as bar:
+        with Progress(console=out, transient=True, disable=not out.is_terminal) as bar:
             task = bar.add_task(f"scoring {input.name}", total=total)
             rows = score_file(
                 loaded,
