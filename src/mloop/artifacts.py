@@ -124,12 +124,26 @@ class ArtifactStore:
     @contextmanager
     def _remote_writes(self) -> Iterator[None]:
         """Turn fsspec's missing-bucket and access-denied errors into mloop errors."""
+        with self._credentials():
+            try:
+                yield
+            except FileNotFoundError as exc:
+                raise NotFound(f"artifact store {self.url} does not exist: {exc}") from exc
+            except PermissionError as exc:
+                raise Unauthorized(f"artifact store {self.url} refused the write: {exc}") from exc
+
+    @contextmanager
+    def _credentials(self) -> Iterator[None]:
+        """Turn "no credentials found" of an object store into InvalidInput naming the URL."""
         try:
             yield
-        except FileNotFoundError as exc:
-            raise NotFound(f"artifact store {self.url} does not exist: {exc}") from exc
-        except PermissionError as exc:
-            raise Unauthorized(f"artifact store {self.url} refused the write: {exc}") from exc
+        except _credential_errors() as exc:
+            raise InvalidInput(
+                f"artifact store {self.url}: no credentials found ({exc}); set them the way "
+                "the storage's client library reads them (for S3: AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or a profile)",
+                field="artifacts_url",
+            ) from exc
 
     def _put_local_file(self, source: Path) -> tuple[str, int]:
         """Copy a file in chunks while hashing it, so the blob is exactly what was hashed."""
@@ -149,7 +163,8 @@ class ArtifactStore:
             if self._local:
                 data = self._local_path(key).read_bytes()
             else:
-                data = self._fs.cat_file(f"{self._remote_root}/{key}")
+                with self._credentials():
+                    data = self._fs.cat_file(f"{self._remote_root}/{key}")
         except FileNotFoundError as exc:
             raise NotFound(f"artifact {digest} is not in the artifact store {self.url}") from exc
         if hashlib.sha256(data).hexdigest() != digest:
@@ -161,7 +176,8 @@ class ArtifactStore:
         key = self._blob_key(digest)
         if self._local:
             return self._local_path(key).exists()
-        return bool(self._fs.exists(f"{self._remote_root}/{key}"))
+        with self._credentials():
+            return bool(self._fs.exists(f"{self._remote_root}/{key}"))
 
     def download(self, digest: str, destination: Path, name: str) -> Path:
         """Write a verified blob to ``destination/name``, refusing names that leave it."""
@@ -175,6 +191,15 @@ class ArtifactStore:
             raise InvalidInput(f"artifact name {name!r} would be written outside {destination}")
         _atomic_write(target, self.get_bytes(digest))
         return target
+
+
+def _credential_errors() -> tuple[type[Exception], ...]:
+    """The exceptions object-store clients raise when they find no credentials."""
+    try:
+        from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+    except ImportError:
+        return ()
+    return (NoCredentialsError, PartialCredentialsError)
 
 
 def _read_chunks(source: Path) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -90,7 +91,12 @@ class Window:
         """The window in words, for reports."""
         if self.last_n is not None:
             return f"last {self.last_n} predictions"
-        return f"{self.start or 'beginning'} to {self.end or 'now'}"
+        start = "the beginning" if self.start is None else _date(self.start)
+        return f"{start} to {'now' if self.end is None else _date(self.end)}"
+
+
+def _date(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def parse_window(text: str, now: float | None = None) -> Window:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from mloop import errors
+from mloop import __version__, errors
 from mloop.cli.common import CliState, client, out
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
@@ -48,11 +48,23 @@ app.command()(serve)
 app.command()(predict)
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"mloop {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     store: Annotated[str | None, typer.Option(help="Store URL (default: MLOOP_STORE_URL).")] = None,
     artifacts: Annotated[str | None, typer.Option(help="Artifact root URL.")] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     """mloop: track, register, serve and monitor tabular models."""
     ctx.obj = CliState.from_options(store, artifacts)
@@ -66,17 +78,31 @@ def demo(
     """Train the churn scenario's three models, track them and register the best."""
     from mloop.demo import run_demo
 
-    run_demo(client(ctx), rows=rows, console=out)
+    run_demo(client(ctx, create=True), rows=rows, console=out)
 
 
 def main() -> None:
-    """Run the CLI, turning mloop errors into one line on stderr and an exit code."""
+    """Run the CLI: a user's mistake is one line on stderr and an exit code, never a traceback.
+
+    mloop errors exit with their row of ``EXIT_CODES``; a bad option or argument exits 2.
+    """
     try:
-        app()
+        code = app(prog_name="mloop", standalone_mode=False)
     except MloopError as exc:
-        line = Text.assemble(("error:", "red"), " ", " ".join(str(exc).split()))
-        Console(stderr=True).print(line, highlight=False, soft_wrap=True)
-        sys.exit(exit_code(exc))
+        _fail(str(exc), exit_code(exc))
+    except typer.TyperException as exc:
+        if not exc.format_message().strip():
+            sys.exit(exc.exit_code)  # a group called without a command: its help is printed
+        _fail(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    line = Text.assemble(("error:", "red"), " ", " ".join(message.split()))
+    Console(stderr=True).print(line, highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 def exit_code(exc: MloopError) -> int:

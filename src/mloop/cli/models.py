@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
 from mloop.cli.common import JsonOption, client, emit, say, when
+from mloop.errors import InvalidInput
 
 models_app = typer.Typer(no_args_is_help=True, help="Registered models, aliases and their history.")
 store_app = typer.Typer(no_args_is_help=True, help="Maintain the store.")
@@ -107,7 +107,7 @@ def models_promote(
     allow_schema_change: SchemaChange = False,
 ) -> None:
     """Point an alias (default: champion) at a version."""
-    event = client(ctx).registry.set_alias(
+    event = client(ctx, create=True).registry.set_alias(
         name, alias, version, reason=reason, allow_schema_change=allow_schema_change
     )
     moved = f"v{event.from_version}" if event.from_version is not None else "nothing"
@@ -126,7 +126,7 @@ def models_rollback(
     allow_schema_change: SchemaChange = False,
 ) -> None:
     """Move an alias back to the version it held before, or to the version given by --to."""
-    event = client(ctx).registry.rollback(
+    event = client(ctx, create=True).registry.rollback(
         name, alias, to=to, reason=reason, allow_schema_change=allow_schema_change
     )
     say(
@@ -162,7 +162,7 @@ def store_upgrade(ctx: typer.Context) -> None:
     """Migrate the store to this mloop's schema."""
     from mloop.store import upgrade_store
 
-    active = client(ctx)
+    active = client(ctx, create=True)
     before, after = upgrade_store(active.store_url)
     say(f"store {before or 'empty'} -> {after}")
 
@@ -178,17 +178,13 @@ def models_reference(
     ] = None,
 ) -> None:
     """Store the reference profile monitoring compares a version's traffic with."""
-    from mloop.errors import InvalidInput, NotFound
+    from mloop.cli.files import read_frame
 
-    if not data.is_file():
-        raise NotFound(f"reference file {str(data)!r} does not exist")
-    if data.suffix.lower() not in {".csv", ".parquet"}:
-        raise InvalidInput(f"{data}: use a .csv or .parquet file", field="data")
-    frame = pd.read_csv(data) if data.suffix.lower() == ".csv" else pd.read_parquet(data)
+    frame = read_frame(data, "data")
     labels = None
     if label_column is not None:
         if label_column not in frame:
             raise InvalidInput(f"{data} has no column {label_column!r}", field="label_column")
         labels = frame.pop(label_column)
-    client(ctx).monitoring.set_reference(name, version, frame, labels)
+    client(ctx, create=True).monitoring.set_reference(name, version, frame, labels)
     say(f"reference profile of {name} v{version}: {len(frame)} rows, {frame.shape[1]} columns")

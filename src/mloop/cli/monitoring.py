@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from mloop.cli.common import JsonOption, client, emit, say, when
-from mloop.entities import MonitorKind
+from mloop.cli.common import JsonOption, client, emit, parse_time, say, when
+from mloop.entities import AlertStatus, MonitorKind
+from mloop.errors import InvalidInput
+from mloop.prediction_log import Window, parse_window
 
 monitor_app = typer.Typer(no_args_is_help=True, help="Drift and performance of production traffic.")
 alerts_app = typer.Typer(no_args_is_help=True, help="List, acknowledge and resolve alerts.")
@@ -33,8 +35,16 @@ def monitor_run(
     ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", "-m", help="NAME@ALIAS, NAME/VERSION or NAME")],
     window: Annotated[
-        str, typer.Option("--window", "-w", help="Rows (10000) or a period (6h, 7d)")
-    ] = "10000",
+        str | None,
+        typer.Option("--window", "-w", help="Rows (default 10000) or a period (6h, 7d)."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="From this time: ISO date or epoch seconds.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Until this time (excluded): ISO date or epoch seconds.")
+    ] = None,
+    arm: Annotated[str | None, typer.Option(help="Only predictions of this rollout arm.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write an HTML drift report here.")] = None,
     webhook: Annotated[
         str | None, typer.Option(help="POST alerts here (see MLOOP_WEBHOOK_ALLOW).")
@@ -44,13 +54,13 @@ def monitor_run(
     """Compare a window of production with the reference; store the result and alert."""
     from mloop.monitoring.monitor import run_monitor
     from mloop.monitoring.notifiers import LogNotifier, Notifier, WebhookNotifier
-    from mloop.prediction_log import parse_window
 
-    active = client(ctx)
+    chosen = _window(window, start, end)
+    active = client(ctx, create=True)
     notifiers: list[Notifier] = [LogNotifier()]
     if webhook:
         notifiers.append(WebhookNotifier(webhook, allowed=active.settings.webhook_allow))
-    run = run_monitor(active, model, parse_window(window), notifiers=notifiers)
+    run = run_monitor(active, model, chosen, arm=arm, notifiers=notifiers)
     rows = [
         {str(k): v for k, v in row.items() if k != "reference_missing"}
         for row in run.drift.table.to_dict("records")
@@ -75,6 +85,19 @@ def monitor_run(
         say(f"{verdict}: {share}; {len(run.alerts)} alert(s) active")
     if report is not None:
         _write_report(report, run)
+
+
+def _window(window: str | None, start: str | None, end: str | None) -> Window:
+    """``--window``, or the times ``--start`` and ``--end`` bound; InvalidInput for both."""
+    if start is None and end is None:
+        return parse_window(window or "10000")
+    if window is not None:
+        raise InvalidInput("give --window or --start/--end, not both", field="window")
+    since = None if start is None else parse_time(start, "start")
+    until = None if end is None else parse_time(end, "end")
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput(f"--start {start} is not before --end {end}", field="start")
+    return Window(start=since, end=until)
 
 
 def _write_report(path: Path, run: Any) -> None:
@@ -102,9 +125,11 @@ def monitor_history(
     as_json: JsonOption = False,
 ) -> None:
     """Stored monitoring results over time."""
+    active = client(ctx)
+    active.registry.list_model_versions(model)
     rows = [
         {"when": when(r.created_at), "version": r.version, "rows": r.n_rows, **_flat(r.summary)}
-        for r in client(ctx).monitoring.results(model, kind=kind, limit=limit)
+        for r in active.monitoring.results(model, kind=kind, limit=limit)
     ]
     emit(rows, as_json, f"{kind} of {model}")
 
@@ -123,13 +148,13 @@ def _flat(summary: dict[str, Any]) -> dict[str, Any]:
 def alerts_ls(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", "-m")] = None,
-    status: Annotated[str | None, typer.Option(help="open, acknowledged or resolved")] = None,
+    status: Annotated[AlertStatus | None, typer.Option(help="Only alerts in this state.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List alerts, newest first."""
-    from mloop.entities import AlertStatus
-
-    wanted = AlertStatus(status) if status else None
+    active = client(ctx)
+    if model is not None:
+        active.registry.list_model_versions(model)
     rows = [
         {
             "id": a.id,
@@ -142,15 +167,13 @@ def alerts_ls(
             "last_seen": when(a.last_seen),
             "message": a.message,
         }
-        for a in client(ctx).monitoring.alerts(model=model, status=wanted)
+        for a in active.monitoring.alerts(model=model, status=status)
     ]
     emit(rows, as_json, "alerts")
 
 
 def _move(ctx: typer.Context, alert_id: int, status: str) -> None:
-    from mloop.entities import AlertStatus
-
-    active = client(ctx)
+    active = client(ctx, create=True)
     alert = active.monitoring.set_alert_status(alert_id, AlertStatus(status), active.settings.user)
     say(f"alert {alert.id} ({alert.rule} on {alert.subject}) is {alert.status.value}")
 

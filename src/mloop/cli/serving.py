@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from mloop.cli.common import client, out, say
+from mloop.errors import InvalidInput
 
 
 def serve(
@@ -44,10 +45,11 @@ def serve(
 ) -> None:
     """Serve a registered model over HTTP (OIP v2, MLflow scoring, plain JSON)."""
     from mloop.serving import ServeConfig, run_server
+    from mloop.serving.server import check_port_free
 
     active = client(ctx)
-    if model_uri.startswith("models:/"):
-        active.registry.resolve(model_uri)
+    active.registry.load_model(model_uri)
+    check_port_free(host, port)
     config = ServeConfig(
         model_uri=model_uri,
         host=host,
@@ -87,16 +89,26 @@ def predict(
     """Score a file offline with a registered model; the same format comes out."""
     from rich.progress import Progress
 
+    from mloop.cli.files import check_input, check_output, reading
     from mloop.serving.batch_scoring import count_rows, file_format, score_file
 
-    file_format(input)
-    target = output or input.with_name(f"{input.stem}.predictions{input.suffix}")
+    check_input(input, "input")
+    target = check_output(
+        input, output or input.with_name(f"{input.stem}.predictions{input.suffix}")
+    )
     file_format(target)
     loaded = client(ctx).registry.load_model(model)
-    total = count_rows(input) if input.is_file() else 0
-    with Progress(console=out, transient=True) as bar:
-        task = bar.add_task(f"scoring {input.name}", total=total)
-        rows = score_file(
-            loaded, input, target, batch_rows=batch_rows, progress=lambda n: bar.advance(task, n)
-        )
+    with reading(input):
+        total = count_rows(input)
+        if total == 0:
+            raise InvalidInput(f"{input} has no rows", field="input")
+        with Progress(console=out, transient=True, disable=not out.is_terminal) as bar:
+            task = bar.add_task(f"scoring {input.name}", total=total)
+            rows = score_file(
+                loaded,
+                input,
+                target,
+                batch_rows=batch_rows,
+                progress=lambda n: bar.advance(task, n),
+            )
     say(f"scored {rows} rows with {loaded.name} v{loaded.version} into {target}")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mloop.entities import Alert, AlertStatus, MonitorKind, MonitorResult, Severity
+from mloop.errors import InvalidInput
 from mloop.profiles import DatasetProfile, profile_to_dict
 from mloop.services.registry import RegistryService
 from mloop.store import MonitoringStore
@@ -40,6 +41,9 @@ class MonitoringService:
         from mloop.reference import build_reference, reference_to_dict
 
         loaded = self._registry.load_model(ModelUri.of_version(name, version))
+        missing = [c.name for c in loaded.signature.inputs if c.name not in data.columns]
+        if missing:
+            raise InvalidInput(f"reference data lacks the model's inputs {missing}", field="data")
         reference = build_reference(loaded.estimator, data, labels)
         self._monitoring.save_reference_profile(name, int(version), reference_to_dict(reference))
         return reference

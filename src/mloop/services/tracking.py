@@ -25,7 +25,7 @@ from mloop.entities import (
     RunQuery,
     RunStatus,
 )
-from mloop.errors import InvalidInput
+from mloop.errors import InvalidInput, NotFound
 from mloop.fingerprint import fingerprint_dataset
 from mloop.modelio.files import check_loadable
 from mloop.services.integers import integer
@@ -62,6 +62,9 @@ def _metric(key: Any, value: Any, step: int, timestamp: float | None) -> Metric:
         raise InvalidInput(f"metric {key!r} must be a finite number, got {number}")
     whole = integer(f"step of metric {key!r}", step)
     return Metric(key, number, whole, time.time() if timestamp is None else float(timestamp))
+
+
+_SHOWN_MATCHES = 10
 
 
 class TrackingService:
@@ -121,8 +124,31 @@ class TrackingService:
         self._runs.end_run(run_id, final)
 
     def get_run(self, run_id: str) -> Run:
-        """A run with its params, latest metrics and tags."""
-        return self._runs.get_run(run_id)
+        """A run with its params, latest metrics and tags; ``run_id`` may be a unique prefix.
+
+        Raises NotFound when no run id starts with ``run_id``, InvalidInput when several do
+        (naming them).
+        """
+        return self._runs.get_run(self.resolve_run_id(run_id))
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The one run id that starts with ``prefix`` (a whole id is its own prefix).
+
+        Raises NotFound when no run id starts with it, InvalidInput when several do: the
+        message lists up to ten of them.
+        """
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidInput(f"run id {prefix!r} must be a non-empty string", field="run_id")
+        found = self._runs.run_ids_starting_with(prefix, _SHOWN_MATCHES + 1)
+        if not found:
+            raise NotFound(f"run {prefix!r} does not exist")
+        if len(found) > 1 and prefix not in found:
+            more = ", ..." if len(found) > _SHOWN_MATCHES else ""
+            shown = ", ".join(found[:_SHOWN_MATCHES])
+            raise InvalidInput(
+                f"run id prefix {prefix!r} is ambiguous: it starts {shown}{more}", field="run_id"
+            )
+        return prefix if prefix in found else found[0]
 
     def log_batch(
         self,

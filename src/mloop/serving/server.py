@@ -16,6 +16,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mloop.config import Settings
+from mloop.errors import Conflict, InvalidInput
 from mloop.serving.config import ServeConfig, share_with_workers
 from mloop.serving.telemetry import MULTIPROCESS_VARIABLE
 
@@ -65,6 +66,25 @@ def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
         "timeout_graceful_shutdown": 30,
         "factory": True,
     }
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Return if ``host:port`` can be listened on now; Conflict naming it when it is taken.
+
+    Raises InvalidInput when ``host`` is not an address of this machine.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise InvalidInput(f"host {host!r} cannot be listened on: {exc}", field="host") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+            probe.listen()
+        except OSError as exc:
+            raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}", field="port") from exc
 
 
 def run_server(

@@ -67,6 +67,10 @@ class RunStore(Protocol):
         """Return a run with its params, latest metrics and tags."""
         ...
 
+    def run_ids_starting_with(self, prefix: str, limit: int) -> list[str]:
+        """Ids of runs that start with ``prefix``, sorted, at most ``limit`` of them."""
+        ...
+
     def search_runs(self, search: RunQuery) -> list[Run]:
         """Runs of the query's experiments that match its filter, in its order (then newest).
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from mloop.cli import app
 from mloop.cli.common import CliState, cli_state
+from mloop.errors import NotFound
 from tests.unit.cli.home import MODEL, Home, cli, cli_json
 
 pytestmark = pytest.mark.timeout(120)
@@ -54,8 +55,8 @@ def test_options_hold_for_one_invocation_only(
     monkeypatch.setenv("MLOOP_HOME", str(tmp_path / "empty"))
     runner = CliRunner(env={"COLUMNS": "250"})
     result = runner.invoke(app, ["experiments", "ls", "--json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == []
+    assert isinstance(result.exception, NotFound)  # the new home's store, not the last one
+    assert str(tmp_path / "empty") in str(result.exception)
 
 
 def test_settings_file_names_the_store_and_options_override_it(
@@ -71,8 +72,8 @@ def test_settings_file_names_the_store_and_options_override_it(
     assert len(json.loads(from_file.stdout)) == 3
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     overridden = runner.invoke(app, ["--store", empty, "runs", "ls", "--json"])
-    assert overridden.exit_code == 0, overridden.output
-    assert json.loads(overridden.stdout) == []
+    assert isinstance(overridden.exception, NotFound)
+    assert empty in str(overridden.exception)
 
 
 def test_state_reaches_commands_through_the_context(shared_home: Home) -> None:

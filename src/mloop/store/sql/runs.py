@@ -196,6 +196,17 @@ class SqlRunStore:
             row = self._require_run(conn, run_id)
             return self._runs_with_data(conn, [row])[0]
 
+    def run_ids_starting_with(self, prefix: str, limit: int) -> list[str]:
+        """Ids of runs that start with ``prefix``, sorted, at most ``limit`` of them."""
+        query = (
+            select(t.runs.c.id)
+            .where(t.runs.c.id.startswith(prefix, autoescape=True))
+            .order_by(t.runs.c.id)
+            .limit(limit)
+        )
+        with self._db.read() as conn:
+            return [row.id for row in conn.execute(query)]
+
     def _runs_with_data(self, conn: Connection, rows: list[Row[Any]]) -> list[Run]:
         ids = [row.id for row in rows]
         found: dict[str, dict[str, dict[str, Any]]] = {
