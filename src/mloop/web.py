@@ -75,14 +75,17 @@ def error_from_body(status: int, body: Any, text: str = "") -> MloopError:
 def check_bearer(authorization: str | None, token: str | None) -> None:
     """Accept the ``Authorization: Bearer <token>`` header when ``token`` is set.
 
-    The comparison takes the same time whatever the header holds. Raises Unauthorized when the
-    header is missing or carries another token; does nothing when no token is configured.
+    The scheme is case-insensitive (RFC 7235); the token comparison takes the same time whatever
+    the header holds. Raises Unauthorized when the header is missing, names another scheme or
+    carries another token; does nothing when no token is configured.
     """
     if not token:
         return
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
         raise Unauthorized("this server needs 'Authorization: Bearer <MLOOP_TOKEN>' for writes")
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Unauthorized("the bearer token is not this server's MLOOP_TOKEN")
 
 
 def request_id(given: str | None) -> str:

@@ -55,7 +55,12 @@ def test_an_unknown_body_becomes_a_plain_mloop_error() -> None:
 def test_bearer_token() -> None:
     web.check_bearer(None, None)
     web.check_bearer("Bearer s3cret", "s3cret")
-    for header in (None, "", "Bearer wrong", "s3cre", "Basic s3cret"):
+    web.check_bearer("bearer s3cret", "s3cret")
+    web.check_bearer("BEARER  s3cret ", "s3cret")
+    for header in ("Bearer wrong", "bearer s3cre", "Bearer "):
+        with pytest.raises(Unauthorized, match="not this server's"):
+            web.check_bearer(header, "s3cret")
+    for header in (None, "", "s3cre", "Basic s3cret", "Token s3cret"):
         with pytest.raises(Unauthorized, match="Bearer"):
             web.check_bearer(header, "s3cret")
 
