@@ -72,7 +72,7 @@ _SHORTCUTS: dict[str, tuple[str, str]] = {
 
 
 def _check_store_url(url: str) -> str:
-    if url.startswith(("http://", "https://")):
+    if url.lower().startswith(("http://", "https://")):
         raise InvalidInput(
             f"mloop.Client({url!r}): Client talks to a store (sqlite:/// or postgresql://). "
             f"To predict and send feedback to a model server, use mloop.ServingClient({url!r})",

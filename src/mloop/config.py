@@ -2,7 +2,9 @@
 
 The file is the one ``MLOOP_CONFIG`` names, else ``mloop.toml`` in the working folder when it
 exists. Its keys are the variables' names in lower case without ``MLOOP_``; each field is taken
-from the environment when its variable is set, else from the file, else from the default:
+from the environment when its variable is set, else from the file, else from the default.
+Relative paths in the file are read from the file's folder; in variables, from the working
+folder. A boolean variable takes 1/true/yes/on or 0/false/no/off; anything else is refused:
 
 =================  =====================  =========================================
 key                TOML type              meaning
@@ -10,7 +12,9 @@ key                TOML type              meaning
 ``home``           string                 folder of the default store and artifacts
                                           (relative to the file's folder)
 ``store_url``      string                 ``sqlite:///...`` or ``postgresql+psycopg://...``
+                                          (a relative SQLite path: to the file's folder)
 ``artifacts_url``  string                 local folder or fsspec URL
+                                          (a relative folder: to the file's folder)
 ``user``           string                 recorded on runs and alias moves
 ``allow_pickle``   boolean                allow loading models saved with pickle
 ``token``          string                 bearer token guarding a server's writes
@@ -64,10 +68,14 @@ class Settings:
     artifacts_url: str
     user: str
     allow_pickle: bool = False
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     webhook_allow: tuple[str, ...] = ()
     trusted_types: tuple[str, ...] = field(default=DEFAULT_TRUSTED_PREFIXES)
 
+
+PATH_KEYS = ("store_url", "artifacts_url")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 SETTINGS_VARIABLES = (
     CONFIG_VARIABLE,
@@ -126,6 +134,8 @@ def _checked(path: Path, key: str, value: Any) -> Any:
         raise InvalidInput(f"settings file {path}: unknown key {key!r} (known: {known})", field=key)
     if kind is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(item.strip() for item in value if item.strip())
+    if kind is str and isinstance(value, str) and not value.strip():
+        raise InvalidInput(f"settings file {path}: {key!r} must not be empty", field=key)
     if kind is not list and isinstance(value, kind):
         return value
     wanted = {str: "a string", bool: "true or false", list: "an array of strings"}[kind]
@@ -153,7 +163,10 @@ class _Sources:
         from_env = os.environ.get(f"MLOOP_{key.upper()}")
         if from_env:
             return _parsed(key, from_env)
-        return self.file.get(key)
+        value = self.file.get(key)
+        if key in PATH_KEYS and isinstance(value, str) and self.path is not None:
+            return _beside(self.path.parent, value)
+        return value
 
     def home(self) -> Path:
         home = os.environ.get("MLOOP_HOME")
@@ -164,9 +177,26 @@ class _Sources:
         return Path(DEFAULT_HOME).absolute()
 
 
+def _beside(folder: Path, value: str) -> str:
+    """A relative SQLite path or local folder of a settings file, made relative to its folder."""
+    if value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
+        relative = value.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            return f"sqlite:///{(folder / relative).absolute()}"
+    if "://" not in value and not Path(value).is_absolute():
+        return str((folder / value).absolute())
+    return value
+
+
 def _parsed(key: str, text: str) -> Any:
     if FILE_KEYS[key] is bool:
-        return text.strip().lower() in {"1", "true", "yes", "on"}
+        flag = text.strip().lower()
+        if flag not in TRUE_WORDS | FALSE_WORDS:
+            raise InvalidInput(
+                f"MLOOP_{key.upper()}={text!r}: use one of 1/true/yes/on or 0/false/no/off",
+                field=f"MLOOP_{key.upper()}",
+            )
+        return flag in TRUE_WORDS
     if FILE_KEYS[key] is list:
         return tuple(item.strip() for item in text.split(",") if item.strip())
     return text

@@ -207,3 +207,44 @@ def test_fluent_client_follows_a_changed_file(bare: Path) -> None:
     assert default_client().store_url == f"sqlite:///{bare / 'a.db'}"
     write(config, f'store_url = "sqlite:///{bare / "b.db"}"\n')
     assert default_client().store_url == f"sqlite:///{bare / 'b.db'}"
+
+
+def test_relative_paths_in_the_file_are_read_from_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "mloop.toml").write_text('store_url = "sqlite:///db/m.db"\nartifacts_url = "blobs"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("MLOOP_HOME", raising=False)
+    monkeypatch.setenv("MLOOP_CONFIG", str(folder / "mloop.toml"))
+    settings = load_settings()
+    assert settings.store_url == f"sqlite:///{folder / 'db' / 'm.db'}"
+    assert settings.artifacts_url == str(folder / "blobs")
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "enabled"])
+def test_a_boolean_variable_that_is_no_boolean_is_refused(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOOP_ALLOW_PICKLE", value)
+    with pytest.raises(InvalidInput, match="MLOOP_ALLOW_PICKLE"):
+        load_settings()
+
+
+def test_an_empty_store_url_in_the_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mloop.toml").write_text('store_url = "  "\n')
+    monkeypatch.setenv("MLOOP_CONFIG", str(tmp_path / "mloop.toml"))
+    with pytest.raises(InvalidInput, match="store_url"):
+        load_settings()
+
+
+def test_the_token_is_not_shown_when_settings_are_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOOP_TOKEN", "supersecret")
+    settings = load_settings()
+    assert settings.token == "supersecret"
+    assert "supersecret" not in repr(settings)

@@ -23,7 +23,7 @@ _lock = threading.Lock()
 
 
 def _check_scheme(url: str) -> None:
-    if url.startswith(("http://", "https://")):
+    if url.lower().startswith(("http://", "https://")):
         raise InvalidInput(
             f"{url} is an HTTP URL, not a store: a store is a sqlite:/// or postgresql:// URL. "
             "For a model server started by `mloop serve`, use mloop.ServingClient(url)",
