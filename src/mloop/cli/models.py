@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,7 +87,16 @@ def _print_lineage(lineage: dict[str, Any]) -> None:
     emit(rows, False, "lineage")
 
 
-Reason = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit trail.")]
+def _reason(text: str) -> str:
+    if not text.strip():
+        raise typer.BadParameter("give a reason: it is kept in the audit trail")
+    return text.strip()
+
+
+Reason = Annotated[
+    str,
+    typer.Option("--reason", "-r", help="Why; kept in the audit trail.", callback=_reason),
+]
 
 
 SchemaChange = Annotated[
@@ -107,9 +117,14 @@ def models_promote(
     allow_schema_change: SchemaChange = False,
 ) -> None:
     """Point an alias (default: champion) at a version."""
-    event = client(ctx, create=True).registry.set_alias(
+    registry = client(ctx, create=True).registry
+    started = time.time()
+    event = registry.set_alias(
         name, alias, version, reason=reason, allow_schema_change=allow_schema_change
     )
+    if event.at < started:
+        say(f"{name}@{alias} already points to v{event.to_version} (since {when(event.at)})")
+        return
     moved = f"v{event.from_version}" if event.from_version is not None else "nothing"
     say(f"{name}@{alias}: {moved} -> v{event.to_version} ({event.reason})")
 

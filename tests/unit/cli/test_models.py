@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from mloop.cli import app
 from mloop.store import HEAD_REVISION
 from tests.unit.cli.home import MODEL, Home, cli, cli_json
 
@@ -88,3 +90,19 @@ def test_store_upgrade(tmp_path: Path, shared_home: Home) -> None:
     out = cli(shared_home, "store", "upgrade").stdout
     assert f"store {HEAD_REVISION} -> {HEAD_REVISION}" in out
     assert len(cli_json(shared_home, "runs", "ls")) == 3
+
+
+def test_promote_says_so_when_the_alias_already_points_there(home: Home) -> None:
+    out = cli(home, "models", "promote", MODEL, "1", "--reason", "again").stdout
+    assert f"{MODEL}@champion already points to v1" in out
+    history = cli_json(home, "models", "history", MODEL)
+    assert [e["reason"] for e in history] == ["first champion"]
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_blank_reason_is_refused(home: Home, reason: str) -> None:
+    runner = CliRunner()
+    args = ["--store", home.store_url, "--artifacts", home.artifacts_url, "models", "promote"]
+    result = runner.invoke(app, [*args, MODEL, "2", "--reason", reason])
+    assert result.exit_code == 2 and "reason" in result.output
+    assert home.client().get_alias(MODEL, "champion") == 1
