@@ -204,6 +204,20 @@ class AliasEvent:
 
 
 @dataclass(frozen=True)
+class ChunkQuery:
+    """Which chunks of a model's prediction log to list: those with rows in [start, end)
+    (epoch seconds; None leaves a side open), or the fewest that hold the newest
+    ``last_n_rows``, of one version and arm when given."""
+
+    model: str
+    version: int | None = None
+    arm: str | None = None
+    start: float | None = None
+    end: float | None = None
+    last_n_rows: int | None = None
+
+
+@dataclass(frozen=True)
 class PredictionChunk:
     """One Parquet blob of logged predictions of a model version and traffic arm ("" for none).
 

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mloop.artifacts import ArtifactStore
-from mloop.entities import FeedbackResult, PredictionChunk
+from mloop.entities import ChunkQuery, FeedbackResult, PredictionChunk
 from mloop.errors import InvalidInput, NotFound
 from mloop.prediction_log import (
     EMPTY_DTYPES,
@@ -169,7 +169,9 @@ class PredictionLogService:
         _check_window(start, end, last_n)
         wanted = None if columns is None else [str(name) for name in columns]
         label = ["label"] if with_feedback else []
-        chunks = self._predictions.list_prediction_chunks(model, version, arm, start, end, last_n)
+        chunks = self._predictions.list_prediction_chunks(
+            ChunkQuery(model, version, arm, start, end, last_n)
+        )
         if not chunks:
             return _empty([*(LOG_COLUMNS if wanted is None else wanted), *label])
         needed = _needed(wanted, with_feedback)
@@ -213,9 +215,8 @@ class PredictionLogService:
     ) -> list[PredictionChunk]:
         """The index rows of the chunks that hold rows of ``window`` (all when None)."""
         window = window or Window()
-        return self._predictions.list_prediction_chunks(
-            model, version, arm, window.start, window.end, window.last_n
-        )
+        query = ChunkQuery(model, version, arm, window.start, window.end, window.last_n)
+        return self._predictions.list_prediction_chunks(query)
 
     def read_chunk(
         self,

@@ -18,6 +18,7 @@ from mloop.entities import (
     AliasEvent,
     AliasMove,
     ArtifactRef,
+    ChunkQuery,
     DatasetFingerprint,
     Experiment,
     LoggedModel,
@@ -155,15 +156,7 @@ class PredictionLogStore(Protocol):
         """Index a written chunk and every prediction id in it atomically; return the chunk id."""
         ...
 
-    def list_prediction_chunks(
-        self,
-        model: str,
-        version: int | None = None,
-        arm: str | None = None,
-        start: float | None = None,
-        end: float | None = None,
-        last_n_rows: int | None = None,
-    ) -> list[PredictionChunk]:
+    def list_prediction_chunks(self, query: ChunkQuery) -> list[PredictionChunk]:
         """Chunks with rows in [start, end), or the fewest holding its newest last_n_rows."""
         ...
 

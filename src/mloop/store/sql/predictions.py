@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Row, insert, select
 
-from mloop.entities import PredictionChunk
+from mloop.entities import ChunkQuery, PredictionChunk
 from mloop.errors import Conflict, InvalidInput
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
@@ -119,30 +119,22 @@ class SqlPredictionLogStore:
                 for pid in conn.execute(select(column).where(column.in_(batch))).scalars()
             }
 
-    def list_prediction_chunks(
-        self,
-        model: str,
-        version: int | None = None,
-        arm: str | None = None,
-        start: float | None = None,
-        end: float | None = None,
-        last_n_rows: int | None = None,
-    ) -> list[PredictionChunk]:
-        """Chunks with rows in [start, end), or the fewest holding its newest last_n_rows."""
-        if last_n_rows is not None and last_n_rows <= 0:
+    def list_prediction_chunks(self, query: ChunkQuery) -> list[PredictionChunk]:
+        """The chunks ``query`` selects, oldest first."""
+        if query.last_n_rows is not None and query.last_n_rows <= 0:
             return []
-        where = [_chunks.model == model, *_overlapping(start, end)]
-        if version is not None:
-            where.append(_chunks.version == version)
-        if arm is not None:
-            where.append(_chunks.arm == arm)
+        where = [_chunks.model == query.model, *_overlapping(query.start, query.end)]
+        if query.version is not None:
+            where.append(_chunks.version == query.version)
+        if query.arm is not None:
+            where.append(_chunks.arm == query.arm)
         with self._db.read() as conn:
-            if last_n_rows is not None:
-                bound = self._newest_bound(conn, where, start, end, last_n_rows)
+            if query.last_n_rows is not None:
+                bound = self._newest_bound(conn, where, query.start, query.end, query.last_n_rows)
                 if bound is not None:
                     where.append(_chunks.end_time >= bound)
-            query = select(t.prediction_chunks).where(*where)
-            rows = conn.execute(query.order_by(_chunks.start_time, _chunks.id))
+            chosen = select(t.prediction_chunks).where(*where)
+            rows = conn.execute(chosen.order_by(_chunks.start_time, _chunks.id))
             return [_chunk(row) for row in rows]
 
     def _newest_bound(
