@@ -204,6 +204,21 @@ class AliasEvent:
 
 
 @dataclass(frozen=True)
+class AlertSighting:
+    """One breach of an alert rule: which rule, model and subject (a column, "window", ...),
+    how severe, what was measured (``value``, described by ``message``) and by which monitor
+    definition (e.g. ``"last 10000"``)."""
+
+    rule: str
+    model: str
+    subject: str
+    severity: Severity
+    message: str
+    value: float | None
+    monitor: str = ""
+
+
+@dataclass(frozen=True)
 class ChunkQuery:
     """Which chunks of a model's prediction log to list: those with rows in [start, end)
     (epoch seconds; None leaves a side open), or the fewest that hold the newest

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from mloop.entities import AlertStatus, MonitorResult
+from mloop.entities import AlertSighting, AlertStatus, MonitorResult, Severity
 from mloop.errors import NotFound
 from mloop.store import Store
 
@@ -50,28 +50,28 @@ def test_monitor_results_come_back_oldest_first(store: Store) -> None:
 def test_alerts_deduplicate_and_move_through_their_life(store: Store) -> None:
     monitoring = store.monitoring
     first, new = monitoring.raise_alert(
-        "drift", "churn", "credit_score", severity="warning", message="m1", value=0.2
+        AlertSighting("drift", "churn", "credit_score", Severity("warning"), "m1", 0.2)
     )
     assert new and first.status is AlertStatus.OPEN and first.occurrences == 1
     again, new = monitoring.raise_alert(
-        "drift", "churn", "credit_score", severity="critical", message="m2", value=0.3
+        AlertSighting("drift", "churn", "credit_score", Severity("critical"), "m2", 0.3)
     )
     assert (
         not new and again.id == first.id and again.occurrences == 2 and again.severity == "critical"
     )
     other, new = monitoring.raise_alert(
-        "drift", "churn", "annual_income", severity="warning", message="m", value=0.2
+        AlertSighting("drift", "churn", "annual_income", Severity("warning"), "m", 0.2)
     )
     assert new and other.id != first.id
     acknowledged = monitoring.set_alert_status(first.id, AlertStatus.ACKNOWLEDGED, "ana")
     assert acknowledged.updated_by == "ana"
     _, new = monitoring.raise_alert(
-        "drift", "churn", "credit_score", severity="warning", message="m3", value=0.2
+        AlertSighting("drift", "churn", "credit_score", Severity("warning"), "m3", 0.2)
     )
     assert not new
     monitoring.set_alert_status(first.id, AlertStatus.RESOLVED, "ana")
     reopened, new = monitoring.raise_alert(
-        "drift", "churn", "credit_score", severity="warning", message="m4", value=0.2
+        AlertSighting("drift", "churn", "credit_score", Severity("warning"), "m4", 0.2)
     )
     assert new and reopened.id != first.id
     monitoring.mark_notified(reopened.id, 123.0)

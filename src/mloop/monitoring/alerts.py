@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mloop.entities import Alert, AlertStatus, Severity
+from mloop.entities import Alert, AlertSighting, AlertStatus, Severity
 from mloop.monitoring.notifiers import Notifier
 from mloop.services import MonitoringService
 
@@ -96,15 +96,16 @@ def process_signals(
     raised: list[Alert] = []
     for rule in rules:
         for signal in (s for s in signals if rule.breached(s)):
-            alert, fresh = monitoring.raise_alert(
+            sighting = AlertSighting(
                 rule.name,
                 model,
                 signal.subject,
-                severity=rule.severity,
-                message=rule.describe(signal),
-                value=signal.value,
-                monitor=monitor,
+                rule.severity,
+                rule.describe(signal),
+                signal.value,
+                monitor,
             )
+            alert, fresh = monitoring.raise_alert(sighting)
             if notification_due(rule, alert, fresh, time.time()):
                 _notify(monitoring, alert, notifiers)
             raised.append(alert)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mloop.entities import Alert, AlertStatus, MonitorKind, MonitorResult, Severity
+from mloop.entities import Alert, AlertSighting, AlertStatus, MonitorKind, MonitorResult
 from mloop.errors import InvalidInput
 from mloop.profiles import DatasetProfile, profile_to_dict
 from mloop.services.registry import RegistryService
@@ -83,24 +83,12 @@ class MonitoringService:
         """Stored results of a model, oldest first (the newest ``limit`` of them)."""
         return self._monitoring.list_monitor_results(model, kind=kind, since=since, limit=limit)
 
-    def raise_alert(
-        self,
-        rule: str,
-        model: str,
-        subject: str,
-        *,
-        severity: Severity,
-        message: str,
-        value: float | None,
-        monitor: str = "",
-    ) -> tuple[Alert, bool]:
+    def raise_alert(self, sighting: AlertSighting) -> tuple[Alert, bool]:
         """Open an alert, or count one more sighting of the active one; True when it is new.
 
         Alerts are kept per (rule, model, subject, monitor); see ``Alert``.
         """
-        return self._monitoring.raise_alert(
-            rule, model, subject, severity=severity, message=message, value=value, monitor=monitor
-        )
+        return self._monitoring.raise_alert(sighting)
 
     def mark_notified(self, alert_id: int, at: float) -> None:
         """Record when an alert's notifiers were last called (epoch seconds)."""

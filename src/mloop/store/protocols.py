@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from mloop.entities import (
     Alert,
+    AlertSighting,
     AlertStatus,
     AliasEvent,
     AliasMove,
@@ -33,7 +34,6 @@ from mloop.entities import (
     RunBatch,
     RunQuery,
     RunStatus,
-    Severity,
 )
 
 
@@ -215,17 +215,7 @@ class MonitoringStore(Protocol):
         """Stored results of a model, oldest first (the newest ``limit``)."""
         ...
 
-    def raise_alert(
-        self,
-        rule: str,
-        model: str,
-        subject: str,
-        *,
-        severity: Severity,
-        message: str,
-        value: float | None,
-        monitor: str = "",
-    ) -> tuple[Alert, bool]:
+    def raise_alert(self, sighting: AlertSighting) -> tuple[Alert, bool]:
         """Open an alert, or count one more sighting of the active one; True when it is new.
 
         An alert is active per (rule, model, subject, monitor); a new one links the last

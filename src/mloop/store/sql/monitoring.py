@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
 
-from mloop.entities import Alert, AlertStatus, MonitorKind, MonitorResult, Severity
+from mloop.entities import Alert, AlertSighting, AlertStatus, MonitorKind, MonitorResult, Severity
 from mloop.errors import Conflict, NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
@@ -104,25 +104,14 @@ class SqlMonitoringStore:
             rows = list(conn.execute(query))
         return [_result(row) for row in reversed(rows)]
 
-    def raise_alert(
-        self,
-        rule: str,
-        model: str,
-        subject: str,
-        *,
-        severity: Severity,
-        message: str,
-        value: float | None,
-        monitor: str = "",
-    ) -> tuple[Alert, bool]:
+    def raise_alert(self, sighting: AlertSighting) -> tuple[Alert, bool]:
         """Open an alert, or count one more sighting of the active one; True when it is new."""
-        now, level = time.time(), Severity(severity).value
-        table = t.alerts
+        now, level, table = time.time(), Severity(sighting.severity).value, t.alerts
         where = (
-            table.c.rule == rule,
-            table.c.model == model,
-            table.c.subject == subject,
-            table.c.monitor == monitor,
+            table.c.rule == sighting.rule,
+            table.c.model == sighting.model,
+            table.c.subject == sighting.subject,
+            table.c.monitor == sighting.monitor,
         )
         with self._db.write() as conn:
             row = conn.execute(select(table).where(*where, table.c.status.in_(_ACTIVE))).first()
@@ -133,15 +122,15 @@ class SqlMonitoringStore:
                     )
                 ).scalar()
                 values = {
-                    "monitor": monitor,
+                    "monitor": sighting.monitor,
                     "previous_id": previous,
-                    "rule": rule,
-                    "model": model,
-                    "subject": subject,
+                    "rule": sighting.rule,
+                    "model": sighting.model,
+                    "subject": sighting.subject,
                     "severity": level,
                     "status": AlertStatus.OPEN.value,
-                    "message": message,
-                    "value": value,
+                    "message": sighting.message,
+                    "value": sighting.value,
                     "first_seen": now,
                     "last_seen": now,
                     "occurrences": 1,
@@ -158,8 +147,8 @@ class SqlMonitoringStore:
                     .values(
                         last_seen=now,
                         occurrences=row.occurrences + 1,
-                        message=message,
-                        value=value,
+                        message=sighting.message,
+                        value=sighting.value,
                         severity=level,
                     )
                 )
