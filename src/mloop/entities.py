@@ -204,6 +204,17 @@ class AliasEvent:
 
 
 @dataclass(frozen=True)
+class ResultQuery:
+    """Which stored monitor results of a model to read: one kind, created since (epoch
+    seconds), and at most the newest ``limit``."""
+
+    model: str
+    kind: MonitorKind | None = None
+    since: float | None = None
+    limit: int = 1000
+
+
+@dataclass(frozen=True)
 class AlertSighting:
     """One breach of an alert rule: which rule, model and subject (a column, "window", ...),
     how severe, what was measured (``value``, described by ``message``) and by which monitor

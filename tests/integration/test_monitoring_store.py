@@ -6,7 +6,14 @@ import time
 
 import pytest
 
-from mloop.entities import AlertSighting, AlertStatus, MonitorResult, Severity
+from mloop.entities import (
+    AlertSighting,
+    AlertStatus,
+    MonitorKind,
+    MonitorResult,
+    ResultQuery,
+    Severity,
+)
 from mloop.errors import NotFound
 from mloop.store import Store
 
@@ -40,11 +47,11 @@ def test_monitor_results_come_back_oldest_first(store: Store) -> None:
     monitoring.record_monitor_result(
         MonitorResult("churn", 1, "", "performance", None, None, 7, {}, [], time.time())
     )
-    drift = monitoring.list_monitor_results("churn", kind="drift", limit=3)
+    drift = monitoring.list_monitor_results(ResultQuery("churn", MonitorKind.DRIFT, limit=3))
     assert [r.n_rows for r in drift] == [102, 103, 104]
     assert drift[-1].summary == {"share": 0.4} and drift[-1].details == [{"c": 4}]
-    assert len(monitoring.list_monitor_results("churn")) == 6
-    assert monitoring.list_monitor_results("other") == []
+    assert len(monitoring.list_monitor_results(ResultQuery("churn"))) == 6
+    assert monitoring.list_monitor_results(ResultQuery("other")) == []
 
 
 def test_alerts_deduplicate_and_move_through_their_life(store: Store) -> None:

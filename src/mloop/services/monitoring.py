@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mloop.entities import Alert, AlertSighting, AlertStatus, MonitorKind, MonitorResult
+from mloop.entities import (
+    Alert,
+    AlertSighting,
+    AlertStatus,
+    MonitorKind,
+    MonitorResult,
+    ResultQuery,
+)
 from mloop.errors import InvalidInput
 from mloop.profiles import DatasetProfile, profile_to_dict
 from mloop.services.registry import RegistryService
@@ -81,7 +88,7 @@ class MonitoringService:
         limit: int = 1000,
     ) -> list[MonitorResult]:
         """Stored results of a model, oldest first (the newest ``limit`` of them)."""
-        return self._monitoring.list_monitor_results(model, kind=kind, since=since, limit=limit)
+        return self._monitoring.list_monitor_results(ResultQuery(model, kind, since, limit))
 
     def raise_alert(self, sighting: AlertSighting) -> tuple[Alert, bool]:
         """Open an alert, or count one more sighting of the active one; True when it is new.

@@ -25,11 +25,11 @@ from mloop.entities import (
     LoggedModel,
     Metric,
     ModelVersion,
-    MonitorKind,
     MonitorResult,
     NewRun,
     PredictionChunk,
     RegisteredModel,
+    ResultQuery,
     Run,
     RunBatch,
     RunQuery,
@@ -204,14 +204,7 @@ class MonitoringStore(Protocol):
         """Store one monitoring result; return its id."""
         ...
 
-    def list_monitor_results(
-        self,
-        model: str,
-        *,
-        kind: MonitorKind | None = None,
-        since: float | None = None,
-        limit: int = 1000,
-    ) -> list[MonitorResult]:
+    def list_monitor_results(self, query: ResultQuery) -> list[MonitorResult]:
         """Stored results of a model, oldest first (the newest ``limit``)."""
         ...
 

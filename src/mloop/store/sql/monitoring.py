@@ -8,7 +8,15 @@ from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
 
-from mloop.entities import Alert, AlertSighting, AlertStatus, MonitorKind, MonitorResult, Severity
+from mloop.entities import (
+    Alert,
+    AlertSighting,
+    AlertStatus,
+    MonitorKind,
+    MonitorResult,
+    ResultQuery,
+    Severity,
+)
 from mloop.errors import Conflict, NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
@@ -84,24 +92,17 @@ class SqlMonitoringStore:
             (result_id,) = inserted.inserted_primary_key or (0,)
         return int(result_id)
 
-    def list_monitor_results(
-        self,
-        model: str,
-        *,
-        kind: MonitorKind | None = None,
-        since: float | None = None,
-        limit: int = 1000,
-    ) -> list[MonitorResult]:
+    def list_monitor_results(self, query: ResultQuery) -> list[MonitorResult]:
         """Stored results of a model, oldest first (the newest ``limit``)."""
         table = t.monitor_results
-        query = select(table).where(table.c.model == model)
-        if kind is not None:
-            query = query.where(table.c.kind == str(kind))
-        if since is not None:
-            query = query.where(table.c.created_at >= since)
-        query = query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
+        chosen = select(table).where(table.c.model == query.model)
+        if query.kind is not None:
+            chosen = chosen.where(table.c.kind == str(query.kind))
+        if query.since is not None:
+            chosen = chosen.where(table.c.created_at >= query.since)
+        chosen = chosen.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(query.limit)
         with self._db.read() as conn:
-            rows = list(conn.execute(query))
+            rows = list(conn.execute(chosen))
         return [_result(row) for row in reversed(rows)]
 
     def raise_alert(self, sighting: AlertSighting) -> tuple[Alert, bool]:
