@@ -215,6 +215,15 @@ class ResultQuery:
 
 
 @dataclass(frozen=True)
+class AlertQuery:
+    """Which alerts to list: of one model, status or rule when given (None: any)."""
+
+    model: str | None = None
+    status: AlertStatus | None = None
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
 class AlertSighting:
     """One breach of an alert rule: which rule, model and subject (a column, "window", ...),
     how severe, what was measured (``value``, described by ``message``) and by which monitor

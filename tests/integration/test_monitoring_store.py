@@ -7,6 +7,7 @@ import time
 import pytest
 
 from mloop.entities import (
+    AlertQuery,
     AlertSighting,
     AlertStatus,
     MonitorKind,
@@ -82,7 +83,7 @@ def test_alerts_deduplicate_and_move_through_their_life(store: Store) -> None:
     )
     assert new and reopened.id != first.id
     monitoring.mark_notified(reopened.id, 123.0)
-    listed = monitoring.list_alerts(model="churn", status=AlertStatus.OPEN)
+    listed = monitoring.list_alerts(AlertQuery("churn", AlertStatus.OPEN))
     assert {a.subject for a in listed} == {"credit_score", "annual_income"}
     assert next(a for a in listed if a.id == reopened.id).notified_at == 123.0
     with pytest.raises(NotFound):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.entities import (
     Alert,
+    AlertQuery,
     AlertSighting,
     AlertStatus,
     MonitorKind,
@@ -117,7 +118,7 @@ class MonitoringService:
         rule: str | None = None,
     ) -> list[Alert]:
         """Alerts, newest sighting first, optionally of one model, status or rule."""
-        return self._monitoring.list_alerts(model=model, status=status, rule=rule)
+        return self._monitoring.list_alerts(AlertQuery(model, status, rule))
 
     def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
         """Take or renew the lease ``name`` for ``seconds``; False while another holder has it."""

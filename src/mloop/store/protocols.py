@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from mloop.entities import (
     Alert,
+    AlertQuery,
     AlertSighting,
     AlertStatus,
     AliasEvent,
@@ -224,13 +225,7 @@ class MonitoringStore(Protocol):
         """Acknowledge or resolve an alert; NotFound, or Conflict when the status would go back."""
         ...
 
-    def list_alerts(
-        self,
-        *,
-        model: str | None = None,
-        status: AlertStatus | None = None,
-        rule: str | None = None,
-    ) -> list[Alert]:
+    def list_alerts(self, query: AlertQuery) -> list[Alert]:
         """Alerts, newest sighting first."""
         ...
 

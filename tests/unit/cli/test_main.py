@@ -40,7 +40,7 @@ BAD_INPUT = [
     (("models", "promote", "nope", "1", "--reason", "r"), "nope"),
     (("models", "promote", MODEL, "1", "--reason", "r", "--alias", "1bad"), "1bad"),
     (("models", "rollback", MODEL, "--reason", "r"), "roll back"),
-    (("models", "rollback", MODEL, "--reason", "r", "--alias", "challenger"), "roll back"),
+    (("models", "rollback", MODEL, "--reason", "r", "--alias", "challenger"), "has no alias"),
 ]
 
 

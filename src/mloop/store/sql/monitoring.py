@@ -10,6 +10,7 @@ from sqlalchemy import Row, delete, func, insert, select, update
 
 from mloop.entities import (
     Alert,
+    AlertQuery,
     AlertSighting,
     AlertStatus,
     MonitorKind,
@@ -179,23 +180,17 @@ class SqlMonitoringStore:
                 )
         return _alert(row)
 
-    def list_alerts(
-        self,
-        *,
-        model: str | None = None,
-        status: AlertStatus | None = None,
-        rule: str | None = None,
-    ) -> list[Alert]:
+    def list_alerts(self, query: AlertQuery) -> list[Alert]:
         """Alerts, newest sighting first."""
-        query = select(t.alerts)
-        if model is not None:
-            query = query.where(t.alerts.c.model == model)
-        if status is not None:
-            query = query.where(t.alerts.c.status == status.value)
-        if rule is not None:
-            query = query.where(t.alerts.c.rule == rule)
+        chosen = select(t.alerts)
+        if query.model is not None:
+            chosen = chosen.where(t.alerts.c.model == query.model)
+        if query.status is not None:
+            chosen = chosen.where(t.alerts.c.status == query.status.value)
+        if query.rule is not None:
+            chosen = chosen.where(t.alerts.c.rule == query.rule)
         with self._db.read() as conn:
-            rows = conn.execute(query.order_by(t.alerts.c.last_seen.desc(), t.alerts.c.id.desc()))
+            rows = conn.execute(chosen.order_by(t.alerts.c.last_seen.desc(), t.alerts.c.id.desc()))
             return [_alert(row) for row in rows]
 
     def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
