@@ -31,7 +31,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     the decoded bytes too. Raises PayloadTooLarge (413), UnsupportedMediaType (415) for another
     encoding, MalformedRequest (400) for a corrupt compressed body.
     """
-    decoders = [Decoder(coding, limit) for coding in reversed(codings(request.headers.get("content-encoding")))]
+    applied = codings(request.headers.get("content-encoding"))
+    decoders = [Decoder(coding, limit) for coding in reversed(applied)]
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit}")

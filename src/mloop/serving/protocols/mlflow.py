@@ -18,7 +18,12 @@ from mloop.serving.protocols import Answer, Parsed
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 CSV_TYPE = "text/csv"
-ERROR_CODES = {400: "BAD_REQUEST", 404: "RESOURCE_DOES_NOT_EXIST", 413: "BAD_REQUEST"}
+ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    405: "BAD_REQUEST",
+    413: "BAD_REQUEST",
+}
 
 
 def parse_csv(body: bytes, signature: Signature, max_rows: int) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from mloop.errors import InvalidInput, MloopError
 from mloop.modelio.frame import frame_from_columns, frame_from_rows
 from mloop.modelio.outputs import Outputs, plain
 from mloop.modelio.signature import ColumnSpec, Signature
-from mloop.serving.protocols import Answer, Parsed
+from mloop.serving.protocols import Answer, Parsed, checked_unit_id
 from mloop.serving.protocols.tensors import read_tensors
 
 NUMPY_TO_OIP = {
@@ -105,10 +105,15 @@ def model_metadata(
 
 
 def unit_ids(payload: Mapping[str, Any], rows: int) -> list[str | None] | None:
-    """The unit id of a one-row request, from ``parameters.unit_id``; None when not given."""
+    """The unit id of a one-row request, from ``parameters.unit_id``; None when not given.
+
+    Raises InvalidInput when it is over the unit-id length limit.
+    """
     parameters = payload.get("parameters")
     unit = parameters.get("unit_id") if isinstance(parameters, Mapping) else None
-    return [str(unit)] if unit is not None and rows == 1 else None
+    if unit is None or rows != 1:
+        return None
+    return [checked_unit_id(str(unit), "parameters.unit_id")]
 
 
 class OipProtocol:
