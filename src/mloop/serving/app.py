@@ -37,7 +37,6 @@ from mloop.serving.protocols.plain import PlainProtocol
 from mloop.serving.routes import add_routes
 from mloop.serving.routing import RequestContext, Route, RoutingSetup, single_arm
 from mloop.serving.served import ModelSlots, ServedModel
-from mloop.serving.server import configure_logging
 from mloop.serving.telemetry import ServerMetrics
 
 logger = logging.getLogger("mloop.serving")
@@ -360,5 +359,4 @@ def _report_load_failure(task: asyncio.Task[None]) -> None:
 def app_from_env() -> FastAPI:
     """The app factory uvicorn workers call: what to serve comes from the parent process."""
     config, settings = from_parent()
-    configure_logging()
     return create_app(config, settings)
