@@ -41,6 +41,14 @@ def count_rows(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Columns of values read from a file, and where in the file they are (for errors)."""
+
+    place: str
+    columns: dict[str, list[Any]]
+
+
 def read_batches(path: Path, rows: int, signature: Signature) -> Iterator[Batch]:
     """The file's rows, at most ``rows`` at a time, as columns of values.
 
@@ -53,23 +61,17 @@ def read_batches(path: Path, rows: int, signature: Signature) -> Iterator[Batch]
     if file_format(path) == "parquet":
         start = 0
         for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-            yield Batch(f"rows {start + 1}-{start + batch.num_rows}", _columns(batch.to_pandas()))
+            place = f"{path.name} rows {start + 1}-{start + batch.num_rows}"
+            yield Batch(place, _columns(batch.to_pandas()))
             start += batch.num_rows
         return
     line = 2
     for cells in text_columns(path, rows=rows):
         count = len(next(iter(cells.values()), []))
         where = partial(_line, path.name, line)
-        yield Batch(f"lines {line}-{line + count - 1}", typed_columns(cells, signature, where))
+        place = f"{path.name} lines {line}-{line + count - 1}"
+        yield Batch(place, typed_columns(cells, signature, where))
         line += count
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Columns of values read from a file, and where in the file they are (for errors)."""
-
-    place: str
-    columns: dict[str, list[Any]]
 
 
 def _line(name: str, first: int, row: int) -> str:

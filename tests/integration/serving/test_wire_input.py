@@ -176,5 +176,5 @@ def test_every_answer_carries_its_prediction_ids_for_feedback(
     many = http.post("/invocations", json={"dataframe_records": _records(churn_models, 100)})
     assert len(many.headers["x-prediction-ids"]) <= MAX_PREDICTION_IDS_HEADER
     labels = {pid: 1 for pid in [*ids, "r1", *plain["prediction_ids"]]}
-    deadline_answer = http.post("/feedback", json={"labels": labels}).json()
-    assert deadline_answer == {"accepted": 7, "unknown": []}
+    fed = http.post("/feedback", json={"labels": labels}).json()
+    assert fed == {"accepted": 7, "unknown": []}
