@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -137,6 +138,57 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
+class RunBatch:
+    """What one write adds to a run: params (text), metric points and tags (text)."""
+
+    params: Mapping[str, str] = field(default_factory=dict)
+    metrics: Sequence[Metric] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """A run search: the experiments (none: no runs), a filter, orderings and a page size.
+
+    ``filter`` and ``order_by`` use the filter language of ``mloop.store.filters``.
+    """
+
+    experiment_ids: Sequence[int]
+    filter: str | None = None
+    order_by: Sequence[str] = ()
+    max_results: int = 1000
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """A requested alias move: point ``alias`` of model ``name`` at ``version`` (None deletes).
+
+    ``after_event`` guards against a race: the id of the alias's newest event the caller read
+    (0 when it had none); the move fails with AliasMoved when another one landed since.
+    """
+
+    name: str
+    alias: str
+    version: int | None
+    action: AliasAction
+    reason: str
+    user: str
+    after_event: int | None = None
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run to create: its experiment id, name, user, parent run, code version and tags."""
+
+    experiment_id: int
+    name: str
+    user: str
+    parent_run_id: str | None = None
+    code_version: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AliasEvent:
     """An audit record of one alias move: who moved it, from where to where, and why."""
 
@@ -173,10 +225,14 @@ class PredictionChunk:
 
 @dataclass(frozen=True)
 class FeedbackResult:
-    """What a batch of ground-truth labels did: how many were stored, which ids were unknown."""
+    """What a batch of ground-truth labels did: how many were stored, which ids were unknown.
+
+    ``pending`` ids are not in the log yet; their labels are kept and join when they land.
+    """
 
     accepted: int
     unknown: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ class Conflict(MloopError):
 class AliasMoved(Conflict):
     """An alias moved after the caller read it, so the move it planned was not made."""
 
+    code = "alias_moved"
+
 
 class Unauthorized(MloopError):
     """The caller lacks the token or permission the operation needs."""

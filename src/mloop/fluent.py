@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from mloop.client import Client
 from mloop.config import load_settings, settings_key
 from mloop.entities import (
-    AliasEvent,
     ArtifactRef,
     DatasetFingerprint,
     LoggedModel,
-    ModelVersion,
     Run,
     RunStatus,
 )
 from mloop.errors import InvalidInput
-from mloop.modelio.loaded import LoadedModel
-from mloop.services import DEFAULT_EXPERIMENT, runs_frame
+from mloop.services import DEFAULT_EXPERIMENT, RegistryService, runs_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Owner = TypeVar("_Owner")
 _clients: dict[tuple[str | None, ...], Client] = {}
 _local = threading.local()
 
@@ -237,49 +239,26 @@ def search_runs(
     )
 
 
-def register_model(
-    run_id: str,
-    name: str,
-    *,
-    model: str = "model",
-    description: str = "",
-    reference: pd.DataFrame | None = None,
-    reference_labels: Any = None,
-) -> ModelVersion:
-    """Register the model a run logged as the next version of ``name`` (see Client)."""
-    return default_client().register_model(
-        run_id,
-        name,
-        model=model,
-        description=description,
-        reference=reference,
-        reference_labels=reference_labels,
+def _on_default_client(
+    method: Callable[Concatenate[_Owner, _P], _R], owner: Callable[[Client], _Owner]
+) -> Callable[_P, _R]:
+    """``method`` called on the default client's ``owner`` (the client or one of its services).
+
+    The shortcut keeps the method's name, docstring and signature (without ``self``).
+    """
+
+    @functools.wraps(method)
+    def shortcut(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return method(owner(default_client()), *args, **kwargs)
+
+    parameters = list(inspect.signature(method).parameters.values())[1:]
+    shortcut.__signature__ = inspect.signature(method).replace(  # type: ignore[attr-defined]
+        parameters=parameters
     )
+    return shortcut
 
 
-def set_alias(
-    name: str, alias: str, version: int, *, reason: str = "", allow_schema_change: bool = False
-) -> AliasEvent:
-    """Point an alias (e.g. champion) at a version, with a reason for the audit trail."""
-    return default_client().registry.set_alias(
-        name, alias, version, reason=reason, allow_schema_change=allow_schema_change
-    )
-
-
-def rollback(
-    name: str,
-    alias: str = "champion",
-    *,
-    to: int | None = None,
-    reason: str = "",
-    allow_schema_change: bool = False,
-) -> AliasEvent:
-    """Move an alias back to the version it held before, or to version ``to``."""
-    return default_client().registry.rollback(
-        name, alias, to=to, reason=reason, allow_schema_change=allow_schema_change
-    )
-
-
-def load_model(uri: str) -> LoadedModel:
-    """Load ``models:/name/3``, ``models:/name@champion`` or ``runs:/<id>/model``."""
-    return default_client().registry.load_model(uri)
+register_model = _on_default_client(Client.register_model, lambda client: client)
+set_alias = _on_default_client(RegistryService.set_alias, lambda client: client.registry)
+rollback = _on_default_client(RegistryService.rollback, lambda client: client.registry)
+load_model = _on_default_client(RegistryService.load_model, lambda client: client.registry)

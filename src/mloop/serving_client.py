@@ -56,7 +56,9 @@ class ServingClient:
         Raises InvalidInput for a bad id or label, Unauthorized without the server's token.
         """
         answer = self._post("/feedback", {"labels": dict(labels)})
-        return FeedbackResult(int(answer["accepted"]), list(answer["unknown"]))
+        return FeedbackResult(
+            int(answer["accepted"]), list(answer["unknown"]), list(answer.get("pending", []))
+        )
 
     def ready(self) -> bool:
         """Whether the server answers and has a model loaded (False when unreachable)."""

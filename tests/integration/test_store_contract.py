@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import mloop
-from mloop.entities import Metric, RunStatus
+from mloop.entities import Metric, NewRun, RunBatch, RunQuery, RunStatus
 from mloop.errors import Conflict, InvalidInput, NotFound
 from mloop.store import Store
 
@@ -21,7 +21,7 @@ from mloop.store import Store
 def new_run(store: Store, name: str = "rf", experiment: str = "churn", **tags: str) -> str:
     """A RUNNING run created on the store itself."""
     experiment_id = store.runs.get_or_create_experiment(experiment).id
-    return store.runs.create_run(experiment_id, name, user="tester", tags=tags)
+    return store.runs.create_run(NewRun(experiment_id, name, "tester", tags=tags))
 
 
 def test_experiment_is_created_once_and_counts_runs(store: Store) -> None:
@@ -38,22 +38,24 @@ def test_experiment_is_created_once_and_counts_runs(store: Store) -> None:
 
 def test_params_are_immutable(store: Store) -> None:
     run_id = new_run(store)
-    store.runs.log_batch(run_id, params={"n_estimators": "100", "model": "rf"})
-    store.runs.log_batch(run_id, params={"n_estimators": "100"})
+    store.runs.log_batch(run_id, RunBatch(params={"n_estimators": "100", "model": "rf"}))
+    store.runs.log_batch(run_id, RunBatch(params={"n_estimators": "100"}))
     with pytest.raises(Conflict, match="n_estimators"):
-        store.runs.log_batch(run_id, params={"n_estimators": "200"})
+        store.runs.log_batch(run_id, RunBatch(params={"n_estimators": "200"}))
     assert store.runs.get_run(run_id).params == {"n_estimators": "100", "model": "rf"}
 
 
 def test_batch_with_a_conflicting_param_writes_nothing(store: Store) -> None:
     run_id = new_run(store)
-    store.runs.log_batch(run_id, params={"depth": "3"})
+    store.runs.log_batch(run_id, RunBatch(params={"depth": "3"}))
     with pytest.raises(Conflict):
         store.runs.log_batch(
             run_id,
-            params={"fresh": "1", "depth": "4"},
-            metrics=[Metric("f1", 0.5, 0, time.time())],
-            tags={"t": "x"},
+            RunBatch(
+                params={"fresh": "1", "depth": "4"},
+                metrics=[Metric("f1", 0.5, 0, time.time())],
+                tags={"t": "x"},
+            ),
         )
     run = store.runs.get_run(run_id)
     assert run.params == {"depth": "3"}
@@ -72,7 +74,9 @@ def test_batch_with_an_invalid_metric_writes_nothing(client: mloop.Client) -> No
 def test_metric_history_keeps_every_step_and_latest_is_highest_step(store: Store) -> None:
     run_id = new_run(store)
     for index, (step, value) in enumerate([(0, 0.9), (2, 0.5), (1, 0.7), (2, 0.4)]):
-        store.runs.log_batch(run_id, metrics=[Metric("loss", value, step, 1000.0 + index)])
+        store.runs.log_batch(
+            run_id, RunBatch(metrics=[Metric("loss", value, step, 1000.0 + index)])
+        )
     history = store.runs.get_metric_history(run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(0, 0.9), (1, 0.7), (2, 0.5), (2, 0.4)]
     assert all(m.timestamp >= 1000.0 for m in history)
@@ -89,16 +93,16 @@ def test_batch_of_metrics_is_one_transaction(store: Store) -> None:
     run_id = new_run(store)
     now = time.time()
     points = [Metric(f"m{i % 10}", float(i), i // 10, now) for i in range(1000)]
-    store.runs.log_batch(run_id, metrics=points)
+    store.runs.log_batch(run_id, RunBatch(metrics=points))
     assert len(store.runs.get_metric_history(run_id, "m3")) == 100
     assert store.runs.get_run(run_id).metrics["m9"] == 999.0
 
 
 def test_logging_to_an_unknown_run_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
-        store.runs.log_batch("0" * 32, metrics=[Metric("f1", 0.5, 0, time.time())])
+        store.runs.log_batch("0" * 32, RunBatch(metrics=[Metric("f1", 0.5, 0, time.time())]))
     with pytest.raises(NotFound):
-        store.runs.log_batch("0" * 32, params={"a": "1"})
+        store.runs.log_batch("0" * 32, RunBatch(params={"a": "1"}))
     with pytest.raises(NotFound):
         store.runs.get_run("0" * 32)
 
@@ -150,7 +154,9 @@ def _populate(store: Store) -> dict[str, str]:
     for i, (model, f1) in enumerate([("rf", 0.61), ("gb", 0.72), ("lr", 0.55), ("rf", 0.40)]):
         run_id = new_run(store, f"{model}-{i}", team="risk" if i % 2 else "growth")
         metrics = [Metric("f1", f1, 0, now), Metric("accuracy", 0.8 + i / 100, 0, now)]
-        store.runs.log_batch(run_id, params={"model": model, "depth": str(i)}, metrics=metrics)
+        store.runs.log_batch(
+            run_id, RunBatch(params={"model": model, "depth": str(i)}, metrics=metrics)
+        )
         ids[f"{model}-{i}"] = run_id
     new_run(store, "elsewhere", experiment="other")
     return ids
@@ -161,9 +167,10 @@ def test_search_runs_filters_and_orders(store: Store) -> None:
     churn = [store.runs.get_experiment("churn").id]
 
     def names(filter_string: str | None = None, *order_by: str, limit: int = 1000) -> list[str]:
-        return [r.name for r in store.runs.search_runs(churn, filter_string, order_by, limit)]
+        found = store.runs.search_runs(RunQuery(churn, filter_string, order_by, limit))
+        return [r.name for r in found]
 
-    found = store.runs.search_runs(churn, "metrics.f1 > 0.5 and params.model = 'rf'")
+    found = store.runs.search_runs(RunQuery(churn, "metrics.f1 > 0.5 and params.model = 'rf'"))
     assert [r.id for r in found] == [ids["rf-0"]]
     assert names("metrics.f1 >= 0.5", "metrics.f1 DESC") == ["gb-1", "rf-0", "lr-2"]
     either = names("params.model = 'lr' or (tags.team = 'risk' and metrics.f1 < 0.5)")
@@ -173,7 +180,7 @@ def test_search_runs_filters_and_orders(store: Store) -> None:
     assert len(names("params.model != 'rf'")) == 2
     assert len(names("attributes.status = 'RUNNING'", limit=3)) == 3
     everything = [e.id for e, _ in store.runs.list_experiments()]
-    assert len(store.runs.search_runs(everything)) == 5
+    assert len(store.runs.search_runs(RunQuery(everything))) == 5
     assert names(None, "params.model ASC", "metrics.f1 DESC") == ["gb-1", "lr-2", "rf-0", "rf-3"]
 
 
@@ -211,7 +218,7 @@ def test_malformed_filter_says_where(store: Store, text: str, where: str) -> Non
     run_id = new_run(store, "a")
     experiment_id = store.runs.get_run(run_id).experiment_id
     with pytest.raises(InvalidInput, match="malformed filter") as caught:
-        store.runs.search_runs([experiment_id], text)
+        store.runs.search_runs(RunQuery([experiment_id], text))
     assert where in str(caught.value)
 
 

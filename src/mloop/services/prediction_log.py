@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -16,7 +15,7 @@ import pyarrow.parquet as pq
 
 from mloop.artifacts import ArtifactStore
 from mloop.entities import FeedbackResult, PredictionChunk
-from mloop.errors import InvalidInput
+from mloop.errors import InvalidInput, NotFound
 from mloop.prediction_log import (
     EMPTY_DTYPES,
     LOG_COLUMNS,
@@ -24,21 +23,8 @@ from mloop.prediction_log import (
     Window,
     check_prediction_id,
 )
+from mloop.services.labels import ANY_LABEL, LabelKind, checked_labels
 from mloop.store import PredictionLogStore
-
-
-def _label(prediction_id: str, value: Any) -> Any:
-    """A label as a plain JSON scalar: a finite number, a string or a boolean."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    finite = not isinstance(value, float) or math.isfinite(value)
-    if not isinstance(value, bool | int | float | str) or not finite:
-        raise InvalidInput(
-            f"label of prediction {prediction_id!r} must be a finite number, a string or a "
-            f"boolean, got {value!r}",
-            field="label",
-        )
-    return value
 
 
 def _checked_times(frame: Any) -> np.ndarray:
@@ -243,19 +229,50 @@ class PredictionLogService:
         needed = None if columns is None else {*columns, "ts"}
         return _read_chunk(self._artifacts, chunk, needed, (start, end)).to_pandas()
 
-    def record_feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
-        """Attach ground-truth labels to logged predictions.
+    def record_feedback(
+        self,
+        labels: Mapping[str, Any],
+        *,
+        kind: LabelKind = ANY_LABEL,
+        pending_seconds: float = 0.0,
+    ) -> FeedbackResult:
+        """Store ground-truth labels by prediction id, whether or not the prediction is logged yet.
 
-        Returns how many were accepted and the ids never logged. Raises InvalidInput for a bad
-        id or a label that is not a finite number, a string or a boolean.
+        A label joins its prediction whenever that lands in the log; a later label of an id
+        replaces the earlier one. Returns how many were stored, the ids not in the log yet
+        (``pending``) and the ids still not in the log ``pending_seconds`` after their first label
+        arrived (``unknown``). Raises InvalidInput for a bad id or a label ``kind`` refuses.
         """
         if not isinstance(labels, Mapping):
             raise InvalidInput("labels must map prediction ids to labels", field="labels")
-        clean = {check_prediction_id(pid): _label(pid, value) for pid, value in labels.items()}
+        clean = checked_labels({check_prediction_id(pid): v for pid, v in labels.items()}, kind)
         if not clean:
             return FeedbackResult(0, [])
-        return self._predictions.record_feedback(clean)
+        accepted = self._predictions.record_feedback(clean)
+        waiting = self._predictions.unjoined_labels(list(clean))
+        overdue = time.time() - pending_seconds
+        unknown = [pid for pid in clean if pid in waiting and waiting[pid] <= overdue]
+        pending = [pid for pid in clean if pid in waiting and waiting[pid] > overdue]
+        return FeedbackResult(accepted, unknown, pending)
+
+    def feedback_status(self, prediction_id: str, *, pending_seconds: float = 0.0) -> str:
+        """Whether the label of a prediction id is ``joined``, ``pending`` or ``unknown``.
+
+        ``pending``: the prediction is not in the log and its first label arrived less than
+        ``pending_seconds`` ago. Raises NotFound when no label of the id was received.
+        """
+        pid = check_prediction_id(prediction_id)
+        if not self._predictions.feedback_for([pid]):
+            raise NotFound(f"no label was received for prediction {pid!r}", field="prediction_id")
+        first = self._predictions.unjoined_labels([pid]).get(pid)
+        if first is None:
+            return "joined"
+        return "pending" if first > time.time() - pending_seconds else "unknown"
 
     def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
         """The labels stored for the given prediction ids (ids without one are left out)."""
         return self._predictions.feedback_for(prediction_ids)
+
+    def logged_ids(self, prediction_ids: Sequence[str]) -> set[str]:
+        """The ids among these whose predictions are in the log."""
+        return self._predictions.logged_ids(prediction_ids)

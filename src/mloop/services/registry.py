@@ -9,7 +9,7 @@ from typing import Any
 from mloop import modelio
 from mloop.artifacts import ArtifactStore
 from mloop.config import Settings
-from mloop.entities import AliasAction, AliasEvent, ModelVersion, RegisteredModel
+from mloop.entities import AliasAction, AliasEvent, AliasMove, ModelVersion, RegisteredModel
 from mloop.errors import AliasMoved, Conflict, InvalidInput
 from mloop.modelio.loaded import LoadedModel
 from mloop.modelio.signature import Signature
@@ -128,14 +128,9 @@ class RegistryService:
 
     def delete_alias(self, name: str, alias: str, *, reason: str = "") -> AliasEvent:
         """Remove an alias, recording the removal in the audit trail."""
-        return self._models.move_alias(
-            name,
-            alias_name(alias),
-            None,
-            action=AliasAction.DELETE,
-            reason=reason,
-            user=self._settings.user,
-        )
+        user = self._settings.user
+        move = AliasMove(name, alias_name(alias), None, AliasAction.DELETE, reason, user)
+        return self._models.move_alias(move)
 
     def rollback(
         self,
@@ -182,15 +177,9 @@ class RegistryService:
                 return history[-1]
             note = self._schema_note(name, alias, current, version, allow_schema_change)
             try:
-                return self._models.move_alias(
-                    name,
-                    alias,
-                    version,
-                    action=action,
-                    reason=f"{reason} {note}".strip(),
-                    user=self._settings.user,
-                    after_event=seen,
-                )
+                audited = f"{reason} {note}".strip()
+                move = AliasMove(name, alias, version, action, audited, self._settings.user, seen)
+                return self._models.move_alias(move)
             except AliasMoved:
                 continue
         raise Conflict(f"{name}@{alias} kept moving during {MAX_MOVE_ATTEMPTS} attempts; retry")

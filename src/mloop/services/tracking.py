@@ -19,7 +19,10 @@ from mloop.entities import (
     Experiment,
     LoggedModel,
     Metric,
+    NewRun,
     Run,
+    RunBatch,
+    RunQuery,
     RunStatus,
 )
 from mloop.errors import InvalidInput
@@ -97,14 +100,15 @@ class TrackingService:
         source = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
         if source:
             clean_tags.setdefault("mloop.source", source)
-        return self._runs.create_run(
+        run = NewRun(
             experiment_id,
             name or f"run-{time.strftime('%Y%m%d-%H%M%S')}",
-            user=self._settings.user,
-            parent_run_id=parent_run_id,
-            code_version=git_commit(),
-            tags=clean_tags,
+            self._settings.user,
+            parent_run_id,
+            git_commit(),
+            clean_tags,
         )
+        return self._runs.create_run(run)
 
     def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> None:
         """Mark a run FINISHED (default), FAILED or KILLED."""
@@ -137,7 +141,7 @@ class TrackingService:
         else:
             points = [_metric(m.key, m.value, m.step, m.timestamp) for m in metrics or ()]
         clean_tags = {_key("tag", k): str(v) for k, v in (tags or {}).items()}
-        self._runs.log_batch(run_id, params=clean_params, metrics=points, tags=clean_tags)
+        self._runs.log_batch(run_id, RunBatch(clean_params, points, clean_tags))
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         """Log one param; a different value for a logged key is a conflict."""
@@ -151,7 +155,7 @@ class TrackingService:
         self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None
     ) -> None:
         """Log one point of a metric's history."""
-        self._runs.log_batch(run_id, metrics=[_metric(key, value, step, timestamp)])
+        self._runs.log_batch(run_id, RunBatch(metrics=[_metric(key, value, step, timestamp)]))
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Log several metrics at one step in one transaction."""
@@ -268,7 +272,7 @@ class TrackingService:
             names = [experiment] if isinstance(experiment, str) else list(experiment)
             ids = [self._runs.get_experiment(n).id for n in names]
         limit = integer("max_results", max_results, minimum=1)
-        return self._runs.search_runs(ids, filter, list(order_by), limit)
+        return self._runs.search_runs(RunQuery(ids, filter, list(order_by), limit))
 
 
 def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from mloop.errors import InvalidInput, MalformedRequest, MethodNotAllowed, Mloop
 from mloop.modelio.outputs import Outputs
 from mloop.prediction_log import model_columns
 from mloop.profiles import DatasetProfile, window_profile
+from mloop.services.labels import label_kind
 from mloop.serving.body import json_response, read_payload
 from mloop.serving.config import ServeConfig, from_parent
 from mloop.serving.logwriter import Answered, PredictionLogWriter
@@ -37,7 +38,9 @@ from mloop.serving.protocols.plain import PlainProtocol
 from mloop.serving.routes import add_routes
 from mloop.serving.routing import RequestContext, Route, RoutingSetup, single_arm
 from mloop.serving.served import ModelSlots, ServedModel
+from mloop.serving.spool import Spool, drain_orphans, spool_directory
 from mloop.serving.telemetry import ServerMetrics
+from mloop.uris import ModelUri
 
 logger = logging.getLogger("mloop.serving")
 UNIT_ID_HEADER = "x-unit-id"
@@ -81,12 +84,16 @@ class ModelServer:
         }
         self.writer: PredictionLogWriter | None = None
         self._references: dict[tuple[str, int], DatasetProfile | None] = {}
+        self.spool_dir = spool_directory(
+            client.settings.home, ModelUri.parse(config.model_uri).name, client.store_url
+        )
         if config.log_predictions:
             self.writer = PredictionLogWriter(
                 self._write_chunk,
                 flush_rows=config.log_flush_rows,
                 flush_seconds=config.log_flush_seconds,
                 on_written=lambda m, v, n: self.metrics.logged_rows.labels(m, str(v)).inc(n),
+                spool=Spool(self.spool_dir) if config.log_spool else None,
             )
 
     def _write_chunk(self, model: str, version: int, arm: str, frame: pd.DataFrame) -> object:
@@ -110,7 +117,14 @@ class ModelServer:
         return self._references[key]
 
     async def start(self) -> None:
-        """Load every arm's model and start the log writer."""
+        """Drain spools of servers that are gone, load every arm's model, start the log writer."""
+        if self.writer is not None:
+            await asyncio.to_thread(
+                drain_orphans,
+                self.spool_dir,
+                self._write_chunk,
+                self.client.prediction_log.logged_ids,
+            )
         await self.slots.start()
         gc.freeze()
         if self.writer is not None:
@@ -197,9 +211,12 @@ class ModelServer:
         self.writer.record(served.name, served.version, served.arm, answered)
 
     async def feedback(self, request: Request) -> Response:
-        """Attach ground-truth labels to prediction ids; unknown ids are reported back.
+        """Store ground-truth labels by prediction id; ids not in the log yet are ``pending``.
 
-        Raises Unauthorized without the configured token, InvalidInput for a bad body.
+        Labels are checked against the served model's classes (numbers for a regressor) and
+        kept even when their prediction is not logged yet; they join when it lands. ``unknown``
+        lists ids still not in the log a flush interval (plus a second) after their first label.
+        Raises Unauthorized without the configured token, InvalidInput for a bad body or label.
         """
         request.state.protocol = "feedback"
         web.check_bearer(request.headers.get("authorization"), self.client.settings.token)
@@ -207,8 +224,31 @@ class ModelServer:
         labels = feedback_labels(payload)
         if self.writer is not None and not self.writer.pending_ids().isdisjoint(labels):
             await asyncio.to_thread(self.writer.flush)
-        result = await asyncio.to_thread(self.client.prediction_log.record_feedback, labels)
-        return json_response({"accepted": result.accepted, "unknown": result.unknown})
+        result = await asyncio.to_thread(
+            self.client.prediction_log.record_feedback,
+            labels,
+            kind=label_kind(self.slots[self.config.arm].current.model.estimator),
+            pending_seconds=self._pending_seconds,
+        )
+        answer = {"accepted": result.accepted, "pending": result.pending}
+        return json_response({**answer, "unknown": result.unknown})
+
+    async def feedback_status(self, request: Request, prediction_id: str) -> Response:
+        """The stored label of a prediction id and whether it is joined, pending or unknown.
+
+        Raises NotFound when no label arrived for the id.
+        """
+        request.state.protocol = "feedback"
+        log = self.client.prediction_log
+        status = await asyncio.to_thread(
+            log.feedback_status, prediction_id, pending_seconds=self._pending_seconds
+        )
+        label = (await asyncio.to_thread(log.feedback_for, [prediction_id]))[prediction_id]
+        return json_response({"prediction_id": prediction_id, "label": label, "status": status})
+
+    @property
+    def _pending_seconds(self) -> float:
+        return self.config.log_flush_seconds + 1.0
 
 
 def _model_header(served: ServedModel) -> dict[str, str]:
@@ -283,7 +323,9 @@ def create_app(
     jobs: Sequence[BackgroundJob] = (),
     routing: RoutingSetup = single_arm,
 ) -> FastAPI:
-    """Build the server app for ``config``; the models load when the app starts.
+    """Build the server app for ``config``; the models load when the app starts, before it
+    accepts a request (each worker process loads its own, so no worker answers 503 while others
+    are ready).
 
     The store, artifacts and token come from ``settings`` (``client`` defaults to a Client on
     them); ``routing`` builds the policy that picks an arm per request.
@@ -292,14 +334,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        loading = asyncio.get_running_loop().create_task(server.start())
-        loading.add_done_callback(_report_load_failure)
+        await server.start()
         for job in jobs:
             job.start()
         yield
         for job in jobs:
             await asyncio.to_thread(job.stop)
-        loading.cancel()
         await server.stop()
 
     app = FastAPI(
@@ -349,11 +389,6 @@ def _route_error(request: Request, status: int, headers: dict[str, str]) -> Mloo
     if status == 404:
         return NotFound(f"no route {method} {path}; see the README for the routes", field="path")
     return MalformedRequest(f"{method} {path} could not be handled (HTTP {status})")
-
-
-def _report_load_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("could not load the model: %s", task.exception())
 
 
 def app_from_env() -> FastAPI:

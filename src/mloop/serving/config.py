@@ -34,6 +34,7 @@ class ServeConfig:
     log_predictions: bool = True
     log_flush_rows: int = 5_000
     log_flush_seconds: float = 2.0
+    log_spool: bool = True
     arm: str = ""
     monitor_every_seconds: float = 0.0
     monitor_window: str = "10000"

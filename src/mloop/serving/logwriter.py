@@ -1,4 +1,8 @@
-"""The prediction log writer: buffers answered requests and writes them in the background."""
+"""The prediction log writer: buffers answered requests and writes them in the background.
+
+With a spool, every answered micro-batch is also appended to a local file before it is buffered,
+so rows still buffered when the process is killed are written by the next server that starts.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import pandas as pd
 from mloop.errors import MloopError
 from mloop.modelio.outputs import Outputs
 from mloop.prediction_log import feature_columns, output_columns
+from mloop.serving.spool import Spool, spool_record
 
 logger = logging.getLogger("mloop.serving.log")
 MAX_PENDING_ROWS = 1_000_000
@@ -64,6 +69,13 @@ def log_frame(entries: Sequence[Answered]) -> pd.DataFrame:
     return pd.concat([head, features, pd.DataFrame(outputs)], axis=1)
 
 
+def _spool_append(spool: Spool, record: bytes) -> None:
+    try:
+        spool.append(record)
+    except OSError:
+        logger.exception("could not spool answered rows; they are only in memory")
+
+
 class PredictionLogWriter:
     """Collects answered requests per model version; writes them as chunks off the request path."""
 
@@ -74,11 +86,13 @@ class PredictionLogWriter:
         flush_rows: int = 5_000,
         flush_seconds: float = 2.0,
         on_written: Callable[[str, int, int], None] | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self._write_chunk = write_chunk
         self._flush_rows = flush_rows
         self._flush_seconds = flush_seconds
         self._on_written = on_written
+        self._spool = spool
         self._pending: dict[tuple[str, int, str], list[Answered]] = {}
         self._pending_rows = 0
         self._lock = threading.Lock()
@@ -90,15 +104,25 @@ class PredictionLogWriter:
         self.dropped_rows = 0
 
     def start(self) -> None:
-        """Start the background writer thread."""
+        """Open the spool and start the background writer thread."""
+        if self._spool is not None:
+            self._spool.open()
         self._thread.start()
 
     def record(self, model: str, version: int, arm: str, answered: Answered) -> None:
-        """Queue one answered request; never blocks on the store."""
+        """Queue one answered request, spooled first when there is a spool.
+
+        Never blocks on the store; the spool costs one local file write.
+        """
+        record = None
+        if self._spool is not None:
+            record = spool_record(model, version, arm, log_frame([answered]))
         with self._lock:
             if self._pending_rows >= MAX_PENDING_ROWS:
                 self.dropped_rows += len(answered.features)
                 return
+            if record is not None and self._spool is not None:
+                _spool_append(self._spool, record)
             self._pending.setdefault((model, version, arm), []).append(answered)
             self._pending_rows += len(answered.features)
             full = self._pending_rows >= self._flush_rows
@@ -117,13 +141,19 @@ class PredictionLogWriter:
             with self._lock:
                 pending, self._pending, self._pending_rows = self._pending, {}, 0
                 self._writing = [e for group in pending.values() for e in group]
+                written = self._spool.rotate() if self._spool and pending else []
             try:
-                self._write_all(pending)
+                stored = self._write_all(pending)
             finally:
                 with self._lock:
                     self._writing = []
+            if stored and self._spool is not None:
+                with self._lock:
+                    self._spool.remove(written)
 
-    def _write_all(self, pending: dict[tuple[str, int, str], list[Answered]]) -> None:
+    def _write_all(self, pending: dict[tuple[str, int, str], list[Answered]]) -> bool:
+        """Write the buffered groups; False when some were put back for a retry."""
+        stored = True
         for (model, version, arm), entries in pending.items():
             try:
                 self._write_chunk(model, version, arm, log_frame(entries))
@@ -133,6 +163,7 @@ class PredictionLogWriter:
                         "could not write %d logged requests (%s); will retry", len(entries), exc
                     )
                     self._requeue((model, version, arm), entries)
+                    stored = False
                 else:
                     logger.error(
                         "dropped %d logged requests the store refused: %s", len(entries), exc
@@ -142,9 +173,11 @@ class PredictionLogWriter:
             except Exception:
                 logger.exception("could not write %d logged predictions; will retry", len(entries))
                 self._requeue((model, version, arm), entries)
+                stored = False
                 continue
             if self._on_written is not None:
                 self._on_written(model, version, sum(len(e.features) for e in entries))
+        return stored
 
     def _requeue(self, key: tuple[str, int, str], entries: list[Answered]) -> None:
         with self._lock:
@@ -168,3 +201,5 @@ class PredictionLogWriter:
             self.flush()
             if self._pending_rows:
                 time.sleep(0.2)
+        if self._spool is not None:
+            self._spool.close(keep=bool(self._pending_rows))

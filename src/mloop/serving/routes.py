@@ -36,6 +36,10 @@ def add_routes(app: FastAPI, server: ModelServer) -> None:
     async def feedback(request: Request) -> Response:
         return await server.feedback(request)
 
+    @app.get("/feedback/{prediction_id}")
+    async def feedback_status(request: Request, prediction_id: str) -> Response:
+        return await server.feedback_status(request, prediction_id)
+
     @app.get("/metrics")
     async def metrics() -> Response:
         body, content_type = server.metrics.exposition()

@@ -15,20 +15,22 @@ from typing import Any, Protocol
 from mloop.entities import (
     Alert,
     AlertStatus,
-    AliasAction,
     AliasEvent,
+    AliasMove,
     ArtifactRef,
     DatasetFingerprint,
     Experiment,
-    FeedbackResult,
     LoggedModel,
     Metric,
     ModelVersion,
     MonitorKind,
     MonitorResult,
+    NewRun,
     PredictionChunk,
     RegisteredModel,
     Run,
+    RunBatch,
+    RunQuery,
     RunStatus,
     Severity,
 )
@@ -49,16 +51,7 @@ class RunStore(Protocol):
         """Every experiment with its number of runs, oldest first."""
         ...
 
-    def create_run(
-        self,
-        experiment_id: int,
-        name: str,
-        *,
-        user: str,
-        parent_run_id: str | None = None,
-        code_version: str | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
+    def create_run(self, run: NewRun) -> str:
         """Create a RUNNING run and return its id."""
         ...
 
@@ -66,14 +59,7 @@ class RunStore(Protocol):
         """Mark a run finished, failed or killed."""
         ...
 
-    def log_batch(
-        self,
-        run_id: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        metrics: list[Metric] | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> None:
+    def log_batch(self, run_id: str, batch: RunBatch) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
         ...
 
@@ -81,14 +67,11 @@ class RunStore(Protocol):
         """Return a run with its params, latest metrics and tags."""
         ...
 
-    def search_runs(
-        self,
-        experiment_ids: Sequence[int],
-        filter_string: str | None = None,
-        order_by: Sequence[str] = (),
-        max_results: int = 1000,
-    ) -> list[Run]:
-        """Runs of the given experiments that match the filter, in the requested order."""
+    def search_runs(self, search: RunQuery) -> list[Run]:
+        """Runs of the query's experiments that match its filter, in its order (then newest).
+
+        Raises InvalidInput for a malformed filter or ordering, or max_results below 1.
+        """
         ...
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -145,17 +128,7 @@ class ModelStore(Protocol):
         """The version an alias points to."""
         ...
 
-    def move_alias(
-        self,
-        name: str,
-        alias: str,
-        version: int | None,
-        *,
-        action: AliasAction,
-        reason: str,
-        user: str,
-        after_event: int | None = None,
-    ) -> AliasEvent:
+    def move_alias(self, move: AliasMove) -> AliasEvent:
         """Point an alias at a version (None deletes it) and audit the move, atomically.
 
         With ``after_event`` (the id of the alias's newest event the caller read, 0 for none)
@@ -190,8 +163,16 @@ class PredictionLogStore(Protocol):
         """Chunks with rows in [start, end), or the fewest holding its newest last_n_rows."""
         ...
 
-    def record_feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
-        """Store (or correct) labels of logged predictions at once; report never-logged ids."""
+    def record_feedback(self, labels: Mapping[str, Any]) -> int:
+        """Store labels by prediction id, logged yet or not (a later label of an id wins)."""
+        ...
+
+    def unjoined_labels(self, prediction_ids: Sequence[str]) -> dict[str, float]:
+        """Ids with a stored label but no logged prediction, to their first label's time."""
+        ...
+
+    def logged_ids(self, prediction_ids: Sequence[str]) -> set[str]:
+        """The ids among these that are in the log."""
         ...
 
     def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:

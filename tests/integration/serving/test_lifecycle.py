@@ -39,9 +39,9 @@ def test_feedback_joins_labels_to_logged_predictions(
     labels = {ids[0]: 1, ids[1]: 0, "never-answered": 1}
     result = http.post("/feedback", json={"labels": labels})
     assert result.status_code == 200
-    assert result.json() == {"accepted": 2, "unknown": ["never-answered"]}
+    assert result.json() == {"accepted": 3, "pending": ["never-answered"], "unknown": []}
     single = http.post("/feedback", json={"prediction_id": ids[2], "label": 1})
-    assert single.json() == {"accepted": 1, "unknown": []}
+    assert single.json() == {"accepted": 1, "pending": [], "unknown": []}
     client = churn_models.client
     logged = client.prediction_log.read("churn", with_feedback=True)
     by_id = dict(zip(logged["prediction_id"], logged["label"], strict=True))
@@ -166,7 +166,7 @@ def test_client_feedback_over_http_and_on_the_store(
     remote = mloop.ServingClient(live.url)
     ids = remote.predict(_records(churn_models, 4))["prediction_ids"]
     over_http = remote.feedback({ids[0]: 1, "nobody": 0})
-    assert (over_http.accepted, over_http.unknown) == (1, ["nobody"])
+    assert (over_http.accepted, over_http.pending, over_http.unknown) == (2, ["nobody"], [])
     time.sleep(0.5)
     local = churn_models.client.feedback({ids[1]: 0, ids[2]: 1})
     assert (local.accepted, local.unknown) == (2, [])

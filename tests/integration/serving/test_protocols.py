@@ -162,7 +162,7 @@ def test_every_route_is_counted_once_and_echoes_the_request_id(
         feedback = http.post("/feedback", json={"labels": {"nobody": 1}})
     assert missing.status_code == 404 and missing.headers["x-request-id"] == "trace-1"
     assert wrong_method.status_code == 405 and wrong_method.headers["x-request-id"]
-    assert feedback.json() == {"accepted": 0, "unknown": ["nobody"]}
+    assert feedback.json() == {"accepted": 1, "pending": ["nobody"], "unknown": []}
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mloop.access"]
     assert [(line["path"], line["status"]) for line in lines] == [
         ("/nope", 404),

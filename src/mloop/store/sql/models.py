@@ -7,7 +7,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from mloop.entities import AliasAction, AliasEvent, LoggedModel, ModelVersion, RegisteredModel
+from mloop.entities import (
+    AliasAction,
+    AliasEvent,
+    AliasMove,
+    LoggedModel,
+    ModelVersion,
+    RegisteredModel,
+)
 from mloop.errors import AliasMoved, Conflict, NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
@@ -152,26 +159,18 @@ class SqlModelStore:
                 raise NotFound(f"model {name!r} has no alias {alias!r}")
         return int(version)
 
-    def move_alias(
-        self,
-        name: str,
-        alias: str,
-        version: int | None,
-        *,
-        action: AliasAction,
-        reason: str,
-        user: str,
-        after_event: int | None = None,
-    ) -> AliasEvent:
+    def move_alias(self, move: AliasMove) -> AliasEvent:
         """Point an alias at a version (None deletes it) and audit the move, atomically.
 
         Raises NotFound for a missing model or version, AliasMoved when ``after_event`` is not
         the alias's newest event id (0: none), Conflict for a move to the version it holds.
         """
+        name, alias, version = move.name, move.alias, move.version
         with self._db.write() as conn:
             self._lock_model(conn, name)
             self._require_model(conn, name)
-            if after_event is not None and self._newest_event(conn, name, alias) != after_event:
+            newest = self._newest_event(conn, name, alias)
+            if move.after_event is not None and newest != move.after_event:
                 raise AliasMoved(f"{name}@{alias} moved since it was read")
             if (
                 version is not None
@@ -182,22 +181,22 @@ class SqlModelStore:
             if version is not None and version == current:
                 raise Conflict(f"{name}@{alias} already points to version {version}")
             self._point(conn, name, alias, version, exists=current is not None)
-            now = time.time()
+            at = time.time()
             result = conn.execute(
                 insert(t.alias_events).values(
                     name=name,
                     alias=alias,
                     from_version=current,
                     to_version=version,
-                    action=action,
-                    reason=reason,
-                    user=user,
-                    at=now,
+                    action=move.action,
+                    reason=move.reason,
+                    user=move.user,
+                    at=at,
                 )
             )
             (event_id,) = result.inserted_primary_key or (0,)
         return AliasEvent(
-            int(event_id), name, alias, current, version, AliasAction(action), reason, user, now
+            int(event_id), name, alias, current, version, move.action, move.reason, move.user, at
         )
 
     def _newest_event(self, conn: Connection, name: str, alias: str) -> int:

@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Row, insert, select
 
-from mloop.entities import FeedbackResult, PredictionChunk
+from mloop.entities import PredictionChunk
 from mloop.errors import Conflict, InvalidInput
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
+from mloop.store.sql.upsert import upsert_labels
 
 IN_LIST_SIZE = 500
 _T = TypeVar("_T")
@@ -176,49 +177,59 @@ class SqlPredictionLogStore:
             result.close()
         return None
 
-    def record_feedback(self, labels: Mapping[str, Any]) -> FeedbackResult:
-        """Store (or correct) labels of logged predictions at once; report never-logged ids."""
-        with self._db.write() as conn:
-            known = self._lock_known(conn, sorted(labels))
-            for batch in _batches(known):
-                conn.execute(t.feedback.delete().where(t.feedback.c.prediction_id.in_(batch)))
-            if known:
-                now = time.time()
-                rows = [
-                    {"prediction_id": pid, "label": labels[pid], "received_at": now}
-                    for pid in known
-                ]
-                conn.execute(insert(t.feedback), rows)
-        found = set(known)
-        return FeedbackResult(len(known), [pid for pid in labels if pid not in found])
+    def record_feedback(self, labels: Mapping[str, Any]) -> int:
+        """Store labels by prediction id, logged yet or not; a later label of an id wins.
 
-    def _lock_known(self, conn: Connection, ids: list[str]) -> list[str]:
-        """The logged ids among sorted ``ids``, row-locked on PostgreSQL in a stable order."""
-        column = t.prediction_ids.c.prediction_id
-        known: list[str] = []
-        for batch in _batches(ids):
-            query = select(column).where(column.in_(batch)).order_by(column)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            known.extend(conn.execute(query).scalars())
-        return known
+        Returns how many labels were stored.
+        """
+        now = time.time()
+        rows = [
+            {"prediction_id": pid, "label": label, "received_at": now, "updated_at": now}
+            for pid, label in sorted(labels.items())
+        ]
+        with self._db.write() as conn:
+            for start in range(0, len(rows), IN_LIST_SIZE):
+                upsert_labels(conn, t.labels, rows[start : start + IN_LIST_SIZE])
+        return len(rows)
+
+    def unjoined_labels(self, prediction_ids: Sequence[str]) -> dict[str, float]:
+        """Ids among these with a stored label but no logged prediction yet.
+
+        Returns each such id with the time (epoch seconds) its first label arrived.
+        """
+        labels, logged = t.labels.c, t.prediction_ids.c
+        query = select(labels.prediction_id, labels.received_at).where(
+            ~select(logged.prediction_id)
+            .where(logged.prediction_id == labels.prediction_id)
+            .exists()
+        )
+        with self._db.read() as conn:
+            return {
+                pid: float(at)
+                for batch in _batches(list(prediction_ids))
+                for pid, at in conn.execute(query.where(labels.prediction_id.in_(batch)))
+            }
+
+    def logged_ids(self, prediction_ids: Sequence[str]) -> set[str]:
+        """The ids among these that are in the log."""
+        return self._known_ids(prediction_ids)
 
     def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
         """The labels received for these prediction ids; ids without feedback are absent."""
-        column = t.feedback.c.prediction_id
+        column = t.labels.c.prediction_id
         with self._db.read() as conn:
             return {
                 pid: label
                 for batch in _batches(list(prediction_ids))
                 for pid, label in conn.execute(
-                    select(column, t.feedback.c.label).where(column.in_(batch))
+                    select(column, t.labels.c.label).where(column.in_(batch))
                 )
             }
 
     def feedback_for_chunks(self, chunk_ids: Sequence[int]) -> dict[str, Any]:
         """The labels received for any prediction logged in these chunks, by prediction id."""
-        ids, labels = t.prediction_ids.c, t.feedback.c
-        joined = t.feedback.join(t.prediction_ids, ids.prediction_id == labels.prediction_id)
+        ids, labels = t.prediction_ids.c, t.labels.c
+        joined = t.labels.join(t.prediction_ids, ids.prediction_id == labels.prediction_id)
         with self._db.read() as conn:
             return {
                 pid: label

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
@@ -15,7 +15,10 @@ from mloop.entities import (
     Experiment,
     LoggedModel,
     Metric,
+    NewRun,
     Run,
+    RunBatch,
+    RunQuery,
     RunStatus,
 )
 from mloop.errors import Conflict, InvalidInput, NotFound
@@ -83,34 +86,25 @@ class SqlRunStore:
         with self._db.read() as conn:
             return [(_experiment(row), row.n_runs) for row in conn.execute(query)]
 
-    def create_run(
-        self,
-        experiment_id: int,
-        name: str,
-        *,
-        user: str,
-        parent_run_id: str | None = None,
-        code_version: str | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
+    def create_run(self, run: NewRun) -> str:
         """Create a RUNNING run and return its id."""
         run_id = uuid.uuid4().hex
         values = {
             "id": run_id,
-            "experiment_id": experiment_id,
-            "name": name,
+            "experiment_id": run.experiment_id,
+            "name": run.name,
             "status": RunStatus.RUNNING.value,
             "start_time": time.time(),
-            "parent_run_id": parent_run_id,
-            "user": user,
-            "code_version": code_version,
+            "parent_run_id": run.parent_run_id,
+            "user": run.user,
+            "code_version": run.code_version,
         }
         with self._db.write() as conn:
-            if parent_run_id is not None:
-                self._require_run(conn, parent_run_id)
+            if run.parent_run_id is not None:
+                self._require_run(conn, run.parent_run_id)
             conn.execute(insert(t.runs).values(**values))
-            if tags:
-                rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            if run.tags:
+                rows = [{"run_id": run_id, "key": k, "value": v} for k, v in run.tags.items()]
                 conn.execute(insert(t.run_tags), rows)
         return run_id
 
@@ -131,23 +125,16 @@ class SqlRunStore:
             if done.rowcount == 0:
                 raise NotFound(f"run {run_id!r} does not exist")
 
-    def log_batch(
-        self,
-        run_id: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        metrics: list[Metric] | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> None:
+    def log_batch(self, run_id: str, batch: RunBatch) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
         try:
             with self._db.write() as conn:
-                if params:
-                    self._insert_params(conn, run_id, params)
-                if metrics:
-                    self._insert_metrics(conn, run_id, metrics)
-                if tags:
-                    self._upsert_tags(conn, run_id, tags)
+                if batch.params:
+                    self._insert_params(conn, run_id, batch.params)
+                if batch.metrics:
+                    self._insert_metrics(conn, run_id, list(batch.metrics))
+                if batch.tags:
+                    self._upsert_tags(conn, run_id, batch.tags)
         except Conflict:
             with self._db.read() as conn:
                 self._require_run(conn, run_id)
@@ -228,15 +215,9 @@ class SqlRunStore:
                     found[run_id][part][key] = value
         return [_run(row, found[row.id]) for row in rows]
 
-    def search_runs(
-        self,
-        experiment_ids: Sequence[int],
-        filter_string: str | None = None,
-        order_by: Sequence[str] = (),
-        max_results: int = 1000,
-    ) -> list[Run]:
-        """Runs of the given experiments that match the filter, in the requested order."""
-        query = search_query(experiment_ids, filter_string, order_by, max_results)
+    def search_runs(self, search: RunQuery) -> list[Run]:
+        """Runs matching ``search``, loaded with their params, latest metrics and tags."""
+        query = search_query(search)
         with self._db.read() as conn:
             return self._runs_with_data(conn, list(conn.execute(query)))
 

@@ -190,17 +190,13 @@ prediction_ids = Table(
     Index("ix_prediction_ids_chunk", "chunk_id"),
 )
 
-feedback = Table(
-    "feedback",
+labels = Table(
+    "labels",
     metadata,
-    Column(
-        "prediction_id",
-        String(64),
-        ForeignKey("prediction_ids.prediction_id"),
-        primary_key=True,
-    ),
+    Column("prediction_id", String(64), primary_key=True),
     Column("label", JSON, nullable=False),
     Column("received_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )
 
 reference_profiles = Table(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select
 
+from mloop.entities import RunQuery
 from mloop.errors import InvalidInput
 from mloop.store.filters import BoolOp, Comparison, Condition, parse_filter, parse_order_by
 from mloop.store.sql import schema as t
@@ -78,24 +78,18 @@ def _order_column(clause: str) -> list[Any]:
     return [column.is_(None), ordered]
 
 
-def search_query(
-    experiment_ids: Sequence[int],
-    filter_string: str | None,
-    order_by: Sequence[str],
-    max_results: int,
-) -> Select[Any]:
+def search_query(search: RunQuery) -> Select[Any]:
     """The SELECT over ``runs`` for a search: filter, ordering (then newest first) and limit.
 
     Raises InvalidInput for a malformed filter or ordering, or ``max_results`` below 1.
     """
-    if max_results < 1:
-        raise InvalidInput(f"max_results must be at least 1, got {max_results}")
-    condition = parse_filter(filter_string)
-    where: list[ColumnElement[bool]] = [
-        t.runs.c.experiment_id.in_(list(experiment_ids)) if experiment_ids else false()
-    ]
+    if search.max_results < 1:
+        raise InvalidInput(f"max_results must be at least 1, got {search.max_results}")
+    condition = parse_filter(search.filter)
+    ids = list(search.experiment_ids)
+    where: list[ColumnElement[bool]] = [t.runs.c.experiment_id.in_(ids) if ids else false()]
     if condition is not None:
         where.append(_clause(condition))
-    ordering = [part for clause in order_by for part in _order_column(clause)]
+    ordering = [part for clause in search.order_by for part in _order_column(clause)]
     ordering += [t.runs.c.start_time.desc(), t.runs.c.id]
-    return select(t.runs).where(*where).order_by(*ordering).limit(max_results)
+    return select(t.runs).where(*where).order_by(*ordering).limit(search.max_results)

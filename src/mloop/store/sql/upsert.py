@@ -50,3 +50,17 @@ def insert_new_keys(conn: Connection, table: Table, rows: list[dict[str, Any]]) 
     """Insert keyed rows, skipping keys already stored; return the keys that were inserted."""
     result = conn.execute(_new_keys_statement(conn.dialect.name, table), rows)
     return [row.key for row in result]
+
+
+def upsert_labels(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert labels keyed by prediction id; a later label replaces the label and ``updated_at``.
+
+    ``received_at`` keeps the time the first label of the id arrived.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.prediction_id],
+        set_={"label": stmt.excluded.label, "updated_at": stmt.excluded.updated_at},
+    )
+    conn.execute(stmt, rows)
