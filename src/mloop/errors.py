@@ -38,6 +38,12 @@ class UnsupportedMediaType(MloopError):
     code = "unsupported_media_type"
 
 
+class MethodNotAllowed(MloopError):
+    """A request with an HTTP method the route does not take (GET on /predict, say)."""
+
+    code = "method_not_allowed"
+
+
 class NotReady(MloopError):
     """The server has no model loaded yet."""
 

@@ -36,6 +36,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     errors.MalformedRequest.code: 400,
     errors.PayloadTooLarge.code: 413,
     errors.UnsupportedMediaType.code: 415,
+    errors.MethodNotAllowed.code: 405,
     errors.NotReady.code: 503,
     errors.NotFound.code: 404,
     errors.Conflict.code: 409,

@@ -26,6 +26,7 @@ EXIT_CODES: dict[type[MloopError], int] = {
     errors.MalformedRequest: 2,
     errors.PayloadTooLarge: 2,
     errors.UnsupportedMediaType: 2,
+    errors.MethodNotAllowed: 2,
     errors.NotFound: 2,
     errors.Conflict: 2,
     errors.AliasMoved: 2,

@@ -17,11 +17,12 @@ from typing import Any, Protocol
 
 import pandas as pd
 from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mloop import __version__, web
 from mloop.client import Client
 from mloop.config import Settings
-from mloop.errors import InvalidInput, MloopError, NotFound
+from mloop.errors import InvalidInput, MalformedRequest, MethodNotAllowed, MloopError, NotFound
 from mloop.modelio.outputs import Outputs
 from mloop.prediction_log import model_columns
 from mloop.profiles import DatasetProfile, window_profile
@@ -30,7 +31,7 @@ from mloop.serving.body import json_response, read_payload
 from mloop.serving.config import ServeConfig, from_parent
 from mloop.serving.logwriter import Answered, PredictionLogWriter
 from mloop.serving.middleware import RequestTelemetry
-from mloop.serving.protocols import Answer, Parsed, WireProtocol
+from mloop.serving.protocols import Answer, Parsed, WireProtocol, checked_unit_id
 from mloop.serving.protocols.mlflow import MlflowProtocol
 from mloop.serving.protocols.oip import OipProtocol
 from mloop.serving.protocols.plain import PlainProtocol
@@ -42,6 +43,10 @@ from mloop.serving.telemetry import ServerMetrics
 from mloop.uris import ModelUri
 
 logger = logging.getLogger("mloop.serving")
+UNIT_ID_HEADER = "x-unit-id"
+PREDICTION_IDS_HEADER = "x-prediction-ids"
+MAX_PREDICTION_IDS_HEADER = 8192
+"""Bytes: HTTP clients read headers of 8 KiB (about 200 ids of generated request ids)."""
 
 
 def prediction_ids(request_id: str, rows: int) -> list[str]:
@@ -159,12 +164,13 @@ class ModelServer:
         self._record(served, parsed.frame, outputs, pending)
         rid = request.state.request_id
         answer = Answer(payload, rid, served.name, served.version, outputs, pending.ids)
-        return json_response(protocol.respond(answer), headers=_model_header(served))
+        headers = {**_model_header(served), **prediction_id_header(pending.ids)}
+        return json_response(protocol.respond(answer), headers=headers)
 
     def choose(self, request: Request, target: tuple[str, str | None] | None = None) -> Route:
         """The route the policy picks, checked against the model and version a path names."""
         name, version = target if target is not None else (None, None)
-        unit = request.headers.get("x-unit-id")
+        unit = _header_unit_id(request)
         route = self.policy.choose(RequestContext(request.state.request_id, unit, name, version))
         request.state.model = route.served.name
         request.state.version = str(route.served.version)
@@ -212,7 +218,7 @@ class ModelServer:
         lists ids still not in the log a flush interval (plus a second) after their first label.
         Raises Unauthorized without the configured token, InvalidInput for a bad body or label.
         """
-        request.state.protocol = "plain"
+        request.state.protocol = "feedback"
         web.check_bearer(request.headers.get("authorization"), self.client.settings.token)
         _, payload = await read_payload(request, self.config.max_body_bytes)
         labels = feedback_labels(payload)
@@ -232,7 +238,7 @@ class ModelServer:
 
         Raises NotFound when no label arrived for the id.
         """
-        request.state.protocol = "plain"
+        request.state.protocol = "feedback"
         log = self.client.prediction_log
         status = await asyncio.to_thread(
             log.feedback_status, prediction_id, pending_seconds=self._pending_seconds
@@ -259,8 +265,23 @@ def _check_target(served: ServedModel, name: str, version: str | None) -> None:
 
 
 def _header_unit(request: Request, rows: int) -> list[str | None] | None:
-    unit = request.headers.get("x-unit-id")
+    unit = _header_unit_id(request)
     return [unit] if unit and rows == 1 else None
+
+
+def _header_unit_id(request: Request) -> str | None:
+    unit = request.headers.get(UNIT_ID_HEADER)
+    return None if unit is None else checked_unit_id(unit, UNIT_ID_HEADER)
+
+
+def prediction_id_header(ids: Sequence[str]) -> dict[str, str]:
+    """``x-prediction-ids``: the answer's prediction ids, comma-separated, in row order.
+
+    Left out when the list is over ``MAX_PREDICTION_IDS_HEADER`` bytes; the ids are then
+    ``<x-request-id>-<row>`` for rows 0, 1, ... (see ``prediction_ids``).
+    """
+    listed = ",".join(ids)
+    return {PREDICTION_IDS_HEADER: listed} if len(listed) <= MAX_PREDICTION_IDS_HEADER else {}
 
 
 def feedback_labels(payload: Any) -> dict[str, Any]:
@@ -347,8 +368,27 @@ def _error_handlers(app: FastAPI, server: ModelServer) -> None:
         body = server.protocol_of(request).error_body(MloopError("internal error"))
         return json_response(body, web.INTERNAL, {web.REQUEST_ID_HEADER: request_id})
 
+    async def route_error(request: Request, exc: Exception) -> Response:
+        headers = dict(exc.headers or {}) if isinstance(exc, StarletteHTTPException) else {}
+        error = _route_error(request, getattr(exc, "status_code", 404), headers)
+        mlflow = request.url.path == "/invocations"
+        protocol = server.protocols["mlflow"] if mlflow else server.protocol_of(request)
+        return json_response(protocol.error_body(error), web.http_status(error), headers)
+
     app.add_exception_handler(MloopError, mloop_error)
+    app.add_exception_handler(StarletteHTTPException, route_error)
     app.add_exception_handler(Exception, internal_error)
+
+
+def _route_error(request: Request, status: int, headers: dict[str, str]) -> MloopError:
+    """The error a 404 or 405 of the router stands for, in mloop's terms (400 for any other)."""
+    method, path = request.method, request.url.path
+    if status == 405:
+        allowed = headers.get("allow") or headers.get("Allow") or "another method"
+        return MethodNotAllowed(f"{path} does not take {method}; use {allowed}", field="method")
+    if status == 404:
+        return NotFound(f"no route {method} {path}; see the README for the routes", field="path")
+    return MalformedRequest(f"{method} {path} could not be handled (HTTP {status})")
 
 
 def app_from_env() -> FastAPI:

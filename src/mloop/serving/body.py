@@ -1,4 +1,4 @@
-"""Request and response bodies: size limit before reading whole, content types, JSON."""
+"""Request and response bodies: content types and encodings, the size limit while reading, JSON."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from mloop import web
 from mloop.errors import MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+from mloop.serving.encoding import Decoder, codings
 
 JSON = web.JSON_TYPE
 _NON_FINITE = re.compile(rb"\b(NaN|-?Infinity)\b")
@@ -24,7 +25,14 @@ def media_type(request: Request) -> str:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """Read the body, refusing it with 413 as soon as it grows past ``limit`` bytes."""
+    """Read and decode the body, refusing it with 413 as soon as it grows past ``limit`` bytes.
+
+    The limit applies to the bytes received and, for a gzip or deflate ``Content-Encoding``, to
+    the decoded bytes too. Raises PayloadTooLarge (413), UnsupportedMediaType (415) for another
+    encoding, MalformedRequest (400) for a corrupt compressed body.
+    """
+    applied = codings(request.headers.get("content-encoding"))
+    decoders = [Decoder(coding, limit) for coding in reversed(applied)]
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit}")
@@ -34,8 +42,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
+        chunks.append(_decoded(chunk, decoders))
+    for decoder in decoders:
+        decoder.finish()
     return b"".join(chunks)
+
+
+def _decoded(chunk: bytes, decoders: list[Decoder]) -> bytes:
+    for decoder in decoders:
+        chunk = decoder.feed(chunk)
+    return chunk
 
 
 def parse_json(body: bytes) -> Any:
@@ -58,8 +74,9 @@ async def read_payload(
 ) -> tuple[str, Any]:
     """Check the content type, read and parse the body; return (media type, payload).
 
-    A JSON body comes back parsed, any other accepted type as bytes. Raises
-    UnsupportedMediaType (415), PayloadTooLarge (413) or MalformedRequest (400).
+    A JSON body comes back parsed, any other accepted type as bytes; a gzip or deflate body is
+    decoded first. Raises UnsupportedMediaType (415) for a type or encoding not accepted,
+    PayloadTooLarge (413) or MalformedRequest (400).
     """
     kind = media_type(request)
     if kind not in accepted:

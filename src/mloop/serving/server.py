@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import logging.config
 import os
 import signal
 import socket
-import sys
 import tempfile
 from typing import Any
 
@@ -37,21 +36,33 @@ class NoDelayProtocol(HttpToolsProtocol):
         super().connection_made(transport)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """One line per record on stderr: access lines are JSON, the rest plain."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in (
-        "mloop.access",
-        "mloop.serving",
-        "mloop.serving.log",
-        "mloop.monitoring",
-        "mloop.alerts",
-    ):
-        log = logging.getLogger(name)
-        log.handlers[:] = [handler]
-        log.setLevel(level)
-        log.propagate = False
+LOGGERS = ("mloop.access", "mloop.serving", "mloop.serving.log", "mloop.monitoring", "mloop.alerts")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error")
+
+
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """The ``logging.config`` dict of a server process: one line per record on stderr.
+
+    uvicorn applies it in every worker process it starts, so each worker writes its own access
+    lines (JSON) and messages (plain); uvicorn's own loggers keep its warnings.
+    """
+    stderr = {"handlers": ["stderr"], "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"line": {"format": "%(message)s"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "line",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            **{name: {**stderr, "level": level} for name in LOGGERS},
+            **{name: {**stderr, "level": "WARNING"} for name in UVICORN_LOGGERS},
+        },
+    }
 
 
 def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
@@ -62,6 +73,7 @@ def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
         "workers": config.workers,
         "http": NoDelayProtocol,
         "access_log": False,
+        "log_config": logging_config(),
         "log_level": "warning",
         "timeout_graceful_shutdown": 30,
         "factory": True,
@@ -98,7 +110,7 @@ def run_server(
     share_with_workers(config, settings)
     if config.workers > 1 and not os.environ.get(MULTIPROCESS_VARIABLE):
         os.environ[MULTIPROCESS_VARIABLE] = tempfile.mkdtemp(prefix="mloop-metrics-")
-    configure_logging()
+    logging.config.dictConfig(logging_config())
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(factory, **uvicorn_options(config))
 

@@ -69,3 +69,66 @@ def test_predict_refuses_bad_input_with_exit_code_2(
     text = tmp_path / "notes.txt"
     text.write_text("x")
     assert _run(churn_models, "predict", "-i", str(text), "-m", "models:/churn/1").returncode == 2
+
+
+def test_predict_types_csv_cells_by_the_signature(
+    churn_models: ChurnModels, tmp_path: Path
+) -> None:
+    features = churn_models.features.head(30).copy()
+    features["geographic_region"] = ["NA", "null", "None", "North", "n/a", "East"] * 5
+    source = tmp_path / "customers.csv"
+    text = features.to_csv(index=False).replace(",1,", ",01,")
+    source.write_text(text)
+    target = tmp_path / "scored.csv"
+    result = _run(
+        churn_models, "predict", "-i", str(source), "-m", "models:/churn/1", "-o", str(target),
+        "--batch-rows", "7",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    scored = pd.read_csv(target, keep_default_na=False)
+    assert scored["geographic_region"].tolist() == features["geographic_region"].tolist()
+    expected = churn_models.v1.predict(features)  # type: ignore[attr-defined]
+    assert np.array_equal(scored["prediction"].to_numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "cell", "words"),
+    [
+        (
+            0,
+            "credit_score",
+            "abc",
+            "feature 'credit_score': 'abc' is not a number (customers.csv line 2)",
+        ),
+        (
+            17,
+            "num_products",
+            "2.5",
+            "lines 16-22: feature 'num_products': expected an integer, got 2.5",
+        ),
+        (
+            25,
+            "annual_income",
+            "1,000",
+            "'annual_income': '1,000' is not a number (customers.csv line 27)",
+        ),
+        (
+            29,
+            "geographic_region",
+            "",
+            "lines 30-32: feature 'geographic_region': null/NaN is not allowed (row 1)",
+        ),
+    ],
+)
+def test_predict_names_the_line_and_text_of_a_cell_that_does_not_convert(
+    churn_models: ChurnModels, tmp_path: Path, row: int, column: str, cell: str, words: str
+) -> None:
+    features = churn_models.features.head(31).astype(object)
+    features.loc[row, column] = cell
+    source = tmp_path / "customers.csv"
+    features.to_csv(source, index=False)
+    result = _run(
+        churn_models, "predict", "-i", str(source), "-m", "models:/churn/1", "--batch-rows", "7"
+    )
+    assert result.returncode == 2
+    assert words in result.stderr and "Traceback" not in result.stderr

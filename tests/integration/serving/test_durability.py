@@ -36,7 +36,7 @@ class ServerProcess:
         env |= {"MLOOP_STORE_URL": client.store_url, "MLOOP_ARTIFACTS_URL": client.artifacts_url}
         self.process = subprocess.Popen(
             [sys.executable, "-c", RUN, json.dumps(asdict(config))],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
 
     def __enter__(self) -> ServerProcess:

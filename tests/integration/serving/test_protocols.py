@@ -177,4 +177,4 @@ def test_every_route_is_counted_once_and_echoes_the_request_id(
         if s.name == "mloop_requests_total"
     }
     assert counted[("http", "404")] == 1 and counted[("http", "405")] == 1
-    assert counted[("plain", "200")] == 1
+    assert counted[("feedback", "200")] == 1

@@ -1,4 +1,5 @@
-"""`mloop serve --workers 2`: several processes answer, and /metrics adds them up."""
+"""`mloop serve --workers 2`: several processes answer, /metrics adds them up, and every worker
+writes its access lines."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def test_two_workers_answer_and_share_metrics(churn_models: ChurnModels) -> None
         for _ in range(40):
             with httpx.Client(base_url=url, timeout=10) as http:
                 statuses.append(http.post("/predict", json=record).status_code)
-        assert statuses == [200] * 40
+                statuses.append(http.post("/feedback", json={"labels": {"x": 1}}).status_code)
+        assert statuses == [200] * 80
         text = httpx.get(f"{url}/metrics", timeout=10).text
         total = sum(
             sample.value
@@ -58,7 +60,20 @@ def test_two_workers_answer_and_share_metrics(churn_models: ChurnModels) -> None
             and sample.labels.get("protocol") == "plain"
         )
         assert total == 40
+        assert _count(text, "feedback") == 40
     finally:
         server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=60)
+        _, stderr = server.communicate(timeout=60)
     assert server.returncode == 0
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    paths = [line["path"] for line in lines if line.get("status") == 200]
+    assert paths.count("/predict") == 40 and paths.count("/feedback") == 40
+
+
+def _count(metrics: str, protocol: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "mloop_requests_total" and sample.labels.get("protocol") == protocol
+    )

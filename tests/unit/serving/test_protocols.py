@@ -101,8 +101,20 @@ def test_oip_reads_feature_tensors_and_a_matrix(signature: Signature) -> None:
     ]
     parsed = oip.parse(JSON, {"inputs": tensors, "parameters": {"unit_id": 42}}, signature)
     assert parsed.frame.to_dict("records") == [RECORD] and parsed.unit_ids == ["42"]
-    matrix = {"name": "x", "shape": [1, 3], "datatype": "BYTES", "data": [30, 0.5, "pro"]}
-    assert oip.parse(JSON, {"inputs": [matrix]}, signature).frame.to_dict("records") == [RECORD]
+    mixed = {"name": "x", "shape": [1, 3], "datatype": "BYTES", "data": [30, 0.5, "pro"]}
+    with pytest.raises(InvalidInput, match="does not fit BYTES") as caught:
+        oip.parse(JSON, {"inputs": [mixed]}, signature)
+    assert caught.value.field == "x"
+
+
+@pytest.mark.parametrize("data", [[30, 0.5, 40, 1.5], [[30, 0.5], [40, 1.5]]])
+def test_oip_reads_a_matrix_of_one_datatype_flat_or_nested(data: list[Any]) -> None:
+    numeric = Signature.from_dict(
+        {"inputs": [{"name": "age", "kind": "number"}, {"name": "score", "kind": "number"}]}
+    )
+    matrix = {"name": "x", "shape": [2, 2], "datatype": "FP32", "data": data}
+    frame = OipProtocol(max_rows=10).parse(JSON, {"inputs": [matrix]}, numeric).frame
+    assert frame.to_dict("records") == [{"age": 30, "score": 0.5}, {"age": 40, "score": 1.5}]
 
 
 def test_oip_answers_tensors_and_keeps_the_request_id() -> None:

@@ -11,9 +11,22 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from mloop.errors import MloopError
+from mloop.errors import InvalidInput, MloopError
 from mloop.modelio.outputs import Outputs
 from mloop.modelio.signature import Signature
+
+MAX_UNIT_ID_CHARS = 256
+"""The longest unit id a request may carry (header, ``unit_ids`` or ``parameters.unit_id``)."""
+
+
+def checked_unit_id(unit: str, field: str) -> str:
+    """``unit`` itself; raises InvalidInput naming ``field`` when it is over the length limit."""
+    if len(unit) > MAX_UNIT_ID_CHARS:
+        raise InvalidInput(
+            f"{field}: a unit id has at most {MAX_UNIT_ID_CHARS} characters, got {len(unit)}",
+            field=field,
+        )
+    return unit
 
 
 @dataclass(frozen=True)

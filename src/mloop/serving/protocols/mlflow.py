@@ -3,34 +3,36 @@ inputs (JSON) or CSV."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from mloop import web
-from mloop.errors import InvalidInput, MalformedRequest, MloopError
+from mloop.errors import InvalidInput, MloopError
 from mloop.modelio.frame import frame_from_columns, frame_from_records, frame_from_rows
 from mloop.modelio.outputs import Outputs, plain
 from mloop.modelio.signature import Signature
+from mloop.modelio.text import csv_columns, typed_columns
 from mloop.serving.protocols import Answer, Parsed
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 CSV_TYPE = "text/csv"
-ERROR_CODES = {400: "BAD_REQUEST", 404: "RESOURCE_DOES_NOT_EXIST", 413: "BAD_REQUEST"}
+ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    405: "BAD_REQUEST",
+    413: "BAD_REQUEST",
+}
 
 
 def parse_csv(body: bytes, signature: Signature, max_rows: int) -> pd.DataFrame:
-    """A CSV body with a header row; text features stay text even when they look numeric."""
-    text = {spec.name: str for spec in signature.inputs if spec.kind in {"string", "category"}}
-    try:
-        table = pd.read_csv(io.BytesIO(body), dtype=text)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise MalformedRequest(f"malformed CSV: {exc}") from exc
-    columns = {
-        str(c): table[c].astype(object).where(table[c].notna(), None).tolist() for c in table
-    }
+    """A CSV body with a header row, its cells converted by the signature like JSON values.
+
+    Raises MalformedRequest for a body that is not CSV, InvalidInput naming the feature, row and
+    text of a cell that does not convert (see ``mloop.modelio.text``).
+    """
+    columns = typed_columns(csv_columns(body), signature)
     return frame_from_columns(columns, signature, max_rows=max_rows)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +13,8 @@ from mloop.errors import InvalidInput, MloopError
 from mloop.modelio.frame import frame_from_columns, frame_from_rows
 from mloop.modelio.outputs import Outputs, plain
 from mloop.modelio.signature import ColumnSpec, Signature
-from mloop.serving.protocols import Answer, Parsed
+from mloop.serving.protocols import Answer, Parsed, checked_unit_id
+from mloop.serving.protocols.tensors import read_tensors
 
 NUMPY_TO_OIP = {
     "b": "BOOL",
@@ -26,71 +26,33 @@ NUMPY_TO_OIP = {
     "S": "BYTES",
 }
 SIGNATURE_TO_OIP = {"number": "FP64", "integer": "INT64", "boolean": "BOOL"}
-DATATYPES = {
-    "BOOL",
-    "UINT8",
-    "UINT16",
-    "UINT32",
-    "UINT64",
-    "INT8",
-    "INT16",
-    "INT32",
-    "INT64",
-    "FP16",
-    "FP32",
-    "FP64",
-    "BYTES",
-}
-
-
-def _flat(data: Any, name: str) -> list[Any]:
-    if not isinstance(data, list):
-        raise InvalidInput(f"input {name!r}: data must be a list", field=name)
-    if data and all(isinstance(item, list) for item in data):
-        return [value for row in data for value in row]
-    return data
-
-
-def _tensor(spec: Any, index: int) -> tuple[str, list[int], list[Any]]:
-    if not isinstance(spec, Mapping):
-        raise InvalidInput(f"inputs[{index}] must be an object", field=f"inputs[{index}]")
-    name = spec.get("name")
-    if not isinstance(name, str) or not name:
-        raise InvalidInput(f"inputs[{index}] needs a name", field=f"inputs[{index}].name")
-    shape = spec.get("shape")
-    if (
-        not isinstance(shape, list)
-        or not shape
-        or not all(isinstance(d, int) and d >= 0 for d in shape)
-    ):
-        raise InvalidInput(f"input {name!r}: shape must be a list of sizes", field=name)
-    if spec.get("datatype") not in DATATYPES:
-        raise InvalidInput(f"input {name!r}: unknown datatype {spec.get('datatype')!r}", field=name)
-    data = _flat(spec.get("data"), name)
-    if len(data) != math.prod(shape):
-        raise InvalidInput(
-            f"input {name!r}: shape {shape} needs {math.prod(shape)} values, got {len(data)}",
-            field=name,
-        )
-    return name, shape, data
 
 
 def parse_infer(payload: Any, signature: Signature, max_rows: int) -> pd.DataFrame:
-    """An inference request: one tensor per feature, or one [rows, features] tensor."""
-    if not isinstance(payload, Mapping) or not isinstance(payload.get("inputs"), list):
+    """An inference request: one tensor per feature, or one [rows, features] tensor.
+
+    Raises InvalidInput naming the tensor (see ``read_tensors``) or the feature at fault.
+    """
+    if not isinstance(payload, Mapping):
         raise InvalidInput("an inference request needs 'inputs', a list of tensors", field="inputs")
-    tensors = [_tensor(spec, i) for i, spec in enumerate(payload["inputs"])]
-    if len(tensors) == 1 and len(tensors[0][1]) == 2 and tensors[0][0] not in signature.by_name:
-        name, (rows, width), data = tensors[0]
+    tensors = read_tensors(payload.get("inputs"))
+    if (
+        len(tensors) == 1
+        and len(tensors[0].shape) == 2
+        and tensors[0].name not in signature.by_name
+    ):
+        rows, width = tensors[0].shape
+        data = tensors[0].data
         matrix = [data[r * width : (r + 1) * width] for r in range(rows)]
         return frame_from_rows(None, matrix, signature, max_rows=max_rows)
     columns: dict[str, Sequence[Any]] = {}
-    for name, shape, data in tensors:
-        if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+    for tensor in tensors:
+        if len(tensor.shape) == 2 and tensor.shape[1] != 1:
             raise InvalidInput(
-                f"input {name!r}: a feature tensor has shape [rows] or [rows, 1]", field=name
+                f"input {tensor.name!r}: a feature tensor has shape [rows] or [rows, 1]",
+                field=tensor.name,
             )
-        columns[name] = data
+        columns[tensor.name] = tensor.data
     return frame_from_columns(columns, signature, max_rows=max_rows)
 
 
@@ -143,10 +105,15 @@ def model_metadata(
 
 
 def unit_ids(payload: Mapping[str, Any], rows: int) -> list[str | None] | None:
-    """The unit id of a one-row request, from ``parameters.unit_id``; None when not given."""
+    """The unit id of a one-row request, from ``parameters.unit_id``; None when not given.
+
+    Raises InvalidInput when it is over the unit-id length limit.
+    """
     parameters = payload.get("parameters")
     unit = parameters.get("unit_id") if isinstance(parameters, Mapping) else None
-    return [str(unit)] if unit is not None and rows == 1 else None
+    if unit is None or rows != 1:
+        return None
+    return [checked_unit_id(str(unit), "parameters.unit_id")]
 
 
 class OipProtocol:

@@ -12,16 +12,22 @@ from mloop.errors import InvalidInput, MloopError
 from mloop.modelio.frame import frame_from_records
 from mloop.modelio.outputs import Outputs, plain
 from mloop.modelio.signature import Signature
-from mloop.serving.protocols import Answer, Parsed
+from mloop.serving.protocols import Answer, Parsed, checked_unit_id
 
 
 def parse_plain(
     payload: Any, signature: Signature, max_rows: int
 ) -> tuple[pd.DataFrame, list[str | None] | None]:
-    """Records from a body that is a record, a list of records, or {records, unit_ids}."""
+    """Records from a body that is a record, a list of records, or {records, unit_ids}.
+
+    Raises InvalidInput naming the field: ``records`` that is not a list, ``unit_ids`` of the
+    wrong length or over the unit-id length limit, or a feature (see ``frame_from_records``).
+    """
     unit_ids: list[str | None] | None = None
-    if isinstance(payload, Mapping) and isinstance(payload.get("records"), list):
+    if isinstance(payload, Mapping) and _has_records(payload, signature):
         records = payload["records"]
+        if not isinstance(records, list):
+            raise InvalidInput("records must be a list of records (objects)", field="records")
         if "unit_ids" in payload:
             unit_ids = _unit_ids(payload["unit_ids"], len(records))
     elif isinstance(payload, Mapping):
@@ -35,6 +41,11 @@ def parse_plain(
     return frame_from_records(records, signature, max_rows=max_rows), unit_ids
 
 
+def _has_records(payload: Mapping[str, Any], signature: Signature) -> bool:
+    """Whether the body is {records: ...} rather than one record (of a feature named records)."""
+    return "records" in payload and "records" not in signature.by_name
+
+
 def _unit_ids(values: Any, rows: int) -> list[str | None]:
     if not isinstance(values, Sequence) or isinstance(values, str) or len(values) != rows:
         raise InvalidInput(
@@ -42,7 +53,10 @@ def _unit_ids(values: Any, rows: int) -> list[str | None]:
         )
     if not all(v is None or isinstance(v, str | int) for v in values):
         raise InvalidInput("unit_ids must be strings, numbers or null", field="unit_ids")
-    return [None if v is None else str(v) for v in values]
+    return [
+        None if v is None else checked_unit_id(str(v), f"unit_ids[{i}]")
+        for i, v in enumerate(values)
+    ]
 
 
 def plain_response(
