@@ -81,7 +81,9 @@ def test_power_matches_a_simulation() -> None:
     rng = np.random.default_rng(3)
     n, runs = 1500, 4000
     x_a, x_b = rng.binomial(n, 0.2, runs), rng.binomial(n, 0.24, runs)
-    rejected = np.mean([two_proportion_test(a, n, b, n).p_value < 0.05 for a, b in zip(x_a, x_b)])
+    rejected = np.mean(
+        [two_proportion_test(a, n, b, n).p_value < 0.05 for a, b in zip(x_a, x_b, strict=True)]
+    )
     assert rejected == pytest.approx(power_proportions(0.2, 0.04, n), abs=0.03)
 
 
