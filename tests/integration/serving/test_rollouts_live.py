@@ -162,6 +162,8 @@ def test_shadow_scores_every_request_and_only_the_champion_answers(
     client = churn_models.client
     client.rollouts.start("churn", 2, make_policy("shadow", evaluate_every_seconds=60))
     time.sleep(1.5)
+    for _ in range(20):  # both workers have loaded the shadow model and answer
+        wait_until_ready(server, 60)
     traffic = Traffic(server, _records(churn_models))
     traffic.send(120)
     assert {(status, version) for status, _, version in traffic.answers} == {(200, "1")}
