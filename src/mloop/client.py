@@ -1,7 +1,7 @@
 """``mloop.Client``: the control-plane client, a thin facade over the per-domain services.
 
-``client.tracking``, ``client.registry``, ``client.prediction_log`` and ``client.monitoring``
-are the services; their operations are also reachable on the client itself
+``client.tracking``, ``client.registry``, ``client.prediction_log``, ``client.monitoring`` and
+``client.rollouts`` are the services; their operations are also reachable on the client itself
 (``client.create_run`` is ``client.tracking.create_run``), the way users of an MLflow client
 expect.
 """
@@ -19,6 +19,7 @@ from mloop.services import (
     MonitoringService,
     PredictionLogService,
     RegistryService,
+    RolloutService,
     TrackingService,
 )
 from mloop.store import Store, open_store
@@ -131,6 +132,13 @@ class Client:
     def monitoring(self) -> MonitoringService:
         """Reference profiles, monitor results, alerts and scheduler leases."""
         return MonitoringService(self._store.monitoring, self.registry)
+
+    @cached_property
+    def rollouts(self) -> RolloutService:
+        """Rollouts (A/B, canary, shadow, bandit): start, status, analysis, decisions, stop."""
+        return RolloutService(
+            self._store.rollouts, self.registry, self.prediction_log, self.settings
+        )
 
     def register_model(
         self,

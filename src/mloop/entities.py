@@ -334,3 +334,96 @@ class Alert:
     updated_by: str | None = None
     monitor: str = ""
     previous_id: int | None = None
+
+
+class RolloutMode(StrEnum):
+    """How a rollout splits traffic between the champion and the challenger."""
+
+    AB = "ab"
+    CANARY = "canary"
+    SHADOW = "shadow"
+    BANDIT = "bandit"
+
+
+class RolloutState(StrEnum):
+    """Life cycle of a rollout: running, then promoted, rolled back or stopped."""
+
+    RUNNING = "running"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled_back"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class RolloutPolicy:
+    """What a rollout does and when it decides; stored as JSON beside the rollout.
+
+    ``steps`` are the challenger's traffic shares in order (one share for A/B and bandit starts);
+    ``min_sample`` the answers per arm a step needs before it may advance; ``metric`` the name
+    of the primary metric (``accuracy`` or a reward read from the feedback label); guardrails
+    are ``max_error_rate`` and ``max_p99_ms`` / ``max_p99_ratio`` of the challenger.
+    ``promote_when`` is ``better``, ``not_worse`` (by ``margin``) or ``guardrails``; a
+    promotion moves ``alias`` to the challenger.
+    """
+
+    mode: RolloutMode
+    steps: tuple[float, ...] = (0.5,)
+    alias: str = "champion"
+    metric: str = "accuracy"
+    alpha: float = 0.05
+    tuning: float = 0.05
+    min_sample: int = 100
+    max_sample: int | None = None
+    promote_when: str = "better"
+    margin: float = 0.0
+    max_error_rate: float = 0.01
+    max_p99_ms: float | None = None
+    max_p99_ratio: float | None = None
+    guardrail_min_requests: int = 20
+    srm_alpha: float = 0.001
+    mde: float = 0.02
+    floor: float = 0.05
+    evaluate_every_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A champion and a challenger version of one model sharing its traffic.
+
+    ``weights`` maps the arms (``champion``, ``challenger``) to their current traffic shares;
+    ``salt`` keeps its assignment independent of every other rollout's; ``weights_at`` is when
+    the weights last changed (epoch seconds).
+    """
+
+    id: int
+    model: str
+    champion: int
+    challenger: int
+    policy: RolloutPolicy
+    salt: str
+    state: RolloutState
+    step: int
+    weights: dict[str, float]
+    started_at: float
+    updated_at: float
+    weights_at: float
+
+
+@dataclass(frozen=True)
+class RolloutDecision:
+    """One audited step of a rollout: start, advance, weights, promote, rollback or stop.
+
+    ``arms`` holds the traffic shares after the decision, ``versions`` the version per arm and
+    ``statistics`` the numbers it was taken on.
+    """
+
+    rollout_id: int
+    model: str
+    kind: str
+    at: float
+    reason: str
+    user: str
+    arms: dict[str, float]
+    versions: dict[str, int]
+    statistics: dict[str, Any] = field(default_factory=dict)
+    id: int = 0

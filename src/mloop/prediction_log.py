@@ -114,3 +114,18 @@ def parse_window(text: str, now: float | None = None) -> Window:
         )
     seconds = float(match[1]) * _SECONDS[match[2]]
     return Window(start=(now or time.time()) - seconds)
+
+
+SHADOW_MARK = "~shadow"
+
+
+def shadow_id(prediction_id: str) -> str:
+    """The id a shadow arm logs its answer to ``prediction_id`` under (ids stay unique)."""
+    return f"{prediction_id}{SHADOW_MARK}"
+
+
+def shadow_source(prediction_id: str) -> str | None:
+    """The prediction a shadow row answered (its labels are that one's); None for other ids."""
+    if prediction_id.endswith(SHADOW_MARK):
+        return prediction_id.removesuffix(SHADOW_MARK)
+    return None

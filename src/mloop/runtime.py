@@ -7,9 +7,11 @@ from fastapi import FastAPI
 from mloop.client import Client
 from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.prediction_log import parse_window
+from mloop.rollouts import RolloutEvaluator
 from mloop.serving import create_app
 from mloop.serving.app import BackgroundJob
 from mloop.serving.config import from_parent
+from mloop.serving.rollout_routing import rollout_routing
 from mloop.uris import ModelUri
 
 
@@ -19,7 +21,8 @@ def monitor_target(model_uri: str) -> str | None:
 
 
 def serve_app() -> FastAPI:
-    """The app each server worker runs: the model server plus its scheduled monitor."""
+    """The app each server worker runs: the model server with its scheduled monitor, following
+    the model's rollout (routing by it and evaluating it)."""
     config, settings = from_parent()
     client = Client(settings=settings)
     jobs: list[BackgroundJob] = []
@@ -27,4 +30,7 @@ def serve_app() -> FastAPI:
     if config.monitor_every_seconds > 0 and target is not None:
         window = parse_window(config.monitor_window)
         jobs.append(MonitorScheduler(client, target, window, config.monitor_every_seconds))
-    return create_app(config, settings, client=client, jobs=jobs)
+    if target is not None and config.poll_seconds > 0:
+        model = ModelUri.parse(config.model_uri).name
+        jobs.append(RolloutEvaluator(client, model, config.poll_seconds))
+    return create_app(config, settings, client=client, jobs=jobs, routing=rollout_routing)

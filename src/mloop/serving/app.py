@@ -24,7 +24,7 @@ from mloop.client import Client
 from mloop.config import Settings
 from mloop.errors import InvalidInput, MalformedRequest, MethodNotAllowed, MloopError, NotFound
 from mloop.modelio.outputs import Outputs
-from mloop.prediction_log import model_columns
+from mloop.prediction_log import model_columns, shadow_id
 from mloop.profiles import DatasetProfile, window_profile
 from mloop.services.labels import label_kind
 from mloop.serving.body import json_response, read_payload
@@ -36,7 +36,13 @@ from mloop.serving.protocols.mlflow import MlflowProtocol
 from mloop.serving.protocols.oip import OipProtocol
 from mloop.serving.protocols.plain import PlainProtocol
 from mloop.serving.routes import add_routes
-from mloop.serving.routing import RequestContext, Route, RoutingSetup, single_arm
+from mloop.serving.routing import (
+    FollowingPolicy,
+    RequestContext,
+    Route,
+    RoutingSetup,
+    single_arm,
+)
 from mloop.serving.served import ModelSlots, ServedModel
 from mloop.serving.spool import Spool, drain_orphans, spool_directory
 from mloop.serving.telemetry import ServerMetrics
@@ -83,6 +89,7 @@ class ModelServer:
             )
         }
         self.writer: PredictionLogWriter | None = None
+        self._shadows: set[asyncio.Task[None]] = set()
         self._references: dict[tuple[str, int], DatasetProfile | None] = {}
         self.spool_dir = spool_directory(
             client.settings.home, ModelUri.parse(config.model_uri).name, client.store_url
@@ -126,12 +133,16 @@ class ModelServer:
                 self.client.prediction_log.logged_ids,
             )
         await self.slots.start()
+        if isinstance(self.policy, FollowingPolicy):
+            await self.policy.start()
         gc.freeze()
         if self.writer is not None:
             self.writer.start()
 
     async def stop(self) -> None:
         """Flush the prediction log and release the models."""
+        if isinstance(self.policy, FollowingPolicy):
+            await self.policy.stop()
         await self.slots.stop()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
@@ -160,12 +171,47 @@ class ModelServer:
         )
         parsed = protocol.parse(kind, payload, served.signature)
         pending = self._pending(request, parsed, started)
-        outputs = await served.infer(parsed.frame, pending)
+        outputs = await self._infer(route.arm, served, parsed.frame, pending)
         self._record(served, parsed.frame, outputs, pending)
+        if route.shadow is not None:
+            self._shadow(route.shadow, parsed.frame, pending)
         rid = request.state.request_id
         answer = Answer(payload, rid, served.name, served.version, outputs, pending.ids)
         headers = {**_model_header(served), **prediction_id_header(pending.ids)}
         return json_response(protocol.respond(answer), headers=headers)
+
+    async def _infer(
+        self, arm: str, served: ServedModel, frame: pd.DataFrame, pending: Pending
+    ) -> Outputs:
+        """The model's outputs; a following policy counts each answer and failure per arm."""
+        following = self.policy if isinstance(self.policy, FollowingPolicy) else None
+        try:
+            outputs = await served.infer(frame, pending)
+        except Exception:
+            if following is not None:
+                following.record(arm, ok=False)
+            raise
+        if following is not None:
+            following.record(arm, ok=True)
+        return outputs
+
+    def _shadow(self, shadow: ServedModel, frame: pd.DataFrame, pending: Pending) -> None:
+        """Score the request with the shadow model in the background; nobody waits for it."""
+        ids = [shadow_id(pid) for pid in pending.ids]
+        task = asyncio.get_running_loop().create_task(
+            self._score_shadow(shadow, frame, Pending(ids, time.perf_counter(), pending.units))
+        )
+        self._shadows.add(task)
+        task.add_done_callback(self._shadows.discard)
+
+    async def _score_shadow(
+        self, shadow: ServedModel, frame: pd.DataFrame, pending: Pending
+    ) -> None:
+        try:
+            outputs = await self._infer(shadow.arm, shadow, frame, pending)
+            self._record(shadow, frame, outputs, pending)
+        except Exception:
+            logger.exception("shadow model %s version %s failed", shadow.name, shadow.version)
 
     def choose(self, request: Request, target: tuple[str, str | None] | None = None) -> Route:
         """The route the policy picks, checked against the model and version a path names."""
@@ -252,7 +298,10 @@ class ModelServer:
 
 
 def _model_header(served: ServedModel) -> dict[str, str]:
-    return {"x-model-version": str(served.version)}
+    headers = {"x-model-version": str(served.version)}
+    if served.arm:
+        headers["x-model-arm"] = served.arm
+    return headers
 
 
 def _check_target(served: ServedModel, name: str, version: str | None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mloop.errors import InvalidInput
 from mloop.serving.config import ServeConfig
@@ -31,10 +31,14 @@ class RequestContext:
 
 @dataclass(frozen=True)
 class Route:
-    """The arm a request goes to and the model version that arm serves right now."""
+    """The arm a request goes to and the model version that arm serves right now.
+
+    ``shadow``, when set, also scores the request in the background; only ``served`` answers.
+    """
 
     arm: str
     served: ServedModel
+    shadow: ServedModel | None = None
 
 
 class RoutingPolicy(Protocol):
@@ -46,6 +50,23 @@ class RoutingPolicy(Protocol):
         Called on the event loop for every request: it must not block, and the same unit id
         must get the same arm while the policy is unchanged.
         """
+
+
+@runtime_checkable
+class FollowingPolicy(Protocol):
+    """A policy that follows state outside the server (a rollout row) and counts outcomes."""
+
+    def choose(self, request: RequestContext) -> Route:
+        """The route for ``request`` (see ``RoutingPolicy``)."""
+
+    async def start(self) -> None:
+        """Begin following, once the server's models are loaded."""
+
+    async def stop(self) -> None:
+        """Stop following and write what is still unsaved."""
+
+    def record(self, arm: str, ok: bool) -> None:
+        """Count one request answered (``ok``) or failed by the model of ``arm``."""
 
 
 RoutingSetup = Callable[[ModelSlots, ServeConfig], RoutingPolicy]

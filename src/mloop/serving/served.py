@@ -155,6 +155,15 @@ class ModelSlot:
         if self._current is not None:
             self._current.close()
 
+    def retire(self) -> None:
+        """Stop following the alias; release the model once requests on it have finished."""
+        if self._follower is not None:
+            self._follower.cancel()
+        if self._current is not None:
+            task = asyncio.get_running_loop().create_task(_retire(self._current))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
 
 class ModelSlots:
     """The model versions one server holds at once: one slot per arm, loaded at start-up."""
@@ -166,6 +175,7 @@ class ModelSlots:
         self._config = config
         self._on_batch = on_batch
         self._slots: dict[str, ModelSlot] = {}
+        self._retired: list[ModelSlot] = []
 
     def add(self, arm: str, model_uri: str) -> ModelSlot:
         """A slot that serves ``model_uri`` as ``arm``; raises Conflict if the arm has one."""
@@ -174,6 +184,29 @@ class ModelSlots:
         slot = ModelSlot(self._client, self._config, arm, model_uri, self._on_batch)
         self._slots[arm] = slot
         return slot
+
+    @property
+    def client(self) -> Client:
+        """The client the slots load models with."""
+        return self._client
+
+    async def load(self, arm: str, model_uri: str) -> ModelSlot:
+        """Load ``model_uri`` for ``arm`` while serving, then add it (readiness never drops).
+
+        Raises Conflict if the arm has a slot, and what loading the model raises.
+        """
+        if arm in self._slots:
+            raise Conflict(f"arm {arm!r} already has a model", field="arm")
+        slot = ModelSlot(self._client, self._config, arm, model_uri, self._on_batch)
+        await slot.start()
+        self._slots[arm] = slot
+        return slot
+
+    def remove(self, arm: str) -> None:
+        """Stop serving ``arm``; its model is released once requests on it have finished."""
+        slot = self._slots.pop(arm)
+        slot.retire()
+        self._retired.append(slot)
 
     def __getitem__(self, arm: str) -> ModelSlot:
         return self._slots[arm]
@@ -202,7 +235,7 @@ class ModelSlots:
 
     async def stop(self) -> None:
         """Stop following aliases and release every model."""
-        for slot in self._slots.values():
+        for slot in [*self._slots.values(), *self._retired]:
             await slot.stop()
 
 

@@ -1,10 +1,19 @@
 """Pure statistics on numpy arrays: drift tests, multiple testing, realised and estimated
-performance.
+performance, A/B tests (fixed-horizon and sequential).
 
 Imports nothing of mloop; every function takes array-likes, raises ValueError on malformed
 input, and returns a documented value (usually NaN) when the data cannot answer the question.
 """
 
+from mloop.stats.ab import (
+    Comparison,
+    SampleRatio,
+    power_proportions,
+    sample_size_proportions,
+    srm_test,
+    two_proportion_test,
+    welch_test,
+)
 from mloop.stats.binned import chi_square, jensen_shannon, ks_binned, psi, wasserstein_binned
 from mloop.stats.cbpe import (
     Calibration,
@@ -31,10 +40,14 @@ from mloop.stats.performance import (
     regression_metrics,
     roc_auc,
 )
+from mloop.stats.sequential import SequentialResult, sequential_proportions
 
 __all__ = [
     "Calibration",
+    "Comparison",
     "Estimate",
+    "SampleRatio",
+    "SequentialResult",
     "TestResult",
     "adjust_p_values",
     "auc_interval",
@@ -54,13 +67,19 @@ __all__ = [
     "ks_test",
     "log_loss",
     "merge_bins",
+    "power_proportions",
     "psi",
     "regression_metrics",
     "regression_with_intervals",
     "roc_auc",
+    "sample_size_proportions",
+    "sequential_proportions",
+    "srm_test",
+    "two_proportion_test",
     "wasserstein",
     "wasserstein_binned",
     "wasserstein_normed",
     "wasserstein_rank",
+    "welch_test",
     "wilson",
 ]

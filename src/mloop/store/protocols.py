@@ -31,6 +31,9 @@ from mloop.entities import (
     PredictionChunk,
     RegisteredModel,
     ResultQuery,
+    Rollout,
+    RolloutDecision,
+    RolloutState,
     Run,
     RunBatch,
     RunQuery,
@@ -234,8 +237,52 @@ class MonitoringStore(Protocol):
         ...
 
 
+class RolloutStore(Protocol):
+    """Rollouts of models, their audited decisions and the request tallies of each server."""
+
+    def create_rollout(self, rollout: Rollout, decision: RolloutDecision) -> Rollout:
+        """Store a running rollout and its start decision; Conflict if the model has one."""
+        ...
+
+    def get_rollout(self, rollout_id: int) -> Rollout:
+        """The rollout with this id, or NotFound."""
+        ...
+
+    def list_rollouts(self, model: str, state: RolloutState | None = None) -> list[Rollout]:
+        """Rollouts of a model (in ``state`` when given), newest first."""
+        ...
+
+    def apply_decision(
+        self,
+        decision: RolloutDecision,
+        *,
+        state: RolloutState,
+        step: int,
+        weights: dict[str, float],
+    ) -> Rollout:
+        """Record a decision and the rollout's new state in one write; returns the rollout.
+
+        Raises NotFound for an unknown rollout and Conflict when it is no longer running.
+        """
+        ...
+
+    def list_decisions(self, model: str, rollout_id: int | None = None) -> list[RolloutDecision]:
+        """Decisions of a model's rollouts (of one rollout when given), oldest first."""
+        ...
+
+    def record_tally(
+        self, rollout_id: int, arm: str, holder: str, requests: int, errors: int
+    ) -> None:
+        """Store one server's running totals of answered and failed requests of an arm."""
+        ...
+
+    def tallies(self, rollout_id: int) -> dict[str, tuple[int, int]]:
+        """Requests and errors per arm of a rollout, summed over every server."""
+        ...
+
+
 class Store(Protocol):
-    """A whole store: the four domain stores over one backend, and its lifetime."""
+    """A whole store: the domain stores over one backend, and its lifetime."""
 
     @property
     def runs(self) -> RunStore:
@@ -255,6 +302,11 @@ class Store(Protocol):
     @property
     def monitoring(self) -> MonitoringStore:
         """Profiles, monitor results, alerts and leases."""
+        ...
+
+    @property
+    def rollouts(self) -> RolloutStore:
+        """Rollouts, their decisions and request tallies."""
         ...
 
     @property

@@ -264,3 +264,49 @@ leases = Table(
     Column("holder", String(256), nullable=False),
     Column("expires_at", Float, nullable=False),
 )
+
+rollouts = Table(
+    "rollouts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(256), nullable=False),
+    Column("champion", Integer, nullable=False),
+    Column("challenger", Integer, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("weights", JSON, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("weights_at", Float, nullable=False),
+    Index("ix_rollouts_model_state", "model", "state"),
+)
+
+rollout_decisions = Table(
+    "rollout_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rollout_id", Integer, ForeignKey("rollouts.id"), nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("user", String(256), nullable=False),
+    Column("arms", JSON, nullable=False),
+    Column("versions", JSON, nullable=False),
+    Column("statistics", JSON, nullable=False),
+    Index("ix_rollout_decisions_model_at", "model", "at"),
+)
+
+rollout_tallies = Table(
+    "rollout_tallies",
+    metadata,
+    Column("rollout_id", Integer, ForeignKey("rollouts.id"), primary_key=True),
+    Column("arm", String(128), primary_key=True),
+    Column("holder", String(256), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -1,0 +1,157 @@
+"""Rollouts in the store (SQLite and PostgreSQL): rows, decisions, analysis and the rules."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyClassifier
+
+import mloop
+from mloop.entities import RolloutState
+from mloop.errors import Conflict, InvalidInput, NotFound
+from mloop.rollouts import evaluate
+from mloop.services.rollouts import make_policy
+from mloop.stats import power_proportions
+
+
+@pytest.fixture
+def churn(client: mloop.Client) -> mloop.Client:
+    """churn v1 (champion) and v2, two constant classifiers."""
+    features = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+    for label in (0, 1):
+        model = DummyClassifier(strategy="constant", constant=label).fit(features, [0, 1, 0, 1])
+        run_id = client.create_run("churn", f"constant-{label}")
+        client.log_model(run_id, model, input_example=features)
+        client.register_model(run_id, "churn")
+    client.set_alias("churn", "champion", 1)
+    return client
+
+
+def _serve(client: mloop.Client, version: int, arm: str, hits: int, n: int, ms: float) -> None:
+    """Log ``n`` answers of a version with feedback: ``hits`` of them correct."""
+    prefix = f"{arm}-{version}-{time.monotonic_ns()}"
+    ids = [f"{prefix}-{i}" for i in range(n)]
+    frame = pd.DataFrame({"prediction_id": ids, "ts": time.time() + np.arange(n) * 1e-6,
+                          "latency_ms": np.full(n, ms), "feature.x": np.zeros(n),
+                          "prediction": np.ones(n, dtype=int)})  # fmt: skip
+    client.prediction_log.write_chunk(model="churn", version=version, arm=arm, frame=frame)
+    client.feedback({pid: int(i < hits) for i, pid in enumerate(ids)})
+
+
+def test_a_rollout_is_one_running_row_with_audited_decisions(churn: mloop.Client) -> None:
+    policy = make_policy("canary", steps=(0.1, 0.5, 1.0))
+    rollout = churn.rollouts.start("churn", 2, policy, reason="retrained")
+    assert (rollout.champion, rollout.challenger, rollout.state) == (1, 2, RolloutState.RUNNING)
+    assert rollout.weights == {"champion": 0.9, "challenger": 0.1}
+    with pytest.raises(Conflict):
+        churn.rollouts.start("churn", 2, policy)
+    advanced = churn.rollouts.decide(rollout, "advance", "held", step=1,
+                                     weights={"champion": 0.5, "challenger": 0.5})  # fmt: skip
+    assert (advanced.step, advanced.weights["challenger"]) == (1, 0.5)
+    assert advanced.weights_at >= rollout.weights_at
+    stopped = churn.rollouts.stop("churn", reason="enough")
+    assert stopped.state == RolloutState.STOPPED and churn.rollouts.running("churn") is None
+    with pytest.raises(Conflict):
+        churn.rollouts.decide(stopped, "advance", "too late")
+    decisions = churn.rollouts.status("churn")["decisions"]
+    assert [d["kind"] for d in decisions] == ["start", "advance", "stop"]
+    assert decisions[0]["reason"] == "retrained" and decisions[0]["user"] == "tester"
+    assert decisions[0]["versions"] == {"champion": 1, "challenger": 2}
+    assert churn.get_alias("churn", "champion") == 1
+
+
+def test_bad_rollouts_are_refused_naming_the_field(churn: mloop.Client) -> None:
+    cases = [
+        (lambda: make_policy("sideways"), "mode"),
+        (lambda: make_policy("canary", steps=(0.5, 0.2)), "steps"),
+        (lambda: make_policy("ab", alpha=2.0), "alpha"),
+        (lambda: make_policy("ab", colour="red"), "colour"),
+        (lambda: churn.rollouts.start("churn", 1, make_policy("ab")), "challenger"),
+    ]
+    for call, field in cases:
+        with pytest.raises(InvalidInput) as raised:
+            call()
+        assert raised.value.field == field
+    with pytest.raises(NotFound):
+        churn.rollouts.start("churn", 9, make_policy("ab"))
+    with pytest.raises(NotFound):
+        churn.rollouts.status("churn")
+
+
+def test_tallies_add_up_over_servers(churn: mloop.Client) -> None:
+    rollout = churn.rollouts.start("churn", 2, make_policy("ab"))
+    churn.rollouts.record_tally(rollout.id, "challenger", "server-a", 10, 1)
+    churn.rollouts.record_tally(rollout.id, "challenger", "server-a", 30, 2)
+    churn.rollouts.record_tally(rollout.id, "challenger", "server-b", 5, 0)
+    arms = {a["name"]: a for a in churn.rollouts.status("churn")["arms"]}
+    assert (arms["challenger"]["requests"], arms["challenger"]["errors"]) == (35, 2)
+
+
+def test_a_canary_advances_then_promotes_and_moves_the_alias(churn: mloop.Client) -> None:
+    policy = make_policy("canary", steps=(0.5, 1.0), min_sample=50, promote_when="not_worse",
+                         margin=0.2)  # fmt: skip
+    churn.rollouts.start("churn", 2, policy)
+    assert evaluate(churn, "churn") is None  # too few answers yet
+    _serve(churn, 1, "", 400, 500, 2.0)
+    _serve(churn, 2, "challenger", 420, 500, 2.0)
+    rollout = evaluate(churn, "churn")
+    assert rollout is not None and rollout.weights == {"champion": 0.0, "challenger": 1.0}
+    _serve(churn, 2, "challenger", 45, 60, 2.0)
+    promoted = evaluate(churn, "churn")
+    assert promoted is not None and promoted.state == RolloutState.PROMOTED
+    assert churn.get_alias("churn", "champion") == 2
+    kinds = [d.kind for d in churn.rollouts.decisions("churn")]
+    assert kinds == ["start", "advance", "promote"]
+    statistics = churn.rollouts.decisions("churn")[-1].statistics
+    assert statistics["sequential"]["ci_low"] > -0.2
+    history = churn.alias_history("churn", "champion")
+    assert history[-1].reason.startswith(f"rollout {promoted.id}:")
+
+
+def test_a_breached_guardrail_rolls_back_at_once(churn: mloop.Client) -> None:
+    churn.rollouts.start("churn", 2, make_policy("canary", max_error_rate=0.05))
+    rollout = churn.rollouts.running("churn")
+    assert rollout is not None
+    churn.rollouts.record_tally(rollout.id, "challenger", "s", 25, 3)
+    rolled = evaluate(churn, "churn")
+    assert rolled is not None and rolled.state == RolloutState.ROLLED_BACK
+    assert rolled.weights["challenger"] == 0.0
+    assert "error_rate" in churn.rollouts.decisions("churn")[-1].reason
+    assert churn.get_alias("churn", "champion") == 1
+
+
+def test_an_ab_test_stops_when_the_sequential_test_decides(churn: mloop.Client) -> None:
+    churn.rollouts.start("churn", 2, make_policy("ab", max_p99_ratio=3.0))
+    _serve(churn, 1, "", 300, 1000, 2.0)
+    _serve(churn, 2, "challenger", 420, 1000, 2.5)
+    status = churn.rollouts.status("churn")
+    assert status["mode"] == "ab" and status["srm_p_value"] > 0.5
+    arms = {a["name"]: a for a in status["arms"]}
+    assert arms["challenger"]["metric"] == pytest.approx(0.42)
+    assert arms["challenger"]["ci_low"] < 0.42 < arms["challenger"]["ci_high"]
+    assert status["sequential"]["p_value"] < 0.05
+    assert status["power"] == pytest.approx(power_proportions(0.3, 0.02, 1000))
+    promoted = evaluate(churn, "churn")
+    assert promoted is not None and promoted.state == RolloutState.PROMOTED
+
+
+def test_a_split_that_is_off_blocks_every_decision_but_a_rollback(churn: mloop.Client) -> None:
+    churn.rollouts.start("churn", 2, make_policy("ab"))
+    _serve(churn, 1, "", 300, 1000, 2.0)
+    _serve(churn, 2, "challenger", 560, 800, 2.0)
+    analysis = churn.rollouts.analyze("churn")
+    assert analysis.srm_blocked and analysis.sequential is not None
+    assert analysis.sequential.decided
+    assert evaluate(churn, "churn") is None
+
+
+def test_a_bandit_moves_traffic_to_the_better_arm(churn: mloop.Client) -> None:
+    churn.rollouts.start("churn", 2, make_policy("bandit", floor=0.1, alpha=0.001))
+    _serve(churn, 1, "", 30, 100, 2.0)
+    _serve(churn, 2, "challenger", 45, 100, 2.0)
+    rollout = evaluate(churn, "churn")
+    assert rollout is not None and rollout.state == RolloutState.RUNNING
+    assert 0.8 < rollout.weights["challenger"] <= 0.9

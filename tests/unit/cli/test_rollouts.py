@@ -1,0 +1,41 @@
+"""``mloop rollout``: start, status, analyze and stop, as tables and as JSON."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.cli.home import MODEL, Home, cli, cli_json, mloop_main
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_start_status_analyze_stop(home: Home) -> None:
+    options = ["--mode", "canary", "--steps", "10,50,100", "--min-sample", "50"]
+    started = cli_json(
+        home, "rollout", "start", MODEL, "--challenger", "2", *options, "--reason", "retrained"
+    )
+    assert started["weights"] == {"champion": 0.9, "challenger": 0.1}
+    status = cli_json(home, "rollout", "status", MODEL)
+    assert (status["mode"], status["state"], status["steps"]) == (
+        "canary",
+        "running",
+        [0.1, 0.5, 1.0],
+    )
+    assert {a["name"]: a["version"] for a in status["arms"]} == {"champion": 1, "challenger": 2}
+    assert {"srm_p_value", "sequential", "decisions"} <= set(status)
+    assert status["decisions"][0]["reason"] == "retrained"
+    assert "canary rollout" in cli(home, "rollout", "analyze", MODEL, "--decide").stdout
+    assert cli_json(home, "rollout", "stop", MODEL)["state"] == "stopped"
+    kinds = [d["kind"] for d in cli_json(home, "rollout", "status", MODEL)["decisions"]]
+    assert kinds == ["start", "stop"]
+
+
+def test_user_mistakes_exit_2_naming_the_field(home: Home) -> None:
+    bad_steps = mloop_main(home.path, "--store", home.store_url, "rollout", "start", MODEL,
+                           "--challenger", "2", "--steps", "ten")  # fmt: skip
+    assert bad_steps.returncode == 2 and "steps" in bad_steps.stderr
+    same = mloop_main(home.path, "--store", home.store_url, "rollout", "start", MODEL,
+                      "--challenger", "1")  # fmt: skip
+    assert same.returncode == 2 and "champion" in same.stderr
+    missing = mloop_main(home.path, "--store", home.store_url, "rollout", "stop", MODEL)
+    assert missing.returncode == 2 and "no running rollout" in missing.stderr
