@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mloop.errors import InvalidInput, NotFound
+from mloop.errors import InvalidInput, MalformedRequest, NotFound
 from mloop.modelio.frame import frame_from_columns
 from mloop.modelio.loaded import LoadedModel
 from mloop.modelio.outputs import predict_outputs
@@ -66,12 +66,20 @@ def read_batches(path: Path, rows: int, signature: Signature) -> Iterator[Batch]
             start += batch.num_rows
         return
     line = 2
-    for cells in text_columns(path, rows=rows):
+    for cells in _csv_parts(path, rows):
         count = len(next(iter(cells.values()), []))
         where = partial(_line, path.name, line)
         place = f"{path.name} lines {line}-{line + count - 1}"
         yield Batch(place, typed_columns(cells, signature, where))
         line += count
+
+
+def _csv_parts(path: Path, rows: int) -> Iterator[dict[str, list[str]]]:
+    """The CSV file's cells as text, ``rows`` at a time; a malformed file is named."""
+    try:
+        yield from text_columns(path, rows=rows)
+    except MalformedRequest as exc:
+        raise MalformedRequest(f"{path.name}: {exc.message}", field=str(path)) from exc
 
 
 def _line(name: str, first: int, row: int) -> str:
