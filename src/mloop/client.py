@@ -1,7 +1,7 @@
 """``mloop.Client``: the control-plane client, a thin facade over the per-domain services.
 
-``client.tracking``, ``client.registry``, ``client.prediction_log`` and ``client.monitoring``
-are the services; their operations are also reachable on the client itself
+``client.tracking``, ``client.registry``, ``client.prediction_log``, ``client.monitoring`` and
+``client.retraining`` are the services; their operations are also reachable on the client itself
 (``client.create_run`` is ``client.tracking.create_run``), the way users of an MLflow client
 expect.
 """
@@ -19,6 +19,7 @@ from mloop.services import (
     MonitoringService,
     PredictionLogService,
     RegistryService,
+    RetrainingService,
     TrackingService,
 )
 from mloop.store import Store, open_store
@@ -40,6 +41,7 @@ _TRACKING = (
     "set_tags",
     "get_metric_history",
     "log_dataset",
+    "load_dataset",
     "log_artifact",
     "log_bytes",
     "list_artifacts",
@@ -68,6 +70,7 @@ _SHORTCUTS: dict[str, tuple[str, str]] = {
     "set_reference": ("monitoring", "set_reference"),
     "read_predictions": ("prediction_log", "read"),
     "feedback": ("prediction_log", "record_feedback"),
+    "set_retraining_policy": ("retraining", "set_policy"),
 }
 
 
@@ -131,6 +134,11 @@ class Client:
     def monitoring(self) -> MonitoringService:
         """Reference profiles, monitor results, alerts and scheduler leases."""
         return MonitoringService(self._store.monitoring, self.registry)
+
+    @cached_property
+    def retraining(self) -> RetrainingService:
+        """Retraining policies, the decisions audit trail and the retraining lock."""
+        return RetrainingService(self._store.retraining, self.settings.user)
 
     def register_model(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mloop.services.monitoring import MonitoringService
 from mloop.services.prediction_log import PredictionLogService
 from mloop.services.registry import RegistryService, rollback_target
+from mloop.services.retraining import RetrainingService
 from mloop.services.tracking import DEFAULT_EXPERIMENT, TrackingService, runs_frame
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "MonitoringService",
     "PredictionLogService",
     "RegistryService",
+    "RetrainingService",
     "TrackingService",
     "rollback_target",
     "runs_frame",

@@ -1,5 +1,5 @@
 """Pure statistics on numpy arrays: drift tests, multiple testing, realised and estimated
-performance.
+performance, paired comparisons of two models.
 
 Imports nothing of mloop; every function takes array-likes, raises ValueError on malformed
 input, and returns a documented value (usually NaN) when the data cannot answer the question.
@@ -23,6 +23,14 @@ from mloop.stats.intervals import (
     wilson,
 )
 from mloop.stats.multiple import adjust_p_values
+from mloop.stats.paired import (
+    PAIRED_METRICS,
+    PairedComparison,
+    Scored,
+    bootstrap_improvements,
+    mcnemar,
+    paired_bootstrap,
+)
 from mloop.stats.performance import (
     classification_metrics,
     confusion_counts,
@@ -33,11 +41,15 @@ from mloop.stats.performance import (
 )
 
 __all__ = [
+    "PAIRED_METRICS",
+    "PairedComparison",
+    "Scored",
     "Calibration",
     "Estimate",
     "TestResult",
     "adjust_p_values",
     "auc_interval",
+    "bootstrap_improvements",
     "calibration_error",
     "chi_square",
     "classification_metrics",
@@ -53,7 +65,9 @@ __all__ = [
     "ks_p_value",
     "ks_test",
     "log_loss",
+    "mcnemar",
     "merge_bins",
+    "paired_bootstrap",
     "psi",
     "regression_metrics",
     "regression_with_intervals",

@@ -13,6 +13,7 @@ from mloop.store.protocols import (
     ModelStore,
     MonitoringStore,
     PredictionLogStore,
+    RetrainingStore,
     RunStore,
     Store,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "ModelStore",
     "MonitoringStore",
     "PredictionLogStore",
+    "RetrainingStore",
     "RunStore",
     "Store",
     "close_stores",

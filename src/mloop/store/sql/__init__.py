@@ -7,11 +7,12 @@ from mloop.store.sql.migrate import HEAD_REVISION, upgrade_schema
 from mloop.store.sql.models import SqlModelStore
 from mloop.store.sql.monitoring import SqlMonitoringStore
 from mloop.store.sql.predictions import SqlPredictionLogStore
+from mloop.store.sql.retraining import SqlRetrainingStore
 from mloop.store.sql.runs import SqlRunStore
 
 
 class SqlStore:
-    """The four domain stores side by side over one database connection pool."""
+    """The domain stores side by side over one database connection pool."""
 
     def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
         self.db = SqlDatabase(url, migrate=migrate, create=create)
@@ -19,6 +20,7 @@ class SqlStore:
         self.models = SqlModelStore(self.db)
         self.predictions = SqlPredictionLogStore(self.db)
         self.monitoring = SqlMonitoringStore(self.db)
+        self.retraining = SqlRetrainingStore(self.db)
 
     @property
     def url(self) -> str:
