@@ -5,7 +5,7 @@ from __future__ import annotations
 from mloop.services.monitoring import MonitoringService
 from mloop.services.prediction_log import PredictionLogService
 from mloop.services.registry import RegistryService, rollback_target
-from mloop.services.retraining import RetrainingService
+from mloop.services.retraining import RetrainingService, decision_record
 from mloop.services.tracking import DEFAULT_EXPERIMENT, TrackingService, runs_frame
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "RegistryService",
     "RetrainingService",
     "TrackingService",
+    "decision_record",
     "rollback_target",
     "runs_frame",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 from mloop.entities import Decision, RetrainingPolicy
 from mloop.errors import InvalidInput
@@ -61,3 +62,18 @@ class RetrainingService:
     def release_lock(self, model: str, holder: str) -> None:
         """Give the retraining lock of ``model`` back if ``holder`` has it."""
         self._retraining.release_lock(lock_name(model), holder)
+
+
+def decision_record(decision: Decision) -> dict[str, Any]:
+    """A decision as JSON-able fields: kind, at, reason, trigger, champion_version,
+    challenger_version, run_id and gate (empty when no gate ran)."""
+    return {
+        "kind": decision.kind.value,
+        "at": decision.at,
+        "reason": decision.reason,
+        "trigger": decision.trigger,
+        "champion_version": decision.champion_version,
+        "challenger_version": decision.challenger_version,
+        "run_id": decision.run_id,
+        "gate": decision.gate,
+    }
