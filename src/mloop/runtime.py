@@ -1,4 +1,5 @@
-"""The processes mloop runs: the model server, with its scheduled monitor when asked for."""
+"""The processes mloop runs: the model server, with its scheduled monitor (and the model's
+retraining policy, when it has one) when asked for."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi import FastAPI
 from mloop.client import Client
 from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.prediction_log import parse_window
+from mloop.retraining import RetrainingScheduler
 from mloop.serving import create_app
 from mloop.serving.app import BackgroundJob
 from mloop.serving.config import from_parent
@@ -27,4 +29,7 @@ def serve_app() -> FastAPI:
     if config.monitor_every_seconds > 0 and target is not None:
         window = parse_window(config.monitor_window)
         jobs.append(MonitorScheduler(client, target, window, config.monitor_every_seconds))
+        name = ModelUri.parse(config.model_uri).name
+        if any(p.model == name for p in client.retraining.policies()):
+            jobs.append(RetrainingScheduler(client, name, config.monitor_every_seconds))
     return create_app(config, settings, client=client, jobs=jobs)

@@ -160,24 +160,27 @@ def models_history(
 ) -> None:
     """The audit trail: alias moves and retraining decisions, oldest first, with reasons."""
     active = client(ctx)
-    rows = [
-        {
-            "when": when(e.at),
-            "alias": e.alias,
-            "action": e.action,
-            "from": e.from_version,
-            "to": e.to_version,
-            "user": e.user,
-            "reason": e.reason,
-        }
+    timed = [
+        (
+            e.at,
+            {
+                "when": when(e.at),
+                "alias": e.alias,
+                "action": e.action,
+                "from": e.from_version,
+                "to": e.to_version,
+                "user": e.user,
+                "reason": e.reason,
+            },
+        )
         for e in active.registry.alias_history(name, alias)
     ]
     if alias is None:
-        rows = sorted([*rows, *_decision_rows(active, name, as_json)], key=lambda r: r["when"])
-    emit(rows, as_json, f"history of {name}")
+        timed = sorted([*timed, *_decision_rows(active, name, as_json)], key=lambda r: r[0])
+    emit([row for _, row in timed], as_json, f"history of {name}")
 
 
-def _decision_rows(active: Client, name: str, as_json: bool) -> list[dict[str, Any]]:
+def _decision_rows(active: Client, name: str, as_json: bool) -> list[tuple[float, dict[str, Any]]]:
     """Retraining decisions as history rows (``action`` is ``retraining.<kind>``)."""
     rows = []
     for decision in active.retraining.decisions(name):
@@ -190,7 +193,8 @@ def _decision_rows(active: Client, name: str, as_json: bool) -> list[dict[str, A
             "user": "",
             "reason": decision.reason,
         }
-        rows.append({**row, "decision": decision_record(decision)} if as_json else row)
+        full = {**row, "decision": decision_record(decision)} if as_json else row
+        rows.append((decision.at, full))
     return rows
 
 
@@ -210,7 +214,9 @@ def models_evaluate(
     try:
         numbers = [int(v) for v in versions.split(",") if v.strip()]
     except ValueError as exc:
-        raise InvalidInput(f"--versions {versions!r}: give numbers like 1,2,3", field="versions") from exc
+        raise InvalidInput(
+            f"--versions {versions!r}: give numbers like 1,2,3", field="versions"
+        ) from exc
     frame = read_frame(data, "data")
     if label_column not in frame:
         raise InvalidInput(f"{data} has no column {label_column!r}", field="label_column")

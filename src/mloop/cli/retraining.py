@@ -6,7 +6,6 @@ import json
 from dataclasses import asdict
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.progress import Progress
 
@@ -20,9 +19,7 @@ from mloop.services.retraining_policy import policy_to_dict
 class _RetrainGroup(typer.core.TyperGroup):
     """``mloop retrain churn`` runs a model's policy; ``mloop retrain policy ...`` edits it."""
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["run", *args]
         return super().resolve_command(ctx, args)
@@ -71,7 +68,9 @@ def policy_set(
     target: Annotated[str, Opt(help="The label column's name.")],
     params: Annotated[str | None, Opt(help="Recipe params as a JSON object.")] = None,
     candidates: Annotated[str | None, Opt(help="A sweep: a JSON list of param objects.")] = None,
-    trigger_drift: Annotated[bool, Opt("--trigger-drift", help="Retrain on dataset drift.")] = False,
+    trigger_drift: Annotated[
+        bool, Opt("--trigger-drift", help="Retrain on dataset drift.")
+    ] = False,
     metric: Annotated[str, Opt(help="Metric the drop triggers watch.")] = "f1",
     metric_drop: Annotated[float | None, Opt(help="Realized drop that triggers.")] = None,
     estimated_drop: Annotated[float | None, Opt(help="CBPE-estimated drop that triggers.")] = None,
@@ -100,7 +99,9 @@ def policy_set(
         recipe=recipe,
         target=target,
         triggers=Triggers(trigger_drift, metric, metric_drop, estimated_drop, new_labels, every),
-        gate=GateConfig(gate_metric, margin, gate_test, 0.95, resamples, _guardrails(guardrail or [])),
+        gate=GateConfig(
+            gate_metric, margin, gate_test, 0.95, resamples, _guardrails(guardrail or [])
+        ),
         params=_json(params, "params", {}),
         candidates=tuple(_json(candidates, "candidates", [])),
         alias=alias,
@@ -141,7 +142,9 @@ def _print(record: dict[str, Any], as_json: bool) -> None:
 def retrain_run(
     ctx: typer.Context,
     model: str,
-    dry_run: Annotated[bool, Opt("--dry-run", help="Say what would happen, change nothing.")] = False,
+    dry_run: Annotated[
+        bool, Opt("--dry-run", help="Say what would happen, change nothing.")
+    ] = False,
     force: Annotated[bool, Opt("--force", help="Retrain even without a trigger.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -156,7 +159,9 @@ def retrain_run(
     active = client(ctx, create=True)
     with Progress(console=out, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"retraining {model}", total=None)
-        decision = retrain(active, model, force=force, progress=lambda done: progress.update(task, completed=done))
+        decision = retrain(
+            active, model, force=force, progress=lambda done: progress.update(task, completed=done)
+        )
     _print(decision_record(decision), as_json)
     if decision.kind.value == "failed":
         raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""The challenger: a tracked run that trains the recipe (one candidate or a sweep) and registers it."""
+"""The challenger: a tracked run that trains the recipe (one candidate or a sweep), registered."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def validation_score(model: Any, frame: pd.DataFrame, target: str, metric: str) 
     """``metric`` of ``model`` on ``frame``, higher is better (losses are negated)."""
     positive = positive_class(model)
     truth = frame[target].to_numpy() == positive
-    value = float(metric_values(metric, truth, scored(model, frame.drop(columns=[target]), positive)))
+    value = float(
+        metric_values(metric, truth, scored(model, frame.drop(columns=[target]), positive))
+    )
     return -value if metric in LOWER_IS_BETTER else value
 
 
@@ -68,15 +70,25 @@ def _sweep(
 
 
 def _fit(
-    policy: RetrainingPolicy, data: TrainingSet, run_id: str, progress: Progress | None, client: Client
+    policy: RetrainingPolicy,
+    data: TrainingSet,
+    run_id: str,
+    progress: Progress | None,
+    client: Client,
 ) -> tuple[Any, dict[str, Any]]:
     params = dict(policy.params)
     if len(policy.candidates) > 1:
         params, scores = _sweep(policy, data, progress)
         client.tracking.log_batch(
             run_id,
-            params={f"sweep.{i}": json.dumps(c, default=str) for i, c in enumerate(policy.candidates)},
-            metrics={f"sweep.{i}.validation_{policy.gate.metric}": s for i, s in enumerate(scores) if s is not None and np.isfinite(s)},
+            params={
+                f"sweep.{i}": json.dumps(c, default=str) for i, c in enumerate(policy.candidates)
+            },
+            metrics={
+                f"sweep.{i}.validation_{policy.gate.metric}": s
+                for i, s in enumerate(scores)
+                if s is not None and np.isfinite(s)
+            },
         )
     elif policy.candidates:
         params = {**params, **policy.candidates[0]}

@@ -50,5 +50,13 @@ def evaluate_versions(
         found = _version_metrics(loaded.estimator, features, labels)
         for metric, value in found["metrics"].items():
             low, high = found["intervals"].get(metric, [float("nan"), float("nan")])
-            rows.append({"version": version, "metric": metric, "value": value, "ci_low": low, "ci_high": high})
+            rows.append(
+                {
+                    "version": version,
+                    "metric": metric,
+                    "value": value,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
     return rows

@@ -37,7 +37,9 @@ def scored(model: Any, features: pd.DataFrame, positive: Any) -> Scored:
     return Scored(predicted, proba[:, classes.index(positive)])
 
 
-def _compare(config: GateConfig, truth: np.ndarray, champion: Scored, challenger: Scored) -> PairedComparison:
+def _compare(
+    config: GateConfig, truth: np.ndarray, champion: Scored, challenger: Scored
+) -> PairedComparison:
     if config.test == "mcnemar":
         return stats.mcnemar(truth, champion, challenger, confidence=config.confidence)
     return stats.paired_bootstrap(
@@ -84,7 +86,7 @@ def shadow_replay(challenger: Any, shadow: pd.DataFrame, features: list[str]) ->
     positive = positive_class(challenger)
     column = f"{PROBA_PREFIX}{positive}"
     if column in shadow and callable(getattr(challenger, "predict_proba", None)):
-        scores = scored(challenger, shadow[features], positive).scores
+        scores = np.asarray(scored(challenger, shadow[features], positive).scores)
         before = shadow[column].to_numpy(dtype=np.float64)
         report["score_shift"] = float(np.mean(scores) - np.nanmean(before))
         report["score_ks"] = stats.ks_test(before[np.isfinite(before)], scores).statistic

@@ -84,7 +84,9 @@ def retrain(
     """
     plan = plan_retraining(client, model, force=force, now=now)
     trigger = ",".join(f.name for f in plan.fired)
-    base = Decision(plan.model, DecisionKind.SKIPPED, 0.0, plan.reason, trigger, plan.champion_version)
+    base = Decision(
+        plan.model, DecisionKind.SKIPPED, 0.0, plan.reason, trigger, plan.champion_version
+    )
     if plan.action == "skip":
         return client.retraining.record(base) if plan.fired else base
     policy = client.retraining.policy(model)

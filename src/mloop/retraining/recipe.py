@@ -1,4 +1,4 @@
-"""The user's training code: an entry point ``package.module:function`` and the jobs that call it."""
+"""The user's training code: an entry point ``package.module:function`` and jobs calling it."""
 
 from __future__ import annotations
 
@@ -33,10 +33,12 @@ def load_recipe(entry_point: str) -> Recipe:
     try:
         function = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
-        raise InvalidInput(f"recipe {entry_point!r} cannot be imported: {exc}", field="recipe") from exc
+        raise InvalidInput(
+            f"recipe {entry_point!r} cannot be imported: {exc}", field="recipe"
+        ) from exc
     if not callable(function):
         raise InvalidInput(f"recipe {entry_point!r} is not a function", field="recipe")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def takes_weights(recipe: Recipe) -> bool:

@@ -34,7 +34,9 @@ class RetrainingScheduler:
         while not self._stop.wait(self._every):
             try:
                 decision = retrain(self._client, self._model)
-                logger.info("retraining of %s: %s (%s)", self._model, decision.kind, decision.reason)
+                logger.info(
+                    "retraining of %s: %s (%s)", self._model, decision.kind, decision.reason
+                )
             except MloopError as exc:
                 logger.warning("retraining of %s skipped: %s", self._model, exc)
             except Exception:

@@ -68,9 +68,7 @@ def _weights(times: np.ndarray, half_life: float | None) -> np.ndarray | None:
     return np.asarray(0.5 ** ((times.max() - times) / half_life))
 
 
-def assemble(
-    client: Client, policy: RetrainingPolicy, champion: int, now: float
-) -> TrainingSet:
+def assemble(client: Client, policy: RetrainingPolicy, champion: int, now: float) -> TrainingSet:
     """The training set of a retraining of ``policy.model`` whose champion is ``champion``.
 
     Base rows (the champion's stored ``policy.dataset``) count as older than every production
@@ -82,10 +80,19 @@ def assemble(
     logged = model_columns(client.prediction_log.read_window(policy.model, window))
     logged = logged.sort_values(TS, kind="stable", ignore_index=True)
     base, note = _base(client, policy, champion)
-    features = [c for c in logged.columns if c not in {TS, LABEL, "prediction"} and not c.startswith("proba.")]
+    features = [
+        c
+        for c in logged.columns
+        if c not in {TS, LABEL, "prediction"} and not c.startswith("proba.")
+    ]
     labelled = logged[logged[LABEL].notna()] if LABEL in logged else logged.iloc[:0]
     production = labelled[[*features, TS]].assign(
-        **{policy.target: _labels(labelled.get(LABEL, pd.Series(dtype=float)), None if base is None else base[policy.target])}
+        **{
+            policy.target: _labels(
+                labelled.get(LABEL, pd.Series(dtype=float)),
+                None if base is None else base[policy.target],
+            )
+        }
     )
     held = math.ceil(len(production) * policy.holdout)
     holdout = production.iloc[len(production) - held :].drop(columns=[TS])

@@ -31,7 +31,9 @@ def champion_since(client: Client, policy: RetrainingPolicy) -> float:
     return history[-1].at if history else 0.0
 
 
-def _newest(client: Client, policy: RetrainingPolicy, kind: MonitorKind, version: int, since: float) -> dict[str, Any] | None:
+def _newest(
+    client: Client, policy: RetrainingPolicy, kind: MonitorKind, version: int, since: float
+) -> dict[str, Any] | None:
     results = client.monitoring.results(policy.model, kind=kind, since=since, limit=50)
     mine = [r for r in results if r.version == version]
     return mine[-1].summary if mine else None
@@ -41,7 +43,11 @@ def _drop(summary: dict[str, Any] | None, metric: str, estimated: bool) -> float
     if summary is None:
         return None
     reference = summary.get("reference", {}).get(metric)
-    value = summary.get("estimates", {}).get(metric, {}).get("value") if estimated else summary.get("metrics", {}).get(metric)
+    value = (
+        summary.get("estimates", {}).get(metric, {}).get("value")
+        if estimated
+        else summary.get("metrics", {}).get(metric)
+    )
     if reference is None or value is None:
         return None
     return float(reference) - float(value)
@@ -54,12 +60,16 @@ def _drift(summary: dict[str, Any] | None) -> Fired | None:
     return Fired("drift", f"dataset drift ({columns})")
 
 
-def _metric(summary: dict[str, Any] | None, metric: str, threshold: float | None, estimated: bool) -> Fired | None:
+def _metric(
+    summary: dict[str, Any] | None, metric: str, threshold: float | None, estimated: bool
+) -> Fired | None:
     drop = _drop(summary, metric, estimated)
     if threshold is None or drop is None or drop <= threshold:
         return None
     name, word = ("estimated_drop", "estimated") if estimated else ("metric_drop", "realized")
-    return Fired(name, f"{word} {metric} fell {drop:.3f} below the reference (threshold {threshold:g})")
+    return Fired(
+        name, f"{word} {metric} fell {drop:.3f} below the reference (threshold {threshold:g})"
+    )
 
 
 def _labels(client: Client, policy: RetrainingPolicy, since: float) -> Fired | None:
@@ -68,16 +78,26 @@ def _labels(client: Client, policy: RetrainingPolicy, since: float) -> Fired | N
         return None
     rows = client.prediction_log.read(policy.model, start=since, with_feedback=True, columns=[])
     count = int(rows[LABEL].notna().sum()) if LABEL in rows else 0
-    return Fired("new_labels", f"{count} new labelled rows (at least {wanted})") if count >= wanted else None
+    return (
+        Fired("new_labels", f"{count} new labelled rows (at least {wanted})")
+        if count >= wanted
+        else None
+    )
 
 
-def _schedule(policy: RetrainingPolicy, decisions: list[Decision], since: float, now: float) -> Fired | None:
+def _schedule(
+    policy: RetrainingPolicy, decisions: list[Decision], since: float, now: float
+) -> Fired | None:
     every = policy.triggers.every_seconds
     if every is None:
         return None
     started = [d.at for d in decisions if d.kind in _STARTED]
     last = max([since, *started])
-    return Fired("schedule", f"{now - last:.0f} s since the last retraining (every {every:g} s)") if now - last >= every else None
+    return (
+        Fired("schedule", f"{now - last:.0f} s since the last retraining (every {every:g} s)")
+        if now - last >= every
+        else None
+    )
 
 
 def fired_triggers(
@@ -102,10 +122,12 @@ def fired_triggers(
 def held_back(policy: RetrainingPolicy, decisions: list[Decision], now: float) -> str | None:
     """Why a retraining may not start now (cool-down or daily maximum); None when it may."""
     started = [d.at for d in decisions if d.kind in _STARTED]
-    if started and now - max(started) < policy.cooldown_seconds:
-        wait = policy.cooldown_seconds - (now - max(started))
-        return f"cool-down: the last retraining started {now - max(started):.0f} s ago ({wait:.0f} s left)"
-    today = [at for at in started if now - at < DAY_SECONDS]
-    if len(today) >= policy.max_per_day:
-        return f"maximum frequency: {len(today)} retrainings in the last 24 h (at most {policy.max_per_day})"
+    age = now - max(started) if started else None
+    if age is not None and age < policy.cooldown_seconds:
+        left = policy.cooldown_seconds - age
+        return f"cool-down: the last retraining started {age:.0f} s ago ({left:.0f} s left)"
+    today = sum(1 for at in started if now - at < DAY_SECONDS)
+    if today >= policy.max_per_day:
+        most = policy.max_per_day
+        return f"maximum frequency: {today} retrainings in the last 24 h (at most {most})"
     return None

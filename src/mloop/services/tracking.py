@@ -27,8 +27,8 @@ from mloop.entities import (
 )
 from mloop.errors import IntegrityError, InvalidInput, NotFound
 from mloop.fingerprint import fingerprint_dataset
-from mloop.services.datasets import dataset_parquet, dataset_path, read_dataset_parquet
 from mloop.modelio.files import check_loadable
+from mloop.services.datasets import dataset_parquet, dataset_path, read_dataset_parquet
 from mloop.services.integers import integer
 from mloop.store import RunStore
 

@@ -42,10 +42,10 @@ from mloop.stats.performance import (
 
 __all__ = [
     "PAIRED_METRICS",
-    "PairedComparison",
-    "Scored",
     "Calibration",
     "Estimate",
+    "PairedComparison",
+    "Scored",
     "TestResult",
     "adjust_p_values",
     "auc_interval",

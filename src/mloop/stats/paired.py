@@ -52,10 +52,10 @@ class PairedComparison:
 
 
 def _confusion(truth: BoolArray, predicted: BoolArray) -> tuple[FloatArray, ...]:
-    tp = np.sum(truth & predicted, axis=-1, dtype=np.float64)
-    fp = np.sum(~truth & predicted, axis=-1, dtype=np.float64)
-    fn = np.sum(truth & ~predicted, axis=-1, dtype=np.float64)
-    return tp, fp, fn, truth.shape[-1] - tp - fp - fn
+    tp = np.asarray(np.sum(truth & predicted, axis=-1, dtype=np.float64))
+    fp = np.asarray(np.sum(~truth & predicted, axis=-1, dtype=np.float64))
+    fn = np.asarray(np.sum(truth & ~predicted, axis=-1, dtype=np.float64))
+    return tp, fp, fn, np.asarray(truth.shape[-1] - tp - fp - fn)
 
 
 def _ratio(top: FloatArray, bottom: FloatArray) -> FloatArray:
@@ -143,7 +143,9 @@ def bootstrap_improvements(
     found: list[FloatArray] = []
     for start in range(0, resamples, batch):
         rows = rng.integers(0, n, size=(min(batch, resamples - start), n))
-        values = [metric_values(metric, actual[rows], _take(m, rows)) for m in (champion, challenger)]
+        values = [
+            metric_values(metric, actual[rows], _take(m, rows)) for m in (champion, challenger)
+        ]
         found.append(improve(*values))
     return np.concatenate(found) if found else np.empty(0)
 
@@ -172,10 +174,12 @@ def paired_bootstrap(
     draws = draws[np.isfinite(draws)]
     low, high, p_value = math.nan, math.nan, math.nan
     if draws.size:
-        low, high = (float(q) for q in np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2]))
+        low, high = (
+            float(q) for q in np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
+        )
         p_value = float((1 + np.sum(draws <= margin)) / (1 + draws.size))
     before, after = (float(metric_values(metric, actual, m)) for m in (champion, challenger))
-    difference = float(_improvement(metric)(np.float64(before), np.float64(after)))
+    difference = float(_improvement(metric)(np.asarray(before), np.asarray(after)))
     return PairedComparison(metric, before, after, difference, low, high, p_value, int(actual.size))
 
 

@@ -265,7 +265,7 @@ class MonitoringStore(Protocol):
 
 
 class RetrainingStore(Protocol):
-    """Retraining policies (as JSON documents), the decisions audit trail and the retraining lock."""
+    """Retraining policies (JSON documents), the decisions audit trail and the retraining lock."""
 
     def save_policy(self, model: str, policy: dict[str, Any], user: str) -> None:
         """Store (or replace) the retraining policy of a model."""

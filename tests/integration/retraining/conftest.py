@@ -38,7 +38,9 @@ def train_champion(client: mloop.Client, rows: int = 1500) -> object:
     client.log_dataset(run_id, "train", features, labels, store=True)
     client.log_model(run_id, model, input_example=features)
     client.end_run(run_id)
-    client.register_model(run_id, "churn", reference=features.iloc[:500], reference_labels=labels.iloc[:500])
+    client.register_model(
+        run_id, "churn", reference=features.iloc[:500], reference_labels=labels.iloc[:500]
+    )
     client.set_alias("churn", "champion", 1, reason="first champion")
     return model
 

@@ -92,7 +92,9 @@ def test_drift_and_metric_drop_results_fire_their_triggers(client: mloop.Client)
         MonitorKind.PERFORMANCE: {"metrics": {"f1": 0.40}, "reference": {"f1": 0.45}},
     }
     for kind, summary in summaries.items():
-        client.monitoring.record_result(MonitorResult("churn", 1, "", kind, None, None, 100, summary, [], now))
+        client.monitoring.record_result(
+            MonitorResult("churn", 1, "", kind, None, None, 100, summary, [], now)
+        )
     fired = {f.name: f.reason for f in plan_retraining(client, "churn").fired}
     assert set(fired) == {"drift", "metric_drop"}
     assert "credit_score" in fired["drift"] and "0.050" in fired["metric_drop"]

@@ -17,7 +17,10 @@ def _pair(n: int, seed: int = 0) -> tuple[np.ndarray, Scored, Scored]:
     truth = rng.random(n) < 0.3
     champion = np.where(rng.random(n) < 0.75, truth, ~truth)
     challenger = np.where(rng.random(n) < 0.82, truth, ~truth)
-    scores = [np.clip(np.where(p, 0.7, 0.3) + rng.normal(0, 0.1, n), 0.01, 0.99) for p in (champion, challenger)]
+    scores = [
+        np.clip(np.where(p, 0.7, 0.3) + rng.normal(0, 0.1, n), 0.01, 0.99)
+        for p in (champion, challenger)
+    ]
     return truth, Scored(champion, scores[0]), Scored(challenger, scores[1])
 
 
@@ -29,7 +32,8 @@ def test_bootstrap_interval_matches_a_direct_resampling_loop() -> None:
     for _ in range(1500):
         rows = rng.integers(0, truth.size, truth.size)
         direct.append(
-            f1_score(truth[rows], challenger.predicted[rows]) - f1_score(truth[rows], champion.predicted[rows])
+            f1_score(truth[rows], challenger.predicted[rows])
+            - f1_score(truth[rows], champion.predicted[rows])
         )
     low, high = np.quantile(direct, [0.025, 0.975])
     assert found.difference == pytest.approx(

@@ -39,9 +39,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(32)),
         sa.Column("gate", sa.JSON, nullable=False),
     )
-    op.create_index(
-        "ix_retraining_decisions_model_at", "retraining_decisions", ["model", "at"]
-    )
+    op.create_index("ix_retraining_decisions_model_at", "retraining_decisions", ["model", "at"])
 
 
 def downgrade() -> None:
