@@ -23,7 +23,7 @@ from mloop.config import Settings
 from mloop.demo import churn_pipeline
 from mloop.scenario import TARGET, churn_customers
 from mloop.serving import ServeConfig
-from mloop.store import upgrade_store
+from mloop.store import HEAD_REVISION, upgrade_store
 from mloop.store.sql.migrate import MIGRATIONS_DIR
 
 from .serving.conftest import LiveServer, free_port
@@ -150,5 +150,5 @@ def test_upgrade_keeps_labels(sqlite_url: str) -> None:
         conn.exec_driver_sql("INSERT INTO prediction_ids VALUES ('p1', 1, 0, 0.5)")
         conn.exec_driver_sql("INSERT INTO feedback VALUES ('p1', '1', 7.0)")
     engine.dispose()
-    assert upgrade_store(sqlite_url) == ("0003", "0004")
+    assert upgrade_store(sqlite_url) == ("0003", HEAD_REVISION)
     assert mloop.Client(sqlite_url).prediction_log.feedback_for(["p1"]) == {"p1": 1}

@@ -17,16 +17,21 @@ from .conftest import log_traffic, policy, train_champion
 ROOT = Path(__file__).parents[3]
 SLOW = "tests.integration.retraining.recipes:slow"
 RETRAIN = (
-    "import sys, mloop; from mloop.retraining import retrain; "
-    "c = mloop.Client(sys.argv[1], artifacts_url=sys.argv[2]); "
+    "import sys, time, pathlib, mloop; from mloop.retraining import retrain; "
+    "c = mloop.Client(sys.argv[1], artifacts_url=sys.argv[2]); print('ready', flush=True); "
+    "go = pathlib.Path(sys.argv[3])\n"
+    "while not go.exists(): time.sleep(0.01)\n"
     "print(retrain(c, 'churn').kind.value, flush=True)"
 )
 
 
-def _start(client: mloop.Client) -> subprocess.Popen[str]:
+def _start(client: mloop.Client, go: Path) -> subprocess.Popen[str]:
+    """A process that retrains once ``go`` exists; it prints ``ready`` when it has imported."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    command = [sys.executable, "-c", RETRAIN, client.store_url, client.artifacts_url]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-c", RETRAIN, client.store_url, client.artifacts_url, str(go)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process
 
 
 def _ready(sqlite_url: str, sleep: float, lock_seconds: float = 3600) -> mloop.Client:
@@ -37,9 +42,11 @@ def _ready(sqlite_url: str, sleep: float, lock_seconds: float = 3600) -> mloop.C
     return client
 
 
-def test_two_processes_running_one_policy_train_once(sqlite_url: str) -> None:
-    client = _ready(sqlite_url, sleep=4.0)
-    processes = [_start(client), _start(client)]
+def test_two_processes_running_one_policy_train_once(sqlite_url: str, tmp_path: Path) -> None:
+    client = _ready(sqlite_url, sleep=2.0)
+    go = tmp_path / "go"
+    processes = [_start(client, go), _start(client, go)]
+    go.touch()
     outcomes = sorted(p.communicate(timeout=120)[0].strip() for p in processes)
     assert outcomes == ["promoted", "skipped"]
     kinds = [d.kind for d in client.retraining.decisions("churn")]
@@ -49,9 +56,13 @@ def test_two_processes_running_one_policy_train_once(sqlite_url: str) -> None:
     assert [v.version for v in client.list_model_versions("churn")] == [2, 1]
 
 
-def test_a_killed_retraining_registers_nothing_and_its_lock_expires(sqlite_url: str) -> None:
+def test_a_killed_retraining_registers_nothing_and_its_lock_expires(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     client = _ready(sqlite_url, sleep=60.0, lock_seconds=3.0)
-    process = _start(client)
+    go = tmp_path / "go"
+    process = _start(client, go)
+    go.touch()
     deadline = time.monotonic() + 60
     while not client.retraining.decisions("churn") and time.monotonic() < deadline:
         time.sleep(0.2)
