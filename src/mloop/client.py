@@ -1,9 +1,9 @@
 """``mloop.Client``: the control-plane client, a thin facade over the per-domain services.
 
-``client.tracking``, ``client.registry``, ``client.prediction_log``, ``client.monitoring`` and
-``client.rollouts`` are the services; their operations are also reachable on the client itself
-(``client.create_run`` is ``client.tracking.create_run``), the way users of an MLflow client
-expect.
+``client.tracking``, ``client.registry``, ``client.prediction_log``, ``client.monitoring``,
+``client.rollouts`` and ``client.retraining`` are the services; their operations are also
+reachable on the client itself (``client.create_run`` is ``client.tracking.create_run``), the way
+users of an MLflow client expect.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from mloop.services import (
     MonitoringService,
     PredictionLogService,
     RegistryService,
+    RetrainingService,
     RolloutService,
     TrackingService,
 )
@@ -41,6 +42,7 @@ _TRACKING = (
     "set_tags",
     "get_metric_history",
     "log_dataset",
+    "load_dataset",
     "log_artifact",
     "log_bytes",
     "list_artifacts",
@@ -69,6 +71,7 @@ _SHORTCUTS: dict[str, tuple[str, str]] = {
     "set_reference": ("monitoring", "set_reference"),
     "read_predictions": ("prediction_log", "read"),
     "feedback": ("prediction_log", "record_feedback"),
+    "set_retraining_policy": ("retraining", "set_policy"),
 }
 
 
@@ -139,6 +142,11 @@ class Client:
         return RolloutService(
             self._store.rollouts, self.registry, self.prediction_log, self.settings
         )
+
+    @cached_property
+    def retraining(self) -> RetrainingService:
+        """Retraining policies, the decisions audit trail and the retraining lock."""
+        return RetrainingService(self._store.retraining, self.settings.user)
 
     def register_model(
         self,

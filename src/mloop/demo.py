@@ -67,6 +67,32 @@ def churn_pipeline(estimator: Any) -> Pipeline:
     return Pipeline([("features", features), ("model", estimator)])
 
 
+_FAMILIES = {
+    "random_forest": RandomForestClassifier,
+    "gradient_boosting": GradientBoostingClassifier,
+    "logistic_regression": LogisticRegression,
+}
+
+
+def train_churn(
+    frame: pd.DataFrame,
+    target: str,
+    params: dict[str, Any],
+    sample_weight: np.ndarray | None = None,
+) -> Pipeline:
+    """The scenario's retraining recipe (``mloop.demo:train_churn``): a fitted churn pipeline.
+
+    ``params["model"]`` picks the family (random_forest, gradient_boosting or
+    logistic_regression; default random_forest); the other params go to its estimator.
+    Raises KeyError for an unknown family.
+    """
+    options = dict(params)
+    family = _FAMILIES[str(options.pop("model", "random_forest"))]
+    model = churn_pipeline(family(**options))
+    fit_options = {} if sample_weight is None else {"model__sample_weight": sample_weight}
+    return model.fit(frame.drop(columns=[target]), frame[target], **fit_options)
+
+
 def evaluate(model: Pipeline, features: pd.DataFrame, labels: pd.Series) -> dict[str, float]:
     """Accuracy, precision, recall, F1 and ROC AUC on held-out data."""
     predicted = model.predict(features)

@@ -427,3 +427,105 @@ class RolloutDecision:
     versions: dict[str, int]
     statistics: dict[str, Any] = field(default_factory=dict)
     id: int = 0
+
+
+class DecisionKind(StrEnum):
+    """What one step of a retraining did, as kept in the audit trail."""
+
+    TRIGGERED = "triggered"
+    SKIPPED = "skipped"
+    TRAINED = "trained"
+    REJECTED = "rejected"
+    PROMOTED = "promoted"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One entry of a model's retraining audit trail.
+
+    ``trigger`` names the triggers that fired (comma-separated, "" for none); ``gate`` is the
+    gate report (metric, champion, challenger, difference, ci_low, ci_high, p_value, passed,
+    guardrails, shadow) or empty when no gate ran; ``at`` is epoch seconds.
+    """
+
+    model: str
+    kind: DecisionKind
+    at: float
+    reason: str
+    trigger: str = ""
+    champion_version: int | None = None
+    challenger_version: int | None = None
+    run_id: str | None = None
+    gate: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class Triggers:
+    """When a retraining starts; any trigger that is set may fire it.
+
+    ``drift``: the newest stored dataset-drift verdict says drifted. ``metric_drop``: the newest
+    realized ``metric`` is lower than the reference's by more than this. ``estimated_drop``:
+    the same for the CBPE estimate. ``new_labels``: at least this many labelled production rows
+    arrived since the champion was trained. ``every_seconds``: a schedule.
+    """
+
+    drift: bool = False
+    metric: str = "f1"
+    metric_drop: float | None = None
+    estimated_drop: float | None = None
+    new_labels: int | None = None
+    every_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """How a challenger must beat the champion on the fresh holdout.
+
+    ``test`` is ``bootstrap`` (paired bootstrap interval of the difference of ``metric``) or
+    ``mcnemar`` (accuracy only). ``guardrails`` maps a metric to how much worse it may get.
+    """
+
+    metric: str = "f1"
+    margin: float = 0.0
+    test: str = "bootstrap"
+    confidence: float = 0.95
+    resamples: int = 2000
+    guardrails: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetrainingPolicy:
+    """How, when and on what one registered model is retrained, and what a pass does.
+
+    ``recipe`` is an entry point ``package.module:function`` called as
+    ``function(frame, target, params)`` that returns a fitted estimator. ``window`` is the
+    production window of labelled rows (``10000`` rows or a period such as ``7d``).
+    ``holdout`` is the share of the newest labelled rows kept for the gate;
+    ``half_life_seconds`` weights recent rows (None: equal weights); ``max_rows`` caps the set.
+    ``candidates`` are param overrides trained as a sweep on ``executor`` (``local`` or
+    ``dask``; ``dask_address`` names a scheduler, None starts a local cluster). ``on_pass`` is
+    ``promote`` or ``canary``.
+    """
+
+    model: str
+    recipe: str
+    target: str
+    triggers: Triggers = field(default_factory=Triggers)
+    gate: GateConfig = field(default_factory=GateConfig)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    candidates: Sequence[Mapping[str, Any]] = ()
+    alias: str = "champion"
+    window: str = "10000"
+    dataset: str = "train"
+    holdout: float = 0.3
+    half_life_seconds: float | None = None
+    max_rows: int = 1_000_000
+    cooldown_seconds: float = 3600.0
+    max_per_day: int = 4
+    lock_seconds: float = 3600.0
+    on_pass: str = "promote"
+    executor: str = "local"
+    dask_address: str | None = None

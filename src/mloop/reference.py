@@ -94,7 +94,10 @@ class ReferenceMeta:
             outputs=tuple(str(name) for name in data["outputs"]),
             classes=tuple(data.get("classes") or ()),
             positive_class=data.get("positive_class"),
-            metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
+            metrics={
+                str(k): np.nan if v is None else float(v)
+                for k, v in (data.get("metrics") or {}).items()
+            },
             calibration_error=None if error is None else float(error),
             calibration=None if calibration is None else stats.Calibration.from_dict(calibration),
         )

@@ -1,4 +1,5 @@
-"""The processes mloop runs: the model server, with its scheduled monitor when asked for."""
+"""The processes mloop runs: the model server, with its scheduled monitor (and the model's
+retraining policy, when it has one) when asked for."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi import FastAPI
 from mloop.client import Client
 from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.prediction_log import parse_window
+from mloop.retraining import RetrainingScheduler
 from mloop.rollouts import RolloutEvaluator
 from mloop.serving import create_app
 from mloop.serving.app import BackgroundJob
@@ -30,6 +32,9 @@ def serve_app() -> FastAPI:
     if config.monitor_every_seconds > 0 and target is not None:
         window = parse_window(config.monitor_window)
         jobs.append(MonitorScheduler(client, target, window, config.monitor_every_seconds))
+        name = ModelUri.parse(config.model_uri).name
+        if any(p.model == name for p in client.retraining.policies()):
+            jobs.append(RetrainingScheduler(client, name, config.monitor_every_seconds))
     if target is not None and config.poll_seconds > 0:
         model = ModelUri.parse(config.model_uri).name
         jobs.append(RolloutEvaluator(client, model, config.poll_seconds))

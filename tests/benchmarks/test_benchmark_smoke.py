@@ -48,3 +48,12 @@ def test_serving_benchmark_mloop_side_runs_a_quick_configuration() -> None:
     servers = {row["server"] for row in report["rows"]}
     assert {"mloop", "mloop-nolog"} <= servers
     assert all(row["errors"] == 0 and row["rps"] > 0 for row in report["rows"])
+
+
+def test_retraining_benchmark_runs_a_quick_configuration() -> None:
+    command = [sys.executable, str(BENCHMARKS / "retraining.py"), "--quick", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=True)
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    assert measured["sweep"]["local_s"] > 0
+    assert measured["assembly"]["labelled"] > 0
+    assert measured["checks"]["bootstrap < 1 s"] is True

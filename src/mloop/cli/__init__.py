@@ -13,6 +13,7 @@ from mloop import __version__, errors
 from mloop.cli.common import CliState, client, out
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
+from mloop.cli.retraining import retrain_app
 from mloop.cli.rollouts import rollout_app
 from mloop.cli.serving import predict, serve
 from mloop.cli.tracking import experiments_app, runs_app
@@ -47,6 +48,7 @@ app.add_typer(store_app, name="store")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(rollout_app, name="rollout")
+app.add_typer(retrain_app, name="retrain")
 app.command()(serve)
 app.command()(predict)
 

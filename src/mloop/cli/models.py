@@ -10,7 +10,9 @@ from typing import Annotated, Any
 import typer
 
 from mloop.cli.common import JsonOption, client, emit, say, when
+from mloop.client import Client
 from mloop.errors import InvalidInput
+from mloop.services import decision_record
 
 models_app = typer.Typer(no_args_is_help=True, help="Registered models, aliases and their history.")
 store_app = typer.Typer(no_args_is_help=True, help="Maintain the store.")
@@ -156,20 +158,71 @@ def models_history(
     alias: Annotated[str | None, typer.Option("--alias", "-a")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The audit trail of alias moves: when, who, from which version to which, why."""
-    rows = [
-        {
-            "when": when(e.at),
-            "alias": e.alias,
-            "action": e.action,
-            "from": e.from_version,
-            "to": e.to_version,
-            "user": e.user,
-            "reason": e.reason,
-        }
-        for e in client(ctx).registry.alias_history(name, alias)
+    """The audit trail: alias moves and retraining decisions, oldest first, with reasons."""
+    active = client(ctx)
+    timed = [
+        (
+            e.at,
+            {
+                "when": when(e.at),
+                "alias": e.alias,
+                "action": e.action,
+                "from": e.from_version,
+                "to": e.to_version,
+                "user": e.user,
+                "reason": e.reason,
+            },
+        )
+        for e in active.registry.alias_history(name, alias)
     ]
-    emit(rows, as_json, f"alias history of {name}")
+    if alias is None:
+        timed = sorted([*timed, *_decision_rows(active, name, as_json)], key=lambda r: r[0])
+    emit([row for _, row in timed], as_json, f"history of {name}")
+
+
+def _decision_rows(active: Client, name: str, as_json: bool) -> list[tuple[float, dict[str, Any]]]:
+    """Retraining decisions as history rows (``action`` is ``retraining.<kind>``)."""
+    rows = []
+    for decision in active.retraining.decisions(name):
+        row = {
+            "when": when(decision.at),
+            "alias": "",
+            "action": f"retraining.{decision.kind.value}",
+            "from": decision.champion_version,
+            "to": decision.challenger_version,
+            "user": "",
+            "reason": decision.reason,
+        }
+        full = {**row, "decision": decision_record(decision)} if as_json else row
+        rows.append((decision.at, full))
+    return rows
+
+
+@models_app.command("evaluate")
+def models_evaluate(
+    ctx: typer.Context,
+    name: str,
+    versions: Annotated[str, typer.Option(help="Comma-separated versions, e.g. 1,2,3.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="A labelled .csv or .parquet.")],
+    label_column: Annotated[str, typer.Option(help="The column holding true labels.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Score versions on one labelled dataset: each metric with its 95% interval."""
+    from mloop.cli.files import read_frame
+    from mloop.retraining import evaluate_versions
+
+    try:
+        numbers = [int(v) for v in versions.split(",") if v.strip()]
+    except ValueError as exc:
+        raise InvalidInput(
+            f"--versions {versions!r}: give numbers like 1,2,3", field="versions"
+        ) from exc
+    frame = read_frame(data, "data")
+    if label_column not in frame:
+        raise InvalidInput(f"{data} has no column {label_column!r}", field="label_column")
+    labels = frame.pop(label_column)
+    rows = evaluate_versions(client(ctx), name, numbers, frame, labels)
+    emit(rows, as_json, f"{name} on {data.name} ({len(frame)} rows)")
 
 
 @store_app.command("upgrade")

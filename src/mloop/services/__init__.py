@@ -5,6 +5,7 @@ from __future__ import annotations
 from mloop.services.monitoring import MonitoringService
 from mloop.services.prediction_log import PredictionLogService
 from mloop.services.registry import RegistryService, rollback_target
+from mloop.services.retraining import RetrainingService, decision_record
 from mloop.services.rollouts import RolloutService
 from mloop.services.tracking import DEFAULT_EXPERIMENT, TrackingService, runs_frame
 
@@ -13,8 +14,10 @@ __all__ = [
     "MonitoringService",
     "PredictionLogService",
     "RegistryService",
+    "RetrainingService",
     "RolloutService",
     "TrackingService",
+    "decision_record",
     "rollback_target",
     "runs_frame",
 ]

@@ -25,9 +25,10 @@ from mloop.entities import (
     RunQuery,
     RunStatus,
 )
-from mloop.errors import InvalidInput, NotFound
+from mloop.errors import IntegrityError, InvalidInput, NotFound
 from mloop.fingerprint import fingerprint_dataset
 from mloop.modelio.files import check_loadable
+from mloop.services.datasets import dataset_parquet, dataset_path, read_dataset_parquet
 from mloop.services.integers import integer
 from mloop.store import RunStore
 
@@ -196,12 +197,35 @@ class TrackingService:
         return self._runs.get_metric_history(run_id, key)
 
     def log_dataset(
-        self, run_id: str, name: str, features: Any, target: Any = None
+        self, run_id: str, name: str, features: Any, target: Any = None, *, store: bool = False
     ) -> DatasetFingerprint:
-        """Record a dataset's fingerprint (sha256, schema, row count) on a run."""
+        """Record a dataset's fingerprint (sha256, schema, row count) on a run.
+
+        With ``store`` the data is also kept as a content-addressed Parquet artifact
+        (``datasets/<name>.parquet``), so ``load_dataset`` rebuilds it exactly. Returns the
+        fingerprint; raises InvalidInput for a bad name or data Parquet cannot hold.
+        """
         fingerprint = fingerprint_dataset(_key("dataset", name), features, target)
+        if store:
+            self.log_bytes(run_id, dataset_parquet(name, features, target), dataset_path(name))
         self._runs.log_dataset(run_id, fingerprint)
         return fingerprint
+
+    def load_dataset(self, run_id: str, name: str) -> tuple[pd.DataFrame, Any]:
+        """The features and target (None without one) of a dataset a run logged with ``store``.
+
+        Raises NotFound when the run did not store it, IntegrityError when the stored data
+        no longer matches its fingerprint.
+        """
+        logged = {d.name: d for d in self._runs.list_datasets(run_id)}
+        refs = {ref.path: ref for ref in self._runs.list_artifacts(run_id)}
+        ref = refs.get(dataset_path(name))
+        if name not in logged or ref is None:
+            raise NotFound(f"run {run_id} stored no dataset {name!r}", field="dataset")
+        features, target = read_dataset_parquet(self._artifacts.get_bytes(ref.digest))
+        if fingerprint_dataset(name, features, target).digest != logged[name].digest:
+            raise IntegrityError(f"dataset {name!r} of run {run_id} no longer matches its digest")
+        return features, target
 
     def list_datasets(self, run_id: str) -> list[DatasetFingerprint]:
         """The fingerprints of the datasets a run logged, in logging order."""

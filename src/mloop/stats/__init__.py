@@ -1,5 +1,5 @@
 """Pure statistics on numpy arrays: drift tests, multiple testing, realised and estimated
-performance, A/B tests (fixed-horizon and sequential).
+performance, A/B tests (fixed-horizon and sequential), paired comparisons of two models.
 
 Imports nothing of mloop; every function takes array-likes, raises ValueError on malformed
 input, and returns a documented value (usually NaN) when the data cannot answer the question.
@@ -32,6 +32,14 @@ from mloop.stats.intervals import (
     wilson,
 )
 from mloop.stats.multiple import adjust_p_values
+from mloop.stats.paired import (
+    PAIRED_METRICS,
+    PairedComparison,
+    Scored,
+    bootstrap_improvements,
+    mcnemar,
+    paired_bootstrap,
+)
 from mloop.stats.performance import (
     classification_metrics,
     confusion_counts,
@@ -43,14 +51,18 @@ from mloop.stats.performance import (
 from mloop.stats.sequential import SequentialResult, sequential_proportions
 
 __all__ = [
+    "PAIRED_METRICS",
     "Calibration",
     "Comparison",
     "Estimate",
+    "PairedComparison",
     "SampleRatio",
+    "Scored",
     "SequentialResult",
     "TestResult",
     "adjust_p_values",
     "auc_interval",
+    "bootstrap_improvements",
     "calibration_error",
     "chi_square",
     "classification_metrics",
@@ -66,7 +78,9 @@ __all__ = [
     "ks_p_value",
     "ks_test",
     "log_loss",
+    "mcnemar",
     "merge_bins",
+    "paired_bootstrap",
     "power_proportions",
     "psi",
     "regression_metrics",

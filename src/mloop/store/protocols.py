@@ -22,6 +22,7 @@ from mloop.entities import (
     ArtifactRef,
     ChunkQuery,
     DatasetFingerprint,
+    Decision,
     Experiment,
     LoggedModel,
     Metric,
@@ -278,6 +279,42 @@ class RolloutStore(Protocol):
 
     def tallies(self, rollout_id: int) -> dict[str, tuple[int, int]]:
         """Requests and errors per arm of a rollout, summed over every server."""
+
+        ...
+
+
+class RetrainingStore(Protocol):
+    """Retraining policies (JSON documents), the decisions audit trail and the retraining lock."""
+
+    def save_policy(self, model: str, policy: dict[str, Any], user: str) -> None:
+        """Store (or replace) the retraining policy of a model."""
+        ...
+
+    def get_policy(self, model: str) -> dict[str, Any]:
+        """The retraining policy of a model; NotFound when it has none."""
+        ...
+
+    def list_policies(self) -> list[dict[str, Any]]:
+        """Every stored policy, by model name."""
+        ...
+
+    def record_decision(self, decision: Decision) -> int:
+        """Append a decision to the audit trail; return its id."""
+        ...
+
+    def list_decisions(self, model: str, *, limit: int = 1000) -> list[Decision]:
+        """The newest ``limit`` decisions of a model, oldest first."""
+        ...
+
+    def acquire_lock(self, name: str, holder: str, seconds: float) -> bool:
+        """Take (or renew) a lock that expires after ``seconds`` unless another holder has it.
+
+        Atomic across processes and replicas: of two callers at once exactly one gets True.
+        """
+        ...
+
+    def release_lock(self, name: str, holder: str) -> None:
+        """Give a lock back if ``holder`` has it; otherwise do nothing."""
         ...
 
 
@@ -307,6 +344,11 @@ class Store(Protocol):
     @property
     def rollouts(self) -> RolloutStore:
         """Rollouts, their decisions and request tallies."""
+        ...
+
+    @property
+    def retraining(self) -> RetrainingStore:
+        """Retraining policies, decisions and the retraining lock."""
         ...
 
     @property

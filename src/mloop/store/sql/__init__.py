@@ -7,6 +7,7 @@ from mloop.store.sql.migrate import HEAD_REVISION, upgrade_schema
 from mloop.store.sql.models import SqlModelStore
 from mloop.store.sql.monitoring import SqlMonitoringStore
 from mloop.store.sql.predictions import SqlPredictionLogStore
+from mloop.store.sql.retraining import SqlRetrainingStore
 from mloop.store.sql.rollouts import SqlRolloutStore
 from mloop.store.sql.runs import SqlRunStore
 
@@ -21,6 +22,7 @@ class SqlStore:
         self.predictions = SqlPredictionLogStore(self.db)
         self.monitoring = SqlMonitoringStore(self.db)
         self.rollouts = SqlRolloutStore(self.db)
+        self.retraining = SqlRetrainingStore(self.db)
 
     @property
     def url(self) -> str:

@@ -310,3 +310,30 @@ rollout_tallies = Table(
     Column("errors", BigInteger, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+retraining_policies = Table(
+    "retraining_policies",
+    metadata,
+    Column("model", String(256), primary_key=True),
+    Column("policy", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String(256), nullable=False),
+)
+
+retraining_decisions = Table(
+    "retraining_decisions",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("model", String(256), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("trigger", String(256), nullable=False),
+    Column("champion_version", Integer),
+    Column("challenger_version", Integer),
+    Column("run_id", String(32)),
+    Column("gate", JSON, nullable=False),
+    Index("ix_retraining_decisions_model_at", "model", "at"),
+)

@@ -1,0 +1,84 @@
+"""``mloop retrain``, ``mloop models evaluate`` and decisions in ``mloop models history``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+import mloop
+from mloop.cli import app
+from mloop.scenario import TARGET, churn_customers
+
+from .conftest import RECIPE, log_traffic, train_champion
+
+
+def _cli(client: mloop.Client, *args: str, code: int = 0) -> Any:
+    runner = CliRunner(env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["--store", client.store_url, "--artifacts", client.artifacts_url, *args]
+    )
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def _json(client: mloop.Client, *args: str) -> Any:
+    return json.loads(_cli(client, *args, "--json").stdout)
+
+
+def test_policy_dry_run_retrain_history_and_evaluate(sqlite_url: str, tmp_path: Path) -> None:
+    client = mloop.Client(sqlite_url)
+    log_traffic(client, train_champion(client), 1200, downturn=1.0, seed=11)
+    _cli(
+        client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET,
+        "--params", '{"model": "logistic_regression", "max_iter": 500}', "--new-labels", "500",
+        "--window", "2000", "--resamples", "200", "--guardrail", "accuracy=0.05",
+    )  # fmt: skip
+    shown = _json(client, "retrain", "policy", "show", "churn")
+    assert shown["triggers"]["new_labels"] == 500 and shown["gate"]["guardrails"] == {
+        "accuracy": 0.05
+    }
+    plan = _json(client, "retrain", "churn", "--dry-run")
+    assert plan["action"] == "retrain" and plan["fired"][0]["name"] == "new_labels"
+    assert client.retraining.decisions("churn") == []
+    decision = _json(client, "retrain", "churn")
+    assert set(decision) == {
+        "kind", "at", "reason", "trigger", "champion_version", "challenger_version", "run_id",
+        "gate",
+    }  # fmt: skip
+    assert decision["kind"] == "promoted" and decision["challenger_version"] == 2
+    assert {"metric", "champion", "challenger", "difference", "ci_low", "ci_high", "p_value",
+            "passed", "guardrails"} <= set(decision["gate"])  # fmt: skip
+    history = _json(client, "models", "history", "churn")
+    actions = [row["action"] for row in history]
+    assert actions[0] == "set" and actions[-1] in ("set", "retraining.promoted")
+    assert {"retraining.triggered", "retraining.trained", "retraining.promoted"} <= set(actions)
+    holdout = tmp_path / "holdout.parquet"
+    churn_customers(400, seed=12, economic_downturn=1.0).to_parquet(holdout)
+    rows = _json(
+        client, "models", "evaluate", "churn", "--versions", "1,2", "--data", str(holdout),
+        "--label-column", TARGET,
+    )  # fmt: skip
+    f1 = {row["version"]: row for row in rows if row["metric"] == "f1"}
+    assert f1[2]["value"] > f1[1]["value"] and f1[2]["ci_low"] <= f1[2]["value"] <= f1[2]["ci_high"]
+
+
+def test_user_mistakes_exit_2_with_one_line(sqlite_url: str) -> None:
+    client = mloop.Client(sqlite_url)
+    train_champion(client, rows=300)
+    env = {**os.environ, "MLOOP_STORE_URL": sqlite_url, "MLOOP_ARTIFACTS_URL": client.artifacts_url}
+    base = [sys.executable, "-c", "from mloop.cli import main; main()", "retrain"]
+    for args, said in (
+        (["churn", "--dry-run"], "no retraining policy"),
+        (["policy", "set", "churn", "--recipe", "x", "--target", "churn"], "entry point"),
+        (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--params", "{"],
+         "--params is not JSON"),
+    ):  # fmt: skip
+        done = subprocess.run([*base, *args], capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert said in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,113 @@
+"""The retraining loop on the churn scenario, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import mloop
+from mloop.entities import DecisionKind, MonitorKind, MonitorResult, RunStatus, Triggers
+from mloop.retraining import assemble, plan_retraining, retrain
+from mloop.scenario import TARGET
+
+from .conftest import Scenario, policy
+
+
+def _kinds(client: mloop.Client) -> list[str]:
+    return [d.kind.value for d in client.retraining.decisions("churn")]
+
+
+def test_new_labels_retrain_and_a_better_challenger_is_promoted(scenario: Scenario) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy())
+    decision = retrain(client, "churn")
+    assert decision.kind is DecisionKind.PROMOTED, decision.reason
+    assert decision.trigger == "new_labels"
+    assert (decision.champion_version, decision.challenger_version) == (1, 2)
+    gate = decision.gate
+    assert gate["passed"] and gate["ci_low"] > 0 and gate["p_value"] < 0.025
+    assert gate["difference"] == gate["challenger"] - gate["champion"]
+    assert gate["guardrails"]["accuracy"]["passed"]
+    assert gate["shadow"]["rows"] == 1200 and 0 <= gate["shadow"]["agreement"] <= 1
+    assert client.get_alias("churn", "champion") == 2
+    assert _kinds(client) == ["triggered", "trained", "promoted"]
+    run = client.get_run(decision.run_id or "")
+    assert run.status is RunStatus.FINISHED
+    assert run.tags["mloop.retraining.champion_version"] == "1"
+    names = {d.name for d in client.list_datasets(run.id)}
+    assert names == {"retraining.train", "retraining.holdout"}
+    train, target = client.tracking.load_dataset(run.id, "retraining.train")
+    assert len(train) == 1500 + 840 and target.name == TARGET
+    assert client.registry.alias_history("churn", "champion")[-1].reason.startswith("retraining:")
+
+
+def test_a_worse_challenger_is_rejected_and_stays_unaliased(scenario: Scenario) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy(params={"model": "logistic_regression", "C": 1e-6}))
+    decision = retrain(client, "churn", force=True)
+    assert decision.kind is DecisionKind.REJECTED
+    assert decision.reason.startswith("gate failed")
+    assert decision.gate["passed"] is False
+    assert client.get_alias("churn", "champion") == 1
+    assert client.get_model_version("churn", 2).aliases == ()
+
+
+def test_a_failing_recipe_marks_the_run_failed_and_raises_an_alert(scenario: Scenario) -> None:
+    client = scenario.client
+    recipe = "tests.integration.retraining.recipes:raises"
+    client.set_retraining_policy(policy(recipe=recipe))
+    decision = retrain(client, "churn")
+    assert decision.kind is DecisionKind.FAILED
+    assert "the feature store is down" in decision.reason
+    run = client.get_run(decision.run_id or "")
+    assert run.status is RunStatus.FAILED and "feature store" in run.tags["mloop.error"]
+    alerts = client.monitoring.alerts(model="churn", rule="retraining.failed")
+    assert len(alerts) == 1 and "feature store" in alerts[0].message
+    assert [v.version for v in client.list_model_versions("churn")] == [1]
+    assert client.get_alias("churn", "champion") == 1
+
+
+def test_cool_down_holds_a_second_retraining_back(scenario: Scenario) -> None:
+    client = scenario.client
+    weak = {"model": "logistic_regression", "C": 1e-6}
+    client.set_retraining_policy(policy(cooldown_seconds=3600, params=weak))
+    assert retrain(client, "churn", force=True).kind is DecisionKind.REJECTED
+    plan = plan_retraining(client, "churn")
+    assert (plan.action, [f.name for f in plan.fired]) == ("skip", ["new_labels"])
+    decision = retrain(client, "churn")
+    assert decision.kind is DecisionKind.SKIPPED and decision.reason.startswith("cool-down")
+    assert _kinds(client)[-1] == "skipped"
+
+
+def test_drift_and_metric_drop_results_fire_their_triggers(client: mloop.Client) -> None:
+    from .conftest import train_champion
+
+    train_champion(client, rows=400)
+    client.set_retraining_policy(policy(triggers=Triggers(drift=True, metric_drop=0.03)))
+    assert plan_retraining(client, "churn").fired == []
+    now = time.time() + 1
+    summaries = {
+        MonitorKind.DRIFT: {"dataset_drift": True, "drifted_columns": ["credit_score"]},
+        MonitorKind.PERFORMANCE: {"metrics": {"f1": 0.40}, "reference": {"f1": 0.45}},
+    }
+    for kind, summary in summaries.items():
+        client.monitoring.record_result(
+            MonitorResult("churn", 1, "", kind, None, None, 100, summary, [], now)
+        )
+    fired = {f.name: f.reason for f in plan_retraining(client, "churn").fired}
+    assert set(fired) == {"drift", "metric_drop"}
+    assert "credit_score" in fired["drift"] and "0.050" in fired["metric_drop"]
+
+
+def test_the_training_set_holds_out_the_newest_rows_weights_and_caps(scenario: Scenario) -> None:
+    client = scenario.client
+    chosen = policy(holdout=0.25, half_life_seconds=60.0, max_rows=1000)
+    data = assemble(client, chosen, 1, time.time())
+    assert len(data.holdout) == 300 and len(data.train) == 1000
+    assert data.production_rows == 900 and any("capped" in n for n in data.notes)
+    assert data.weights is not None and data.weights.max() == 1.0
+    assert np.all(np.diff(data.weights) >= 0)
+    logged = client.read_predictions("churn").sort_values("ts")
+    newest = logged["feature.credit_score"].to_numpy()[-300:]
+    assert np.allclose(data.holdout["credit_score"].to_numpy(), newest)

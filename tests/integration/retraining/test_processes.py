@@ -1,0 +1,76 @@
+"""Retraining across processes: two at once train once; a killed one leaves nothing half-done."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mloop
+from mloop.entities import DecisionKind
+
+from .conftest import log_traffic, policy, train_champion
+
+ROOT = Path(__file__).parents[3]
+SLOW = "tests.integration.retraining.recipes:slow"
+RETRAIN = (
+    "import sys, time, pathlib, mloop; from mloop.retraining import retrain; "
+    "c = mloop.Client(sys.argv[1], artifacts_url=sys.argv[2]); print('ready', flush=True); "
+    "go = pathlib.Path(sys.argv[3])\n"
+    "while not go.exists(): time.sleep(0.01)\n"
+    "print(retrain(c, 'churn').kind.value, flush=True)"
+)
+
+
+def _start(client: mloop.Client, go: Path) -> subprocess.Popen[str]:
+    """A process that retrains once ``go`` exists; it prints ``ready`` when it has imported."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    command = [sys.executable, "-c", RETRAIN, client.store_url, client.artifacts_url, str(go)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process
+
+
+def _ready(sqlite_url: str, sleep: float, lock_seconds: float = 3600) -> mloop.Client:
+    client = mloop.Client(sqlite_url)
+    log_traffic(client, train_champion(client, rows=600), 600, downturn=1.0, seed=11)
+    params = {"model": "logistic_regression", "max_iter": 300, "sleep": sleep}
+    client.set_retraining_policy(policy(recipe=SLOW, params=params, lock_seconds=lock_seconds))
+    return client
+
+
+def test_two_processes_running_one_policy_train_once(sqlite_url: str, tmp_path: Path) -> None:
+    client = _ready(sqlite_url, sleep=2.0)
+    go = tmp_path / "go"
+    processes = [_start(client, go), _start(client, go)]
+    go.touch()
+    outcomes = sorted(p.communicate(timeout=120)[0].strip() for p in processes)
+    assert outcomes == ["promoted", "skipped"]
+    kinds = [d.kind for d in client.retraining.decisions("churn")]
+    assert kinds.count(DecisionKind.TRAINED) == 1
+    skipped = [d for d in client.retraining.decisions("churn") if d.kind is DecisionKind.SKIPPED]
+    assert "lock" in skipped[0].reason
+    assert [v.version for v in client.list_model_versions("churn")] == [2, 1]
+
+
+def test_a_killed_retraining_registers_nothing_and_its_lock_expires(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    client = _ready(sqlite_url, sleep=60.0, lock_seconds=3.0)
+    go = tmp_path / "go"
+    process = _start(client, go)
+    go.touch()
+    deadline = time.monotonic() + 60
+    while not client.retraining.decisions("churn") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert [v.version for v in client.list_model_versions("churn")] == [1]
+    assert client.get_alias("churn", "champion") == 1
+    assert not client.retraining.acquire_lock("churn", "someone-else", 5)
+    time.sleep(3.0)
+    assert client.retraining.acquire_lock("churn", "someone-else", 5)
