@@ -30,6 +30,7 @@ EXIT_CODES: dict[type[MloopError], int] = {
     errors.Conflict: 2,
     errors.AliasMoved: 2,
     errors.Unauthorized: 3,
+    errors.Forbidden: 3,
     errors.IntegrityError: 4,
     errors.UnsafeModel: 4,
     errors.StoreVersionError: 5,
