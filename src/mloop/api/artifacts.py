@@ -1,7 +1,7 @@
 """Blobs by content address and the named artifacts of runs: uploads, lists and downloads.
 
-Downloads are always attachments (``Content-Disposition: attachment`` with ``nosniff``), so a
-browser never renders an uploaded file as a page of this server.
+Downloads are always attachments (``Content-Disposition: attachment``, and ``nosniff`` from the
+request guard), so a browser never renders an uploaded file as a page of this server.
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ BLOB_BODY = {"content": {OCTETS: {"schema": {"type": "string", "format": "binary
 
 
 def attachment(data: bytes, filename: str) -> Response:
-    """The bytes as a download named ``filename``, never rendered inline."""
+    """The bytes as a download named ``filename``, never rendered inline (the request guard
+    adds ``nosniff`` to every answer)."""
     name = quote(filename.rsplit("/", 1)[-1], safe="")
-    headers = {
-        "content-disposition": f"attachment; filename*=UTF-8''{name}",
-        "x-content-type-options": "nosniff",
-    }
+    headers = {"content-disposition": f"attachment; filename*=UTF-8''{name}"}
     return Response(data, media_type=OCTETS, headers=headers)
 
 

@@ -13,6 +13,7 @@ from mloop import __version__, errors
 from mloop.cli.common import CliState, client, out
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
+from mloop.cli.server import server
 from mloop.cli.serving import predict, serve
 from mloop.cli.tracking import experiments_app, runs_app
 from mloop.errors import MloopError
@@ -47,6 +48,7 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(alerts_app, name="alerts")
 app.command()(serve)
 app.command()(predict)
+app.command()(server)
 
 
 def _print_version(wanted: bool) -> None:
