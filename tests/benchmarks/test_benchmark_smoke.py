@@ -48,3 +48,12 @@ def test_serving_benchmark_mloop_side_runs_a_quick_configuration() -> None:
     servers = {row["server"] for row in report["rows"]}
     assert {"mloop", "mloop-nolog"} <= servers
     assert all(row["errors"] == 0 and row["rps"] > 0 for row in report["rows"])
+
+
+def test_server_benchmark_mloop_side_runs_a_quick_configuration() -> None:
+    command = [sys.executable, str(BENCHMARKS / "server.py"), "--quick", "--only-mloop", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    timings = json.loads(result.stdout.strip().splitlines()[-1])
+    assert timings["mlflow"] is None
+    assert set(timings["mloop"]) == {"log_metric", "search"}
+    assert all(seconds > 0 for seconds in timings["mloop"].values())

@@ -79,7 +79,9 @@ class RequestGuard:
         if origin is None or origin in self.settings.allowed_origins:
             return
         if origin.partition("://")[2].lower() != host.lower():
-            raise Forbidden(f"a write from origin {origin!r} is refused (cross-site)", field="origin")
+            raise Forbidden(
+                f"a write from origin {origin!r} is refused (cross-site)", field="origin"
+            )
 
     def _check_media_type(self, content_type: str | None) -> None:
         if content_type is None:
@@ -95,5 +97,7 @@ class RequestGuard:
 async def _refuse(error: MloopError, send: Send) -> None:
     body = web.json_bytes(web.error_body(error))
     headers = [(b"content-type", web.JSON_TYPE.encode()), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": web.http_status(error), "headers": headers})
+    await send(
+        {"type": "http.response.start", "status": web.http_status(error), "headers": headers}
+    )
     await send({"type": "http.response.body", "body": body})

@@ -25,7 +25,9 @@ def server(
         list[str] | None, typer.Option(help="Schedule a monitor of NAME@ALIAS (repeatable).")
     ] = None,
     monitor_every: Annotated[float, typer.Option(min=0.1, help="Seconds between runs.")] = 60.0,
-    monitor_window: Annotated[str, typer.Option(help="Monitor window: rows or a period.")] = "10000",
+    monitor_window: Annotated[
+        str, typer.Option(help="Monitor window: rows or a period.")
+    ] = "10000",
 ) -> None:
     """Run the mloop server: the REST API under /api/v1 for remote clients and the schedulers."""
     from mloop.runtime import TeamServer, run_team_server

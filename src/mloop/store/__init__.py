@@ -26,7 +26,7 @@ _lock = threading.Lock()
 
 
 def is_server_url(url: str) -> bool:
-    """Whether ``url`` names an mloop server (``http://`` or ``https://``) rather than a database."""
+    """Whether ``url`` names an mloop server (``http://``, ``https://``), not a database."""
     return url.lower().startswith(("http://", "https://"))
 
 

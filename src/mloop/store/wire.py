@@ -7,7 +7,6 @@ checking every field's type.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -17,13 +16,18 @@ from mloop.errors import InvalidInput
 T = TypeVar("T")
 
 
-@cache
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
 def _adapter(kind: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(kind)
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
 
 
 def encode(value: Any) -> Any:
-    """``value`` (a record, a list of them, or plain data) as JSON-ready dicts, lists and scalars."""
+    """``value`` (a record, a list of them, or plain data) as JSON-ready dicts, lists, scalars."""
     return _adapter(type(value)).dump_python(value, mode="json", warnings=False)
 
 
@@ -33,7 +37,8 @@ def decode(kind: type[T], data: Any) -> T:
     Raises InvalidInput naming the first field that is missing or of the wrong type.
     """
     try:
-        return _adapter(kind).validate_python(data)  # type: ignore[no-any-return]
+        found: T = _adapter(kind).validate_python(data)
+        return found
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or kind.__name__

@@ -22,7 +22,10 @@ def _run(api: httpx.Client, name: str = "r") -> str:
 
 
 def _points(start: int, count: int, value: float = 0.5) -> list[dict[str, float]]:
-    return [{"key": "loss", "value": value, "step": s, "timestamp": 1.0} for s in range(start, start + count)]
+    return [
+        {"key": "loss", "value": value, "step": s, "timestamp": 1.0}
+        for s in range(start, start + count)
+    ]
 
 
 def test_search_pages_on_the_server_in_order(api: httpx.Client, mount: Mounted) -> None:
@@ -115,7 +118,11 @@ def test_the_api_describes_itself_without_a_cdn(api: httpx.Client) -> None:
     document = api.get("/openapi.json").json()
     assert "/api/v1/runs/search" in document["paths"]
     page = api.get("/docs").text
-    assert "/api/v1/openapi.json" in page and "<script" not in page and "http" not in page.split("<h1>")[0]
+    assert (
+        "/api/v1/openapi.json" in page
+        and "<script" not in page
+        and "http" not in page.split("<h1>")[0]
+    )
 
 
 def test_a_model_server_url_is_named_as_such(team_server: SessionServer) -> None:
