@@ -21,7 +21,7 @@ from mloop.services import (
     RegistryService,
     TrackingService,
 )
-from mloop.store import Store, open_store
+from mloop.store import Store, is_server_url, open_store
 from mloop.store.rest import RestStore
 
 if TYPE_CHECKING:
@@ -94,6 +94,8 @@ class Client:
         self.create = create
         self.store_url = url or self.settings.store_url
         self.artifacts_url = artifacts_url or self.settings.artifacts_url
+        if is_server_url(self.store_url):
+            self._store  # noqa: B018 - a server URL is checked at once, naming ServingClient
 
     @cached_property
     def _store(self) -> Store:
