@@ -41,9 +41,10 @@ def serve_app() -> FastAPI:
 
 @dataclass(frozen=True)
 class TeamServer:
-    """What ``mloop server`` runs: where it listens, the model it serves in-process (a model
-    name, ``NAME@ALIAS`` or a ``models:/`` URI; None for none) and the monitors it schedules
-    (targets such as ``churn@champion``, each every ``monitor_every`` seconds over a window)."""
+    """What ``mloop server`` runs: where it listens, the model it serves in-process (``NAME``
+    for its champion, ``NAME@ALIAS``, ``NAME/VERSION`` or a ``models:/`` URI; None for none)
+    and the monitors it schedules (targets such as ``churn@champion``, each every
+    ``monitor_every`` seconds over a window)."""
 
     host: str = "127.0.0.1"
     port: int = 5000
@@ -51,13 +52,6 @@ class TeamServer:
     monitors: Sequence[str] = ()
     monitor_every: float = 60.0
     monitor_window: str = "10000"
-
-
-def served_uri(model: str) -> str:
-    """The ``models:/`` URI of ``--serve``: a URI as given, else ``NAME`` or ``NAME@ALIAS``."""
-    if model.startswith(("models:/", "runs:/")):
-        return model
-    return f"models:/{model}" if "@" in model else f"models:/{model}@champion"
 
 
 def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
@@ -68,7 +62,7 @@ def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
     jobs = [MonitorScheduler(client, t, window, server.monitor_every) for t in server.monitors]
     if server.serve is None:
         return create_api(settings, jobs=jobs)
-    uri = served_uri(server.serve)
+    uri = str(ModelUri.parse_target(server.serve))
     client.registry.load_model(uri)
     config = ServeConfig(model_uri=uri, host=server.host, port=server.port)
     app = create_app(config, settings, client=client, jobs=jobs)
