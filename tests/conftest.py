@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import mloop
+from mloop.api import create_api
+from mloop.config import load_settings
 from mloop.store import Store, close_stores, open_store
+from tests.team_server import SessionServer
 
 POSTGRES_ENV = "MLOOP_TEST_POSTGRES_URL"
 POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -29,6 +33,10 @@ def mloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "MLOOP_ALLOW_PICKLE",
         "MLOOP_TRUSTED_TYPES",
         "MLOOP_TOKEN",
+        "MLOOP_TOKEN_FILE",
+        "MLOOP_TOKEN_READS",
+        "MLOOP_ALLOWED_HOSTS",
+        "MLOOP_ALLOWED_ORIGINS",
         "MLOOP_WEBHOOK_ALLOW",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -78,18 +86,39 @@ def sqlite_url(tmp_path: Path) -> str:
 
 # Every store implementation with each database backend it runs on. The contract suites in
 # tests/integration take ``store`` (or ``client``, built on the same URL), so an implementation
-# added here runs all of them without new tests.
-STORES = [("sql", "sqlite"), ("sql", "postgresql")]
-OPENERS: dict[str, Callable[[str], Store]] = {"sql": open_store}
+# added here runs all of them without new tests. "rest" is an mloop server on 127.0.0.1 with
+# the database behind it.
+STORES = [("sql", "sqlite"), ("sql", "postgresql"), ("rest", "sqlite"), ("rest", "postgresql")]
+OPENERS: dict[str, Callable[[str], Store]] = {"sql": open_store, "rest": open_store}
+
+
+@pytest.fixture(scope="session")
+def team_server() -> Iterator[SessionServer]:
+    """One uvicorn on 127.0.0.1 for the session; each test mounts its own API app on it."""
+    server = SessionServer()
+    yield server
+    server.stop()
+
+
+def _served(database_url: str, server: SessionServer) -> str:
+    """The URL of a new API app on ``database_url``, mounted on the session's server."""
+    settings = replace(load_settings(), store_url=database_url)
+    return server.mount(create_api(settings, open_store(database_url)))
 
 
 @pytest.fixture(params=STORES, ids=[f"{kind}-{backend}" for kind, backend in STORES])
-def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The same tests on every implementation and backend; the fluent API follows it too."""
-    _, backend = request.param
+    kind, backend = request.param
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+    if kind == "rest":
+        server = request.getfixturevalue("team_server")
+        url = _served(url, server)
     monkeypatch.setenv("MLOOP_STORE_URL", url)
-    return url
+    yield url
+    if kind == "rest":
+        server.unmount(url)
+        close_stores()
 
 
 @pytest.fixture

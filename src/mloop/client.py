@@ -12,9 +12,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from mloop.artifacts import ArtifactStore
+from mloop.artifacts_rest import ServerArtifactStore
 from mloop.config import Settings, load_settings
 from mloop.entities import ModelVersion
-from mloop.errors import InvalidInput
 from mloop.services import (
     MonitoringService,
     PredictionLogService,
@@ -23,7 +23,8 @@ from mloop.services import (
     RolloutService,
     TrackingService,
 )
-from mloop.store import Store, open_store
+from mloop.store import Store, is_server_url, open_store
+from mloop.store.rest import RestStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,23 +76,14 @@ _SHORTCUTS: dict[str, tuple[str, str]] = {
 }
 
 
-def _check_store_url(url: str) -> str:
-    if url.lower().startswith(("http://", "https://")):
-        raise InvalidInput(
-            f"mloop.Client({url!r}): Client talks to a store (sqlite:/// or postgresql://). "
-            f"To predict and send feedback to a model server, use mloop.ServingClient({url!r})",
-            field="url",
-        )
-    return url
-
-
 class Client:
     """Tracking, the registry, prediction-log reads and monitoring on one store.
 
     ``url`` is the store URL (default: the settings' ``MLOOP_STORE_URL`` or the embedded SQLite
-    file); ``artifacts_url`` the artifact root. The store opens (and migrates) on first use; with
+    file), or an mloop server's ``http://`` URL; ``artifacts_url`` the artifact root (ignored
+    for a server, which keeps the artifacts). The store opens (and migrates) on first use; with
     ``create=False`` a missing store raises NotFound then instead of being created (for commands
-    that only read). Raises InvalidInput for an ``http://`` URL, naming ``ServingClient``.
+    that only read). A model server's URL raises InvalidInput naming ``ServingClient``.
     """
 
     def __init__(
@@ -104,8 +96,10 @@ class Client:
     ) -> None:
         self.settings = settings or load_settings()
         self.create = create
-        self.store_url = _check_store_url(url or self.settings.store_url)
+        self.store_url = url or self.settings.store_url
         self.artifacts_url = artifacts_url or self.settings.artifacts_url
+        if is_server_url(self.store_url):
+            self._store  # noqa: B018 - a server URL is checked at once, naming ServingClient
 
     @cached_property
     def _store(self) -> Store:
@@ -113,7 +107,9 @@ class Client:
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        """The content-addressed artifact store, opened on first use."""
+        """The content-addressed artifact store, opened on first use (a server's, for a server)."""
+        if isinstance(self._store, RestStore):
+            return ServerArtifactStore(self._store.session)
         return ArtifactStore(self.artifacts_url)
 
     @cached_property

@@ -18,6 +18,11 @@ key                TOML type              meaning
 ``user``           string                 recorded on runs and alias moves
 ``allow_pickle``   boolean                allow loading models saved with pickle
 ``token``          string                 bearer token guarding a server's writes
+``token_file``     string                 file holding the token (when ``token`` is unset)
+``token_reads``    boolean                the token guards an mloop server's reads too
+``allowed_hosts``  array of strings       ``Host`` names an mloop server answers (default:
+                                          127.0.0.1, localhost, ::1)
+``allowed_origins`` array of strings      browser origins allowed to change an mloop server
 ``trusted_types``  array of strings       extra types or module prefixes skops may load
 ``webhook_allow``  array of strings       origins alert webhooks may be posted to
 =================  =====================  =========================================
@@ -46,6 +51,9 @@ DEFAULT_TRUSTED_PREFIXES: tuple[str, ...] = (
     "scipy.sparse.",
 )
 
+# The Host names an mloop server answers unless told others (DNS rebinding guard).
+DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+
 # The keys of the file and the TOML type each one takes.
 FILE_KEYS: dict[str, type] = {
     "home": str,
@@ -54,6 +62,10 @@ FILE_KEYS: dict[str, type] = {
     "user": str,
     "allow_pickle": bool,
     "token": str,
+    "token_file": str,
+    "token_reads": bool,
+    "allowed_hosts": list,
+    "allowed_origins": list,
     "trusted_types": list,
     "webhook_allow": list,
 }
@@ -71,9 +83,12 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     webhook_allow: tuple[str, ...] = ()
     trusted_types: tuple[str, ...] = field(default=DEFAULT_TRUSTED_PREFIXES)
+    token_reads: bool = False
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    allowed_origins: tuple[str, ...] = ()
 
 
-PATH_KEYS = ("store_url", "artifacts_url")
+PATH_KEYS = ("store_url", "artifacts_url", "token_file")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -216,7 +231,20 @@ def load_settings() -> Settings:
         artifacts_url=sources.get("artifacts_url") or str(home / "artifacts"),
         user=sources.get("user") or _os_user(),
         allow_pickle=bool(sources.get("allow_pickle")),
-        token=sources.get("token") or None,
+        token=sources.get("token") or _token_from_file(sources.get("token_file")),
         webhook_allow=sources.get("webhook_allow") or (),
         trusted_types=DEFAULT_TRUSTED_PREFIXES + (sources.get("trusted_types") or ()),
+        token_reads=bool(sources.get("token_reads")),
+        allowed_hosts=sources.get("allowed_hosts") or DEFAULT_ALLOWED_HOSTS,
+        allowed_origins=sources.get("allowed_origins") or (),
     )
+
+
+def _token_from_file(path: str | None) -> str | None:
+    """The token a token file holds (surrounding whitespace dropped); None without a file."""
+    if not path:
+        return None
+    token = _read_bytes(Path(path)).decode("utf-8", errors="replace").strip()
+    if not token:
+        raise InvalidInput(f"token file {path} is empty", field="token_file")
+    return token

@@ -74,6 +74,12 @@ class Unauthorized(MloopError):
     code = "unauthorized"
 
 
+class Forbidden(MloopError):
+    """A request the server refuses whoever sends it: a foreign Host or a cross-site write."""
+
+    code = "forbidden"
+
+
 class IntegrityError(MloopError):
     """Stored bytes no longer match their recorded sha256."""
 

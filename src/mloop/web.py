@@ -42,6 +42,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     errors.Conflict.code: 409,
     errors.AliasMoved.code: 409,
     errors.Unauthorized.code: 401,
+    errors.Forbidden.code: 403,
     errors.IntegrityError.code: INTERNAL,
     errors.UnsafeModel.code: 422,
     errors.StoreVersionError.code: INTERNAL,

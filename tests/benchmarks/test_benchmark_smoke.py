@@ -57,3 +57,12 @@ def test_retraining_benchmark_runs_a_quick_configuration() -> None:
     assert measured["sweep"]["local_s"] > 0
     assert measured["assembly"]["labelled"] > 0
     assert measured["checks"]["bootstrap < 1 s"] is True
+
+
+def test_server_benchmark_mloop_side_runs_a_quick_configuration() -> None:
+    command = [sys.executable, str(BENCHMARKS / "server.py"), "--quick", "--only-mloop", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    timings = json.loads(result.stdout.strip().splitlines()[-1])
+    assert timings["mlflow"] is None
+    assert set(timings["mloop"]) == {"log_metric", "search"}
+    assert all(seconds > 0 for seconds in timings["mloop"].values())

@@ -249,7 +249,7 @@ def test_invalid_chunks_are_refused(client: mloop.Client) -> None:
 
 def test_a_changed_blob_fails_the_read(client: mloop.Client) -> None:
     chunk = _write(client, "p", range(10))
-    path = Path(client.artifacts.root) / "blobs" / chunk.digest[:2] / chunk.digest
+    path = Path(client.artifacts_url) / "blobs" / chunk.digest[:2] / chunk.digest
     path.write_bytes(path.read_bytes()[:-1] + b"\x00")
     with pytest.raises(IntegrityError):
         _read(client)

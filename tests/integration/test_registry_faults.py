@@ -312,7 +312,7 @@ def test_models_that_can_never_load_are_refused_at_save(
     with pytest.raises(NotFound):
         client.get_logged_model(run_id)
     assert client.list_artifacts(run_id) == []
-    assert not list(Path(client.artifacts.root).glob("blobs/*/*"))
+    assert not list(Path(client.artifacts_url).glob("blobs/*/*"))
     monkeypatch.setenv("MLOOP_TRUSTED_TYPES", f"{__name__}.")
     trusting = mloop.Client(client.store_url)
     trusting.log_model(run_id, model)

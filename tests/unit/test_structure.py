@@ -65,7 +65,8 @@ def test_only_services_and_the_store_reach_the_store() -> None:
     reach = re.compile(r"(?<!mloop)\.(?:_?store)\.")
     offenders = [
         f"{path.relative_to(SRC)}:{number}"
-        for path, text in _sources(outside=("services", "store", "client.py")).items()
+        # the API serves the store protocols to remote stores (``mloop.store.rest``)
+        for path, text in _sources(outside=("services", "store", "client.py", "api")).items()
         for number, line in enumerate(text.splitlines(), 1)
         if reach.search(line) and "import" not in line
     ]

@@ -15,6 +15,7 @@ from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
 from mloop.cli.retraining import retrain_app
 from mloop.cli.rollouts import rollout_app
+from mloop.cli.server import server
 from mloop.cli.serving import predict, serve
 from mloop.cli.tracking import experiments_app, runs_app
 from mloop.errors import MloopError
@@ -33,6 +34,7 @@ EXIT_CODES: dict[type[MloopError], int] = {
     errors.Conflict: 2,
     errors.AliasMoved: 2,
     errors.Unauthorized: 3,
+    errors.Forbidden: 3,
     errors.IntegrityError: 4,
     errors.UnsafeModel: 4,
     errors.StoreVersionError: 5,
@@ -51,6 +53,7 @@ app.add_typer(rollout_app, name="rollout")
 app.add_typer(retrain_app, name="retrain")
 app.command()(serve)
 app.command()(predict)
+app.command()(server)
 
 
 def _print_version(wanted: bool) -> None:

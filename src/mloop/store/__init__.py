@@ -1,4 +1,5 @@
-"""The mloop store: one protocol per domain (``protocols``), implemented in SQL (``sql``).
+"""The mloop store: one protocol per domain (``protocols``), implemented in SQL (``sql``) and
+over HTTP by an mloop server (``rest``).
 
 ``open_store`` picks the implementation from the URL's scheme.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 
+from mloop.config import load_settings
 from mloop.errors import InvalidInput
 from mloop.store.protocols import (
     ModelStore,
@@ -18,35 +20,48 @@ from mloop.store.protocols import (
     RunStore,
     Store,
 )
+from mloop.store.rest import RestStore
 from mloop.store.sql import HEAD_REVISION, SqlStore, upgrade_sql_store
 
 _open: dict[tuple[int, str], Store] = {}
 _lock = threading.Lock()
 
 
+def is_server_url(url: str) -> bool:
+    """Whether ``url`` names an mloop server (``http://``, ``https://``), not a database."""
+    return url.lower().startswith(("http://", "https://"))
+
+
 def _check_scheme(url: str) -> None:
-    if url.lower().startswith(("http://", "https://")):
+    if is_server_url(url):
         raise InvalidInput(
-            f"{url} is an HTTP URL, not a store: a store is a sqlite:/// or postgresql:// URL. "
-            "For a model server started by `mloop serve`, use mloop.ServingClient(url)",
+            f"{url} is an mloop server, not a database: upgrade the store on the server itself",
             field="store_url",
         )
+
+
+def _new_store(url: str, create: bool) -> Store:
+    if is_server_url(url):
+        return RestStore(url, token=load_settings().token)
+    return SqlStore(url, create=create)
 
 
 def open_store(url: str, *, create: bool = True) -> Store:
     """The store for ``url``, opened (and migrated) once per process.
 
-    With ``create=False`` a store that does not exist yet raises NotFound ("no store at ...")
-    instead of being created: reading never creates a store. Raises InvalidInput for a URL no
+    An ``http://`` or ``https://`` URL is an mloop server (``mloop server``): the store talks to
+    its REST API, sending the settings' token. With ``create=False`` a store that does not
+    exist yet raises NotFound ("no store at ...") instead of being created: reading never
+    creates a store. Raises InvalidInput for a URL no
     implementation serves, StoreVersionError for a store written by a newer mloop, and
-    StoreUnavailable when the database cannot be reached.
+    StoreUnavailable when the database or server cannot be reached; InvalidInput naming
+    ``ServingClient`` when the URL is a model server rather than an mloop server.
     """
-    _check_scheme(url)
     with _lock:
         key = (os.getpid(), url)
         store = _open.get(key)
         if store is None:
-            store = SqlStore(url, create=create)
+            store = _new_store(url, create)
             _open[key] = store
         return store
 
@@ -75,6 +90,7 @@ __all__ = [
     "RunStore",
     "Store",
     "close_stores",
+    "is_server_url",
     "open_store",
     "upgrade_store",
 ]
