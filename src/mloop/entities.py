@@ -437,6 +437,7 @@ class DecisionKind(StrEnum):
     TRAINED = "trained"
     REJECTED = "rejected"
     PROMOTED = "promoted"
+    CANARY = "canary"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
 
