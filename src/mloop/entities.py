@@ -363,7 +363,8 @@ class RolloutPolicy:
     of the primary metric (``accuracy`` or a reward read from the feedback label); guardrails
     are ``max_error_rate`` and ``max_p99_ms`` / ``max_p99_ratio`` of the challenger.
     ``promote_when`` is ``better``, ``not_worse`` (by ``margin``) or ``guardrails``; a
-    promotion moves ``alias`` to the challenger.
+    promotion moves ``alias`` to the challenger. ``secondary`` names metrics reported beside the
+    primary one (``accuracy``, ``reward``, ``latency_ms``), Holm-corrected, never deciding.
     """
 
     mode: RolloutMode
@@ -384,6 +385,7 @@ class RolloutPolicy:
     mde: float = 0.02
     floor: float = 0.05
     evaluate_every_seconds: float = 30.0
+    secondary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -437,6 +439,7 @@ class DecisionKind(StrEnum):
     TRAINED = "trained"
     REJECTED = "rejected"
     PROMOTED = "promoted"
+    CANARY = "canary"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
 

@@ -71,6 +71,12 @@ def start(
     max_error_rate: Annotated[float, typer.Option(help="Guardrail: challenger errors.")] = 0.01,
     max_p99_ms: Annotated[float | None, typer.Option(help="Guardrail: challenger p99.")] = None,
     evaluate_every: Annotated[float, typer.Option(help="Seconds between decisions.")] = 30.0,
+    secondary: Annotated[
+        str | None,
+        typer.Option(
+            help="Metrics reported beside the primary, Holm-corrected: accuracy,latency_ms"
+        ),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "",
     as_json: JsonOption = False,
 ) -> None:
@@ -91,6 +97,7 @@ def start(
         max_error_rate=max_error_rate,
         max_p99_ms=max_p99_ms,
         evaluate_every_seconds=evaluate_every,
+        secondary=[name.strip() for name in (secondary or "").split(",") if name.strip()],
     )
     rollout = client(ctx).rollouts.start(model, challenger, policy, reason=reason)
     if as_json:

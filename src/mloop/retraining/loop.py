@@ -21,6 +21,7 @@ from mloop.retraining.gate import gate_reason, judge, shadow_replay
 from mloop.retraining.recipe import RecipeError
 from mloop.retraining.training_set import TrainingSet, assemble
 from mloop.retraining.triggers import Fired, fired_triggers, held_back
+from mloop.services.rollouts import make_policy
 from mloop.uris import ModelUri
 
 MIN_HOLDOUT_ROWS = 30
@@ -164,8 +165,10 @@ def _promote(
     client: Client, policy: RetrainingPolicy, trained: Decision, report: dict[str, Any], reason: str
 ) -> Decision:
     version = int(trained.challenger_version or 0)
-    how = reason
     if policy.on_pass == "canary":
-        how = f"{reason}; canary rollouts are not available yet, so the alias moved"
-    client.registry.set_alias(policy.model, policy.alias, version, reason=f"retraining: {how}")
-    return client.retraining.record(_with(trained, DecisionKind.PROMOTED, how, gate=report))
+        canary = make_policy("canary", alias=policy.alias)
+        client.rollouts.start(policy.model, version, canary, reason=f"retraining: {reason}")
+        how = f"{reason}; a canary of v{version} started (steps {list(canary.steps)})"
+        return client.retraining.record(_with(trained, DecisionKind.CANARY, how, gate=report))
+    client.registry.set_alias(policy.model, policy.alias, version, reason=f"retraining: {reason}")
+    return client.retraining.record(_with(trained, DecisionKind.PROMOTED, reason, gate=report))

@@ -21,10 +21,12 @@ from mloop.services.prediction_log import PredictionLogService
 from mloop.stats import (
     Comparison,
     SequentialResult,
+    adjust_p_values,
     power_proportions,
     sequential_proportions,
     srm_test,
     two_proportion_test,
+    welch_test,
 )
 
 ARMS = ("champion", "challenger")
@@ -62,6 +64,19 @@ class Guardrail:
 
 
 @dataclass(frozen=True)
+class SecondaryMetric:
+    """A metric reported beside the primary one: challenger minus champion with its interval,
+    the raw p-value and the Holm-adjusted one (over all secondary metrics); NaN without data."""
+
+    name: str
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_adjusted: float
+
+
+@dataclass(frozen=True)
 class RolloutAnalysis:
     """Everything decisions and ``mloop rollout status`` read about one rollout."""
 
@@ -72,6 +87,7 @@ class RolloutAnalysis:
     srm_p_value: float
     power: float
     guardrails: list[Guardrail] = field(default_factory=list)
+    secondary: list[SecondaryMetric] = field(default_factory=list)
 
     @property
     def srm_blocked(self) -> bool:
@@ -96,6 +112,7 @@ class RolloutAnalysis:
             "comparison": None if self.comparison is None else _finite(asdict(self.comparison)),
             "power": _number(self.power),
             "guardrails": [_finite(asdict(g)) for g in self.guardrails],
+            "secondary": [_finite(asdict(m)) for m in self.secondary],
         }
 
 
@@ -223,10 +240,9 @@ def analyze_rollout(
     rollout: Rollout, log: PredictionLogService, tallies: dict[str, tuple[int, int]]
 ) -> RolloutAnalysis:
     """The analysis of ``rollout`` from its rows in the log since it started (to its end)."""
-    arms = {
-        name: _summary(rollout, name, _arm_rows(rollout, log, version), tallies.get(name, (0, 0)))
-        for name, version in zip(ARMS, (rollout.champion, rollout.challenger), strict=True)
-    }
+    versions = (rollout.champion, rollout.challenger)
+    rows = {name: _arm_rows(rollout, log, v) for name, v in zip(ARMS, versions, strict=True)}
+    arms = {name: _summary(rollout, name, rows[name], tallies.get(name, (0, 0))) for name in ARMS}
     champion, challenger = arms["champion"], arms["challenger"]
     policy = rollout.policy
     comparison = sequential = None
@@ -237,4 +253,34 @@ def analyze_rollout(
     checks = guardrails(rollout, champion, challenger, sequential)
     power = _power(rollout, champion, challenger)
     srm = _srm(rollout, arms)
-    return RolloutAnalysis(rollout, arms, comparison, sequential, srm, power, checks)
+    secondary = secondary_metrics(rollout.policy.secondary, rows, policy.alpha)
+    return RolloutAnalysis(rollout, arms, comparison, sequential, srm, power, checks, secondary)
+
+
+def secondary_metrics(
+    names: tuple[str, ...], rows: dict[str, pd.DataFrame], alpha: float
+) -> list[SecondaryMetric]:
+    """The secondary metrics of the arms' rows, with Holm-adjusted p-values (Holm 1979).
+
+    They are reported, never decided on: only the primary metric and the guardrails decide.
+    """
+    found = [_secondary(name, rows["champion"], rows["challenger"], alpha) for name in names]
+    adjusted = adjust_p_values([c.p_value for c in found], "holm").tolist() if found else []
+    return [
+        SecondaryMetric(name, c.difference, c.ci_low, c.ci_high, c.p_value, float(p))
+        for name, c, p in zip(names, found, adjusted, strict=True)
+    ]
+
+
+def _secondary(
+    name: str, champion: pd.DataFrame, challenger: pd.DataFrame, alpha: float
+) -> Comparison:
+    if name == LATENCY_MS:
+        first = pd.to_numeric(champion[LATENCY_MS], errors="coerce").dropna().to_numpy(float)
+        second = pd.to_numeric(challenger[LATENCY_MS], errors="coerce").dropna().to_numpy(float)
+        if min(first.size, second.size) < 2:
+            nan = math.nan
+            return Comparison(nan, nan, nan, nan, nan, alpha)
+        return welch_test(first, second, alpha)
+    a, b = _successes(champion, name), _successes(challenger, name)
+    return two_proportion_test(int(a.sum()), len(a), int(b.sum()), len(b), alpha=alpha)

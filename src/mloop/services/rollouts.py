@@ -33,6 +33,7 @@ from mloop.uris import alias_name, model_name
 CHAMPION, CHALLENGER = "champion", "challenger"
 PROMOTE_WHEN = ("better", "not_worse", "guardrails")
 METRICS = ("accuracy", "reward")
+SECONDARY_METRICS = (*METRICS, "latency_ms")
 DEFAULT_STEPS = {
     RolloutMode.AB: (0.5,),
     RolloutMode.CANARY: (0.05, 0.25, 0.5, 1.0),
@@ -71,6 +72,13 @@ def check_policy(policy: RolloutPolicy) -> RolloutPolicy:
         raise InvalidInput(f"promote_when must be one of {PROMOTE_WHEN}", field="promote_when")
     if policy.metric not in METRICS:
         raise InvalidInput(f"metric must be one of {METRICS}", field="metric")
+    for name in policy.secondary:
+        if name not in SECONDARY_METRICS or name == policy.metric:
+            raise InvalidInput(
+                f"secondary metric {name!r}: use one of {SECONDARY_METRICS} other than the "
+                "primary metric",
+                field="secondary",
+            )
     for name in ("alpha", "srm_alpha"):
         _fraction(name, getattr(policy, name), low=1e-9, high=0.5)
     for name in ("tuning", "mde", "evaluate_every_seconds"):
@@ -85,7 +93,10 @@ def check_policy(policy: RolloutPolicy) -> RolloutPolicy:
     for name in ("max_p99_ms", "max_p99_ratio"):
         if getattr(policy, name) is not None:
             _fraction(name, getattr(policy, name), low=1e-9, high=math.inf)
-    return replace(policy, mode=mode, steps=steps, alias=alias_name(policy.alias))
+    secondary = tuple(policy.secondary)
+    return replace(
+        policy, mode=mode, steps=steps, alias=alias_name(policy.alias), secondary=secondary
+    )
 
 
 def _mode(mode: Any) -> RolloutMode:
@@ -108,8 +119,9 @@ def make_policy(mode: str | RolloutMode, **options: Any) -> RolloutPolicy:
     if unknown:
         raise InvalidInput(f"unknown rollout option(s): {', '.join(unknown)}", field=unknown[0])
     given = {key: value for key, value in options.items() if value is not None}
-    if "steps" in given:
-        given["steps"] = tuple(given["steps"])
+    for name in ("steps", "secondary"):
+        if name in given:
+            given[name] = tuple(given[name])
     given.setdefault("steps", DEFAULT_STEPS[checked])
     if checked == RolloutMode.CANARY:
         given.setdefault("promote_when", "guardrails")

@@ -42,6 +42,18 @@ def test_new_labels_retrain_and_a_better_challenger_is_promoted(scenario: Scenar
     assert client.registry.alias_history("churn", "champion")[-1].reason.startswith("retraining:")
 
 
+def test_a_passing_challenger_can_be_handed_to_a_canary(scenario: Scenario) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy(on_pass="canary"))
+    decision = retrain(client, "churn")
+    assert decision.kind is DecisionKind.CANARY, decision.reason
+    assert client.get_alias("churn", "champion") == 1
+    rollout = client.rollouts.latest("churn")
+    assert (rollout.champion, rollout.challenger) == (1, 2)
+    assert rollout.policy.mode == "canary" and rollout.weights["challenger"] == 0.05
+    assert _kinds(client) == ["triggered", "trained", "canary"]
+
+
 def test_a_worse_challenger_is_rejected_and_stays_unaliased(scenario: Scenario) -> None:
     client = scenario.client
     client.set_retraining_policy(policy(params={"model": "logistic_regression", "C": 1e-6}))

@@ -155,3 +155,26 @@ def test_a_bandit_moves_traffic_to_the_better_arm(churn: mloop.Client) -> None:
     rollout = evaluate(churn, "churn")
     assert rollout is not None and rollout.state == RolloutState.RUNNING
     assert 0.8 < rollout.weights["challenger"] <= 0.9
+
+
+def test_secondary_metrics_are_reported_holm_corrected_and_never_decide(
+    churn: mloop.Client,
+) -> None:
+    policy = make_policy("ab", secondary=("reward", "latency_ms"), max_p99_ratio=3.0)
+    churn.rollouts.start("churn", 2, policy)
+    for ms in (2.0, 3.0):
+        _serve(churn, 1, "", 150, 500, ms)
+        _serve(churn, 2, "challenger", 160, 500, ms + 0.5)
+    secondary = {m["name"]: m for m in churn.rollouts.status("churn")["secondary"]}
+    assert set(secondary) == {"reward", "latency_ms"}
+    latency, reward = secondary["latency_ms"], secondary["reward"]
+    assert latency["difference"] == pytest.approx(0.5)
+    assert latency["ci_low"] < 0.5 < latency["ci_high"]
+    assert reward["difference"] == pytest.approx(0.02)
+    raw = [reward["p_value"], latency["p_value"]]
+    adjusted = [reward["p_adjusted"], latency["p_adjusted"]]
+    assert all(a >= p for a, p in zip(adjusted, raw, strict=True))
+    assert max(adjusted) == pytest.approx(max(raw)) and min(adjusted) == pytest.approx(2 * min(raw))
+    assert evaluate(churn, "churn") is None
+    with pytest.raises(InvalidInput, match="secondary"):
+        make_policy("ab", secondary=("accuracy",))

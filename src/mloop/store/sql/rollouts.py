@@ -19,6 +19,7 @@ def _policy_json(policy: RolloutPolicy) -> dict[str, Any]:
     values = asdict(policy)
     values["mode"] = RolloutMode(policy.mode).value
     values["steps"] = list(policy.steps)
+    values["secondary"] = list(policy.secondary)
     return values
 
 
@@ -27,6 +28,7 @@ def _policy(values: dict[str, Any]) -> RolloutPolicy:
     kept = {key: value for key, value in values.items() if key in known}
     kept["mode"] = RolloutMode(kept["mode"])
     kept["steps"] = tuple(float(share) for share in kept.get("steps", ()))
+    kept["secondary"] = tuple(str(name) for name in kept.get("secondary", ()))
     return RolloutPolicy(**kept)
 
 
