@@ -106,9 +106,24 @@ def _served(database_url: str, server: SessionServer) -> str:
     return server.mount(create_api(settings, open_store(database_url)))
 
 
-@pytest.fixture(params=STORES, ids=[f"{kind}-{backend}" for kind, backend in STORES])
+SQL_STORES = [(kind, backend) for kind, backend in STORES if kind == "sql"]
+
+
+def store_ids(stores: list[tuple[str, str]]) -> list[str]:
+    """Test ids of stores: ``sql-sqlite``, ``rest-postgresql``, ..."""
+    return [f"{kind}-{backend}" for kind, backend in stores]
+
+
+@pytest.fixture(params=STORES, ids=store_ids(STORES))
 def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The same tests on every implementation and backend; the fluent API follows it too."""
+    yield from open_store_url(request, monkeypatch)
+
+
+def open_store_url(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The URL of the store ``request.param`` names, (kind, backend), set as MLOOP_STORE_URL."""
     kind, backend = request.param
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
     if kind == "rest":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from mloop.demo import churn_pipeline
 from mloop.entities import GateConfig, RetrainingPolicy, Triggers
 from mloop.prediction_log import FEATURE_PREFIX, PREDICTION, PROBA_PREFIX
 from mloop.scenario import TARGET, churn_customers
+from tests.conftest import SQL_STORES, open_store_url, store_ids
 
 RECIPE = "mloop.demo:train_churn"
 
@@ -86,3 +88,9 @@ def scenario(client: mloop.Client) -> Scenario:
     champion = train_champion(client)
     log_traffic(client, champion, 1200, downturn=1.0, seed=11)
     return Scenario(client, champion)
+
+
+@pytest.fixture(params=SQL_STORES, ids=store_ids(SQL_STORES))
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Retraining is not served over HTTP yet: these tests run on the SQL stores."""
+    yield from open_store_url(request, monkeypatch)
