@@ -122,7 +122,7 @@ def fired_triggers(
 def held_back(policy: RetrainingPolicy, decisions: list[Decision], now: float) -> str | None:
     """Why a retraining may not start now (cool-down or daily maximum); None when it may."""
     started = [d.at for d in decisions if d.kind in _STARTED]
-    age = now - max(started) if started else None
+    age = max(now - max(started), 0.0) if started else None
     if age is not None and age < policy.cooldown_seconds:
         left = policy.cooldown_seconds - age
         return f"cool-down: the last retraining started {age:.0f} s ago ({left:.0f} s left)"
