@@ -79,6 +79,19 @@ def counts(column: ColumnProfile) -> np.ndarray:
     return np.asarray([*column.frequencies.values(), unseen], dtype=np.float64)
 
 
+def reference_counts(column: ColumnProfile) -> np.ndarray:
+    """The reference's counts as ``counts`` gives them, with a categorical reference's unseen
+    slot raised to its Good-Turing estimate: as many rows as categories seen exactly once
+    (Good 1953). A reference that saw a category once is likely to have missed others like it,
+    so a window drawing such rare categories is not mistaken for drift."""
+    found = counts(column)
+    if isinstance(column, NumericProfile):
+        return found
+    singletons = sum(1 for n in column.frequencies.values() if n == 1)
+    found[-1] = max(found[-1], float(singletons))
+    return found
+
+
 def _ks(ref: ColumnProfile, cur: ColumnProfile, samples: Samples | None) -> tuple[float, float]:
     """The exact two-sample KS test on raw values when given, else on the shared bins."""
     if samples is not None:
@@ -89,7 +102,13 @@ def _ks(ref: ColumnProfile, cur: ColumnProfile, samples: Samples | None) -> tupl
 
 
 def _chi_square(ref: ColumnProfile, cur: ColumnProfile, _: Samples | None) -> tuple[float, float]:
-    result = stats.chi_square(counts(ref), counts(cur))
+    """Chi-square test of homogeneity on groups pooled so each expects at least
+    ``MIN_EXPECTED`` rows of the smaller sample (Cochran's rule), so sparse categories or bins
+    of a small window do not inflate the statistic."""
+    reference, current = reference_counts(ref), counts(cur)
+    groups = max(2, int(min(reference.sum(), current.sum()) // MIN_EXPECTED))
+    pooled = stats.merge_bins(reference, current, groups, ordered=isinstance(ref, NumericProfile))
+    result = stats.chi_square(*pooled)
     return float(result.statistic), float(result.p_value)
 
 
@@ -115,7 +134,7 @@ def _wasserstein_rank(
 def _merged(ref: ColumnProfile, cur: ColumnProfile, groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Counts on at most ``groups`` groups of equal reference mass (see ``stats.merge_bins``)."""
     return stats.merge_bins(
-        counts(ref), counts(cur), groups, ordered=isinstance(ref, NumericProfile)
+        reference_counts(ref), counts(cur), groups, ordered=isinstance(ref, NumericProfile)
     )
 
 
@@ -131,6 +150,8 @@ def _jensen_shannon(
     return float(stats.jensen_shannon_corrected(*_merged(ref, cur, JS_GROUPS))), None
 
 
+MIN_EXPECTED = 5
+"""The chi-square test pools bins until each expects at least this many rows (Cochran 1954)."""
 PSI_GROUPS = 10
 """PSI compares this many quantile bins of the reference: its no-change value stays near
 (PSI_GROUPS - 1)(1/n + 1/m), under 0.01 from 2,000 rows on."""

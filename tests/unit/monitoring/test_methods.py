@@ -117,3 +117,14 @@ def test_a_statistic_refusing_the_values_becomes_invalid_input_naming_the_column
         detect_drift(reference, other, columns=["plan"])
     assert caught.value.field == "plan"
     assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_a_categorical_reference_expects_as_many_unseen_rows_as_its_singletons() -> None:
+    from mloop.monitoring.methods import counts, reference_counts
+    from mloop.profiles import reference_profile
+
+    values = ["a"] * 5 + ["b"] * 3 + ["c", "d", "e"]
+    profile = reference_profile(pd.DataFrame({"city": values})).columns["city"]
+    assert counts(profile)[-1] == 0
+    assert reference_counts(profile)[-1] == 3
+    assert list(reference_counts(profile)[:-1]) == list(counts(profile)[:-1])
