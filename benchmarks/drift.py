@@ -582,12 +582,14 @@ def format_null(ours: list[dict[str, Any]], theirs: list[dict[str, Any] | None])
         lines.append(f"{mine['rows']:>9,}  {seeds:>9}  " + "  ".join(cells))
     lines.append("\nmethods (mloop | Evidently):")
     for mine, peer in zip(ours, theirs, strict=True):
-        theirs_methods = peer["methods"] if peer else {}
-        described = ", ".join(
-            f"{c} {'/'.join(mine['methods'][c])} | {'/'.join(theirs_methods.get(c, ['-']))}"
-            for c in NULL_COLUMNS
-        )
-        lines.append(f"{mine['rows']:>9,}  {described}")
+        described = []
+        for kind, names in (("numbers", NULL_COLUMNS[:4]), ("categories", NULL_COLUMNS[4:])):
+            cells = []
+            for result in (mine, peer):
+                found = {m for c in names for m in result["methods"][c]} if result else {"-"}
+                cells.append("/".join(sorted(found)))
+            described.append(f"{kind} {cells[0]} | {cells[1]}")
+        lines.append(f"{mine['rows']:>9,}  " + "; ".join(described))
     return "\n".join(lines)
 
 
