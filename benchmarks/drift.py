@@ -1,12 +1,26 @@
 """Drift benchmark: mloop against Evidently's DataDriftPreset on the same frames, in the same run.
 
-Run ``python benchmarks/drift.py`` (``--quick`` for a smoke run) in a venv that holds both mloop
-and Evidently (``make bench`` builds ``.venv-bench``). Each tool runs in its own worker
-subprocess (``--tool mloop|evidently --json``), one size at a time and sequentially; a worker
-builds the same seeded frames (12 columns, 4 of them shifted), times one drift report, and
-returns per-column verdicts. A last mloop worker times drift over a window of the prediction log
-from stored chunk profiles against the same window from raw rows. The parent prints the tables,
-checks the targets and writes benchmarks/results/drift.json.
+Three cases, each printed as a table with mloop and Evidently side by side:
+
+- speed: each tool's drift report on 100,000 and 1,000,000 rows x 12 columns (4 shifted), with
+  the ratio, mloop's memory and the verdicts; a last mloop worker times drift over a window of the
+  prediction log from stored chunk profiles against the same window from raw rows; the targets
+  (mloop >= 20x faster than Evidently at 1,000,000 rows, ...) are checked.
+- null (false positives): reference and current of 200, 2,000, 10,000 and 1,000,000 rows drawn
+  from one distribution (normal, lognormal, Poisson counts, beta, a 4- and a 200-level category),
+  50 seeds (mloop 5 and Evidently 1 at 1,000,000): the share of columns each tool flags.
+- power: ``churn_customers(2000, economic_downturn=1.0)`` windows against a 4,000-row reference
+  without the downturn, 50 seeds: how often each tool flags each shifted and unshifted column.
+
+Run, in a venv that holds both mloop and Evidently (``make bench`` builds ``.venv-bench``)::
+
+    python benchmarks/drift.py                          # every case, about 10 minutes
+    python benchmarks/drift.py --cases null,power --seeds 20 --large-seeds 2
+    python benchmarks/drift.py --quick                  # tiny sizes, a smoke run
+
+Each tool runs in its own worker subprocess (``--tool mloop|evidently --case drift|window|null|
+power [--rows N] [--seeds N] --json``), one at a time. The parent prints the tables, checks the
+targets (exit code 1 on a miss) and writes benchmarks/results/drift.json.
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -34,7 +48,7 @@ import pandas as pd
 
 TOOLS = ("mloop", "evidently")
 RESULTS = Path(__file__).resolve().parent / "results" / "drift.json"
-RERUN = "make bench   (or: .venv-bench/bin/python benchmarks/drift.py [--quick])"
+RERUN = "make bench   (or: .venv-bench/bin/python benchmarks/drift.py [--cases ...] [--quick])"
 OFFLINE_ENV = {"DO_NOT_TRACK": "true"}  # Evidently's telemetry honours this
 SEED = 7
 WARMUP_ROWS = 5000
@@ -51,6 +65,17 @@ SHIFTS = {
     "cat10": "top categories swapped",
 }
 """The ground truth: the columns whose current distribution differs, and how."""
+NULL_ROWS = (200, 2_000, 10_000, 1_000_000)
+NULL_COLUMNS = ("normal", "lognormal", "counts", "beta", "cat4", "cat200")
+EVIDENTLY_LARGE_SEEDS = 1  # Evidently takes ~1 min a run at 1,000,000 rows
+POWER_REFERENCE_ROWS = 4_000
+POWER_WINDOW_ROWS = 2_000
+DOWNTURN = {
+    "annual_income": "x0.85",
+    "avg_transaction_amount": "x0.9",
+    "credit_score": "-20",
+}
+"""The scenario's downturn (economic_downturn=1.0): the shifted columns and how."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +87,14 @@ class Sizes:
     window_chunks: int
     reference_rows: int
     repeats: int
+    null_rows: tuple[int, ...]
+    seeds: int
+    large_rows: int
+    large_seeds: int
 
 
-FULL = Sizes((100_000, 1_000_000), 1_000_000, 100, 100_000, 3)
-QUICK = Sizes((2_000, 20_000), 40_000, 20, 5_000, 2)
+FULL = Sizes((100_000, 1_000_000), 1_000_000, 100, 100_000, 3, NULL_ROWS, 50, 1_000_000, 5)
+QUICK = Sizes((2_000, 20_000), 40_000, 20, 5_000, 2, (200, 2_000), 2, 2_000, 1)
 TARGET_SPEEDUP = 20.0
 TARGET_CPU_S = 2.0
 TARGET_MEMORY = 1.5
@@ -102,6 +131,64 @@ def categories(prefix: str, codes: np.ndarray, n: int) -> np.ndarray:
     """Codes as object strings ``prefix0`` ... (what a log read back into pandas 2 holds)."""
     names = np.array([f"{prefix}{i}" for i in range(n)], dtype=object)
     return names[codes]
+
+
+def null_frame(rows: int, seed: int) -> pd.DataFrame:
+    """The scenario's column kinds, from one fixed distribution: any flag is a false positive."""
+    rng = np.random.default_rng(seed)
+    zipf = 1.0 / np.arange(1, 201)  # 200 categories, the rarest 200x rarer than the first
+    return pd.DataFrame(
+        {
+            "normal": rng.normal(35.0, 12.0, rows),
+            "lognormal": rng.lognormal(10.5, 0.6, rows),
+            "counts": rng.poisson(25, rows).astype("int64"),
+            "beta": rng.beta(3.0, 2.0, rows),
+            "cat4": categories("r", rng.choice(4, rows, p=[0.3, 0.25, 0.25, 0.2]), 4),
+            "cat200": categories("c", rng.choice(200, rows, p=zipf / zipf.sum()), 200),
+        }
+    )
+
+
+def power_frames(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A scenario reference and a window of the downturn, features only."""
+    from mloop.scenario import TARGET, churn_customers
+
+    reference = churn_customers(POWER_REFERENCE_ROWS, seed=2 * seed)
+    current = churn_customers(POWER_WINDOW_ROWS, seed=2 * seed + 1, economic_downturn=1.0)
+    return reference.drop(columns=TARGET), current.drop(columns=TARGET)
+
+
+def verdict_runs(
+    tool: str, seeds: int, pair: Callable[[int], tuple[pd.DataFrame, pd.DataFrame]]
+) -> dict[str, Any]:
+    """How many of ``seeds`` frame pairs each column is flagged in, with each tool's methods."""
+    report = mloop_verdicts if tool == "mloop" else evidently_verdicts
+    flagged: dict[str, int] = {}
+    methods: dict[str, list[str]] = {}
+    wall = 0.0
+    for seed in range(seeds):
+        reference, current = pair(seed)
+        start = time.perf_counter()
+        verdicts = report(reference, current)
+        wall += time.perf_counter() - start
+        for column, verdict in verdicts.items():
+            flagged[column] = flagged.get(column, 0) + int(verdict["drifted"])
+            if verdict["method"] not in methods.setdefault(column, []):
+                methods[column].append(verdict["method"])
+    return {"seeds": seeds, "flagged": flagged, "methods": methods, "report_s": wall / seeds}
+
+
+def bench_null(tool: str, rows: int, seeds: int) -> dict[str, Any]:
+    """False positives: reference and current of ``rows`` rows each from one distribution."""
+    out = verdict_runs(
+        tool, seeds, lambda s: (null_frame(rows, 2 * s), null_frame(rows, 2 * s + 1))
+    )
+    return {"rows": rows, **out}
+
+
+def bench_power(tool: str, seeds: int) -> dict[str, Any]:
+    """Power: the scenario's downturn in windows against a non-downturn reference."""
+    return verdict_runs(tool, seeds, power_frames)
 
 
 def frames(rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -142,13 +229,16 @@ def mloop_verdicts(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, 
 
 
 def evidently_verdicts(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Evidently's DataDriftPreset as method, score and verdict (its per-column test) per column."""
+    """Evidently's DataDriftPreset as method, score and verdict (its per-column test) per column.
+
+    Numeric dtypes are declared numerical and the rest categorical, as mloop infers them.
+    """
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    definition = DataDefinition(
-        numerical_columns=list(NUMERIC), categorical_columns=list(CATEGORICAL)
-    )
+    numeric = [str(c) for c in reference.columns if pd.api.types.is_numeric_dtype(reference[c])]
+    other = [str(c) for c in reference.columns if str(c) not in numeric]
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=other)
     snapshot = Report([DataDriftPreset()], include_tests=True).run(
         current_data=Dataset.from_pandas(current, data_definition=definition),
         reference_data=Dataset.from_pandas(reference, data_definition=definition),
@@ -271,8 +361,18 @@ def bench_window(sizes: Sizes, root: Path) -> dict[str, Any]:
     }
 
 
-def run_worker(tool: str, case: str, rows: int | None, sizes: Sizes) -> dict[str, Any]:
-    """One tool's measurements: drift at each size (or ``rows``), and mloop's window case."""
+def null_seeds(tool: str, rows: int, sizes: Sizes) -> int:
+    """Seeds of the false-positive case at ``rows``: fewer at the large size, one for Evidently."""
+    if rows < sizes.large_rows:
+        return sizes.seeds
+    return sizes.large_seeds if tool == "mloop" else min(sizes.large_seeds, EVIDENTLY_LARGE_SEEDS)
+
+
+def run_worker(
+    tool: str, case: str, rows: int | None, seeds: int | None, sizes: Sizes
+) -> dict[str, Any]:
+    """One tool's measurements: drift at each size (or ``rows``), mloop's window case, false
+    positives at each size (or ``rows``) and the downturn's power, over ``seeds`` when given."""
     out: dict[str, Any] = {}
     if case in {"drift", "all"}:
         repeats = sizes.repeats if tool == "mloop" else 1
@@ -280,14 +380,30 @@ def run_worker(tool: str, case: str, rows: int | None, sizes: Sizes) -> dict[str
     if case in {"window", "all"} and tool == "mloop":
         with tempfile.TemporaryDirectory(prefix="bench-drift-") as root:
             out["window"] = bench_window(sizes, Path(root))
+    if case in {"null", "all"}:
+        out["null"] = [
+            bench_null(tool, n, seeds or null_seeds(tool, n, sizes))
+            for n in ([rows] if rows else sizes.null_rows)
+        ]
+    if case in {"power", "all"}:
+        out["power"] = bench_power(tool, seeds or sizes.seeds)
     return out
 
 
-def spawn_worker(tool: str, case: str, rows: int | None, quick: bool, timeout: float) -> Any:
+def spawn_worker(
+    tool: str,
+    case: str,
+    rows: int | None,
+    quick: bool,
+    timeout: float,
+    seeds: int | None = None,
+) -> Any:
     """Run one worker in a fresh interpreter; None when it runs past ``timeout`` seconds."""
     command = [sys.executable, __file__, "--tool", tool, "--case", case, "--json"]
     command += [*(["--rows", str(rows)] if rows else []), *(["--quick"] if quick else [])]
+    command += ["--seeds", str(seeds)] if seeds else []
     label = f"{tool} {case}" + (f" {rows:,} rows" if rows else "")
+    label += f" {seeds} seeds" if seeds else ""
     print(f"{label} ...", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
@@ -439,11 +555,65 @@ def format_targets(checks: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run_parent(quick: bool, timeout: float) -> int:
-    """Run the workers one after another, print the tables, write the JSON; 1 on a missed target."""
-    if importlib.util.find_spec("evidently") is None:
-        raise SystemExit("evidently is not installed here; run `make bench` (.venv-bench)")
-    sizes = QUICK if quick else FULL
+def percent(count: int, total: int) -> str:
+    """``count`` of ``total`` as a whole percentage."""
+    return f"{100 * count / total:.0f}%"
+
+
+def format_null(ours: list[dict[str, Any]], theirs: list[dict[str, Any] | None]) -> str:
+    """Per size: the share of seeds each column is flagged in, mloop beside Evidently."""
+    columns = [*NULL_COLUMNS, "all"]
+    header = f"{'rows/side':>9}  {'seeds m/e':>9}  " + "  ".join(f"{c:>11}" for c in columns)
+    lines = [header, f"{'':>9}  {'':>9}  " + "  ".join(f"{'m':>5} {'e':>5}" for _ in columns)]
+    lines.insert(1, "-" * len(header))
+    for mine, peer in zip(ours, theirs, strict=True):
+        cells = []
+        for column in columns:
+            names = NULL_COLUMNS if column == "all" else (column,)
+            counts = []
+            for result in (mine, peer):
+                if result is None:
+                    counts.append("t/o")
+                    continue
+                flagged = sum(result["flagged"][c] for c in names)
+                counts.append(percent(flagged, result["seeds"] * len(names)))
+            cells.append(f"{counts[0]:>5} {counts[1]:>5}")
+        seeds = f"{mine['seeds']}/{peer['seeds'] if peer else '-'}"
+        lines.append(f"{mine['rows']:>9,}  {seeds:>9}  " + "  ".join(cells))
+    lines.append("\nmethods (mloop | Evidently):")
+    for mine, peer in zip(ours, theirs, strict=True):
+        described = []
+        for kind, names in (("numbers", NULL_COLUMNS[:4]), ("categories", NULL_COLUMNS[4:])):
+            cells = []
+            for result in (mine, peer):
+                found = {m for c in names for m in result["methods"][c]} if result else {"-"}
+                cells.append("/".join(sorted(found)))
+            described.append(f"{kind} {cells[0]} | {cells[1]}")
+        lines.append(f"{mine['rows']:>9,}  " + "; ".join(described))
+    return "\n".join(lines)
+
+
+def format_power(ours: dict[str, Any], theirs: dict[str, Any] | None) -> str:
+    """Per scenario column: its downturn shift and how often each tool flags it."""
+    header = (
+        f"{'column':<24} {'shift':<6} {'mloop':>6} {'evidently':>9}  "
+        f"{'mloop method':<24} evidently method"
+    )
+    lines = [header, "-" * (len(header) + 8)]
+    columns = sorted(ours["flagged"], key=lambda c: (c not in DOWNTURN, c))
+    for column in columns:
+        mine = percent(ours["flagged"][column], ours["seeds"])
+        peer = percent(theirs["flagged"][column], theirs["seeds"]) if theirs else "t/o"
+        peer_method = "/".join(theirs["methods"][column]) if theirs else "-"
+        lines.append(
+            f"{column:<24} {DOWNTURN.get(column, '-'):<6} {mine:>6} {peer:>9}  "
+            f"{'/'.join(ours['methods'][column]):<24} {peer_method}"
+        )
+    return "\n".join(lines)
+
+
+def run_speed(sizes: Sizes, quick: bool, timeout: float) -> dict[str, Any]:
+    """The speed case: both tools at each size, mloop's window case, the targets; printed."""
     ours, theirs = [], []
     for rows in sizes.rows:
         ours.append(spawn_worker("mloop", "drift", rows, quick, timeout)["drift"][0])
@@ -452,29 +622,8 @@ def run_parent(quick: bool, timeout: float) -> int:
     window = spawn_worker("mloop", "window", None, quick, timeout)["window"]
     records = size_rows(ours, theirs, timeout)
     checks = targets(records, window)
-    versions = {name: version_of(name) for name in ("mloop", "evidently", "pandas", "numpy")}
-    report = {
-        "quick": quick,
-        "sizes": sizes.__dict__,
-        "shifted": SHIFTS,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": versions,
-        "sizes_table": records,
-        "verdicts": {"mloop": ours, "evidently": theirs},
-        "window": window,
-        "targets": checks,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    mode = "quick" if quick else "full"
     print(
-        f"mloop vs Evidently DataDriftPreset ({mode}; "
-        + ", ".join(f"{k} {v}" for k, v in versions.items())
-        + ")"
-    )
-    print(
-        f"12 columns (10 numeric, 2 categorical), reference vs current of equal size, "
+        f"speed: 12 columns (10 numeric, 2 categorical), reference vs current of equal size, "
         f"{len(SHIFTS)} shifted; ratio = evidently wall / mloop wall (mloop: median of "
         f"{sizes.repeats}, Evidently: 1 run)\n"
     )
@@ -485,8 +634,77 @@ def run_parent(quick: bool, timeout: float) -> int:
         f"\nwindow of {window['rows']:,} logged rows in {window['chunks']} chunks: "
         f"stored chunk profiles {window['profiles_s']:.3f} s, raw rows {window['rows_s']:.3f} s"
     )
-    print(f"\n{format_targets(checks)}")
-    print(f"\nresults: {RESULTS}\nrerun:   {RERUN}", flush=True)
+    print(f"\n{format_targets(checks)}\n", flush=True)
+    return {
+        "sizes_table": records,
+        "verdicts": {"mloop": ours, "evidently": theirs},
+        "window": window,
+        "targets": checks,
+    }
+
+
+def run_null(sizes: Sizes, quick: bool, timeout: float) -> dict[str, Any]:
+    """The false-positive case: both tools at each size over the seeds; printed."""
+    results: dict[str, list[Any]] = {tool: [] for tool in TOOLS}
+    for rows in sizes.null_rows:
+        for tool in TOOLS:
+            seeds = null_seeds(tool, rows, sizes)
+            done = spawn_worker(tool, "null", rows, quick, timeout, seeds)
+            results[tool].append(done["null"][0] if done else None)
+    print(
+        "false positives: reference and current of equal size drawn from one distribution "
+        "(normal, lognormal, Poisson counts, beta, 4 and 200 Zipf-weighted categories); "
+        "share of (column, seed) pairs flagged, m = mloop, e = Evidently\n"
+    )
+    print(format_null(results["mloop"], results["evidently"]) + "\n", flush=True)
+    return results
+
+
+def run_power(sizes: Sizes, quick: bool, timeout: float) -> dict[str, Any]:
+    """The power case: the scenario's downturn for both tools over the seeds; printed."""
+    done = {tool: spawn_worker(tool, "power", None, quick, timeout, sizes.seeds) for tool in TOOLS}
+    results = {tool: (found["power"] if found else None) for tool, found in done.items()}
+    print(
+        f"power: churn_customers windows of {POWER_WINDOW_ROWS:,} rows with "
+        f"economic_downturn=1.0 against a {POWER_REFERENCE_ROWS:,}-row reference without it, "
+        f"{sizes.seeds} seeds; share of windows in which each column is flagged\n"
+    )
+    print(format_power(results["mloop"], results["evidently"]) + "\n", flush=True)
+    return results
+
+
+CASES = ("speed", "null", "power")
+
+
+def run_parent(quick: bool, timeout: float, cases: list[str], sizes: Sizes) -> int:
+    """Run the cases' workers one after another, print the tables, write the JSON; 1 on a
+    missed speed target."""
+    if importlib.util.find_spec("evidently") is None:
+        raise SystemExit("evidently is not installed here; run `make bench` (.venv-bench)")
+    versions = {name: version_of(name) for name in ("mloop", "evidently", "pandas", "numpy")}
+    mode = "quick" if quick else "full"
+    print(
+        f"mloop vs Evidently DataDriftPreset ({mode}; "
+        + ", ".join(f"{k} {v}" for k, v in versions.items())
+        + ")\n",
+        flush=True,
+    )
+    report: dict[str, Any] = {
+        "quick": quick,
+        "sizes": sizes.__dict__,
+        "shifted": SHIFTS,
+        "downturn": DOWNTURN,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+    runners = {"speed": run_speed, "null": run_null, "power": run_power}
+    for case in cases:
+        report[case] = runners[case](sizes, quick, timeout)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"results: {RESULTS}\nrerun:   {RERUN}", flush=True)
+    checks = report.get("speed", {}).get("targets", [])
     return 0 if all(c["passed"] for c in checks) else 1
 
 
@@ -494,16 +712,33 @@ def main() -> int:
     """Parse the command line and run the parent or one worker."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tool", choices=TOOLS, help="run one tool's worker only")
-    parser.add_argument("--case", choices=("drift", "window", "all"), default="all")
+    parser.add_argument(
+        "--case", choices=("drift", "window", "null", "power", "all"), default="all"
+    )
     parser.add_argument("--rows", type=int, help="worker: this size only (rows per frame)")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per worker")
     parser.add_argument("--json", action="store_true", help="worker: print results as JSON")
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help=f"parent: comma-separated of {', '.join(CASES)}"
+    )
+    parser.add_argument("--seeds", type=int, help="seeds of the false-positive and power cases")
+    parser.add_argument(
+        "--large-seeds", type=int, help="mloop's seeds of the false-positive case at 1,000,000 rows"
+    )
     args = parser.parse_args()
     os.environ.update(OFFLINE_ENV)
+    sizes = QUICK if args.quick else FULL
     if args.tool is None:
-        return run_parent(args.quick, args.timeout)
-    result = run_worker(args.tool, args.case, args.rows, QUICK if args.quick else FULL)
+        cases = [case for case in args.cases.split(",") if case]
+        if unknown := sorted(set(cases) - set(CASES)):
+            parser.error(f"unknown cases {', '.join(unknown)}")
+        if args.seeds:
+            sizes = replace(sizes, seeds=args.seeds)
+        if args.large_seeds:
+            sizes = replace(sizes, large_seeds=args.large_seeds)
+        return run_parent(args.quick, args.timeout, cases, sizes)
+    result = run_worker(args.tool, args.case, args.rows, args.seeds, sizes)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
 

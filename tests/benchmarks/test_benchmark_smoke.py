@@ -35,6 +35,17 @@ def test_drift_benchmark_mloop_worker_runs_a_quick_configuration() -> None:
     verdicts = measured["drift"][0]["verdicts"]
     assert verdicts["normal"]["drifted"] is True
     assert verdicts["uniform"]["drifted"] is False
+    null = measured["null"]
+    assert [size["rows"] for size in null] == [200, 2_000]
+    assert all(
+        set(size["flagged"]) == {"normal", "lognormal", "counts", "beta", "cat4", "cat200"}
+        for size in null
+    )
+    power = measured["power"]
+    assert power["seeds"] == 2
+    assert power["flagged"]["annual_income"] == 2
+    assert power["flagged"]["credit_score"] == 2
+    assert "churn" not in power["flagged"]
 
 
 def test_serving_benchmark_mloop_side_runs_a_quick_configuration() -> None:
