@@ -29,6 +29,8 @@ bench:
 	.venv-bench/bin/python benchmarks/tracking.py $(BENCH_ARGS)
 	.venv-bench/bin/python benchmarks/serving.py $(BENCH_ARGS)
 	.venv-bench/bin/python benchmarks/drift.py $(BENCH_ARGS)
+	.venv-bench/bin/python benchmarks/retraining.py $(BENCH_ARGS)
+	.venv-bench/bin/python benchmarks/server.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) mloop-data
