@@ -10,6 +10,19 @@ and killed. ``predict_proba`` called in-process on one row gives the per-row cos
 server. A last run sends 100,000 logged requests to mloop and samples the server's resident
 memory before and after. The parent prints two tables (measurements, targets) and writes
 benchmarks/results/serving.json. Linux only (process groups and /proc).
+
+mloop's rows: the prediction log on (with its local spool, the default), off, and on without
+the spool (``mloop serve`` has no switch for it: the benchmark starts that server itself with
+``ServeConfig(log_spool=False)``); and two rollouts, each on its own registered model whose
+versions 1 (champion) and 2 (challenger) are the same fitted model: A/B 50/50 and shadow. The
+targets compare them with the single-model server (log on): A/B keeps >= 90% of its req/s,
+shadow adds <= 1 ms to its p50, and the log with its spool costs <= 10% of req/s. After the
+load, a rollout server's /metrics must show the challenger with about half of all predicted
+rows and the store the rollout still running, or the run fails.
+
+Rerun mloop's side alone (no MLflow; wrk from ``apt-get install -y wrk``), from the repository:
+    PYTHONPATH=src .venv/bin/python benchmarks/serving.py --only mloop --models lr --rounds 3
+(add ``--workers 1`` or ``--skip-memory`` to shorten it, ``--quick`` for a smoke run).
 """
 
 from __future__ import annotations
@@ -42,7 +55,11 @@ import pandas as pd
 
 HOST = "127.0.0.1"
 RESULTS = Path(__file__).resolve().parent / "results" / "serving.json"
-RERUN = "make bench   (or: .venv-bench/bin/python benchmarks/serving.py [--quick] [--rounds N])"
+RERUN = (
+    "make bench   (or: .venv-bench/bin/python benchmarks/serving.py [--quick] [--rounds N]; "
+    "mloop only: PYTHONPATH=src .venv/bin/python benchmarks/serving.py --only mloop "
+    "--models lr --rounds 3)"
+)
 # No telemetry, no outbound calls from MLflow or anything else that honours these.
 OFFLINE_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 BIN = Path(sys.executable).parent
@@ -58,6 +75,12 @@ STOP_TIMEOUT = 40.0
 LOG_SETTLE_SECONDS = 3.0
 THROUGHPUT_TARGET = 3.0
 LOG_COST_TARGET = 0.10
+ROLLOUT_TARGET = 0.90  # A/B req/s as a share of the single-model server's
+SHADOW_P50_TARGET_MS = 1.0
+# The challenger's share of predicted rows that shows a rollout held (A/B 50/50, or shadow).
+ROLLOUT_SHARE = (0.45, 0.55)
+# The hidden command line the benchmark starts a server without the log's spool with.
+SERVE_WITHOUT_SPOOL = "--serve-without-spool"
 STALL_TARGET_MS = 20.0
 MEMORY_TARGET_MB = 50.0
 # A 1-minute load average above this before the run means other work competes for the CPU.
@@ -135,17 +158,24 @@ QUICK = Settings(duration=2, warmup=1, memory_requests=2_000)
 
 @dataclasses.dataclass(frozen=True)
 class Server:
-    """One server configuration of the table."""
+    """One server configuration of the table: mloop's log and spool, and its model's rollout."""
 
     key: str
     label: str
     path: str
+    log: bool = True
+    spool: bool = True
+    rollout: str = ""  # the mode of the rollout running on the served model ("" for none)
 
 
 RAW = Server("raw", "in-process predict_proba", "")
 MLFLOW = Server("mlflow", "MLflow /invocations", "/invocations")
 MLOOP = Server("mloop", "mloop /predict, log on", "/predict")
-MLOOP_NOLOG = Server("mloop-nolog", "mloop /predict, log off", "/predict")
+MLOOP_NOLOG = Server("mloop-nolog", "mloop /predict, log off", "/predict", log=False)
+MLOOP_NOSPOOL = Server("mloop-nospool", "mloop /predict, no spool", "/predict", spool=False)
+MLOOP_AB = Server("mloop-ab", "mloop /predict, A/B 50/50", "/predict", rollout="ab")
+MLOOP_SHADOW = Server("mloop-shadow", "mloop /predict, shadow", "/predict", rollout="shadow")
+MLOOP_SERVERS = [MLOOP, MLOOP_NOLOG, MLOOP_NOSPOOL, MLOOP_AB, MLOOP_SHADOW]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,11 +239,48 @@ def register_mloop(models: dict[str, Any], features: pd.DataFrame) -> dict[str, 
     client = mloop.Client()
     uris = {}
     for name, model in models.items():
-        run_id = client.create_run("bench", name)
-        client.log_model(run_id, model, input_example=features)
-        version = client.register_model(run_id, name).version
+        version = register_version(client, name, model, features)
         uris[name] = f"models:/{name}/{version}"
     return uris
+
+
+def register_version(client: Any, name: str, model: Any, features: pd.DataFrame) -> int:
+    """Log ``model`` in a run of the bench experiment and register it as the next version."""
+    run_id = client.create_run("bench", name)
+    client.log_model(run_id, model, input_example=features)
+    version: int = client.register_model(run_id, name).version
+    return version
+
+
+def register_rollouts(models: dict[str, Any], features: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """A running rollout per model and rollout server; URIs keyed by (server key, model).
+
+    Each gets its own registered model NAME-MODE (one running rollout per model): the fitted
+    model as version 1 (the champion alias) and again as version 2, the challenger, so both
+    arms cost the same per row. The rollout uses the mode's default policy (A/B: 50/50).
+    """
+    import mloop
+    from mloop.services.rollouts import make_policy
+
+    client = mloop.Client()
+    uris = {}
+    for server in (s for s in MLOOP_SERVERS if s.rollout):
+        for name, model in models.items():
+            served = f"{name}-{server.rollout}"
+            champion = register_version(client, served, model, features)
+            challenger = register_version(client, served, model, features)
+            client.registry.set_alias(served, "champion", champion)
+            policy = make_policy(server.rollout)
+            client.rollouts.start(served, challenger, policy, reason="serving benchmark")
+            uris[(server.key, name)] = f"models:/{served}/{champion}"
+    return uris
+
+
+def rollout_running(uri: str) -> bool:
+    """Whether the model of a models:/NAME/VERSION URI still has a running rollout."""
+    import mloop
+
+    return mloop.Client().rollouts.running(uri.split("/")[1]) is not None
 
 
 def register_mlflow(root: Path, models: dict[str, Any], features: pd.DataFrame) -> dict[str, str]:
@@ -458,12 +525,37 @@ def server_command(
         uri = workspace.uris[("mlflow", model)]
         command = [str(BIN / "mlflow"), "models", "serve", "-m", uri, "--env-manager", "local"]
         return [*command, "-h", HOST, "-p", str(port), "-w", str(workers)], env
-    uri = workspace.uris[("mloop", model)]
+    uri = mloop_uri(workspace, server, model)
+    if not server.spool:
+        script = str(Path(__file__).resolve())
+        return [sys.executable, script, SERVE_WITHOUT_SPOOL, uri, str(port), str(workers)], env
     command = [str(BIN / "mloop"), "serve", uri, "--host", HOST, "--port", str(port)]
     command += ["--workers", str(workers)]
-    if server is MLOOP_NOLOG:
+    if not server.log:
         command.append("--no-log-predictions")
     return command, env
+
+
+def mloop_uri(workspace: Workspace, server: Server, model: str) -> str:
+    """The URI an mloop server configuration serves: its own rollout's model, or the plain one."""
+    return workspace.uris[(server.key if server.rollout else "mloop", model)]
+
+
+def serve_without_spool(uri: str, port: int, workers: int) -> None:
+    """Serve ``uri`` as ``mloop serve`` does, with the prediction log on but its spool off.
+
+    ``mloop serve`` has no switch for ``ServeConfig.log_spool``; the benchmark runs this in a
+    fresh interpreter (``serving.py --serve-without-spool URI PORT WORKERS``).
+    """
+    import mloop
+    from mloop.serving import ServeConfig, run_server
+
+    client = mloop.Client()
+    settings = dataclasses.replace(
+        client.settings, store_url=client.store_url, artifacts_url=client.artifacts_url
+    )
+    config = ServeConfig(model_uri=uri, host=HOST, port=port, workers=workers, log_spool=False)
+    run_server(config, settings, factory="mloop.runtime:serve_app")
 
 
 def preflight(port: int, server: Server, body: bytes) -> None:
@@ -474,6 +566,34 @@ def preflight(port: int, server: Server, body: bytes) -> None:
         wanted = ["predictions"] + (["probabilities"] if server is not MLFLOW else [])
         if any(not isinstance(answer.get(k), list) or len(answer[k]) != 1 for k in wanted):
             raise BenchError(f"{server.label} answered {status}: {raw[:300]!r}")
+
+
+def predicted_rows(port: int) -> dict[str, float]:
+    """Rows predicted per model version (shadow scoring included), from the server's /metrics."""
+    _, raw = http_call(port, "GET", "/metrics")
+    rows: dict[str, float] = {}
+    for line in raw.decode().splitlines():
+        if line.startswith("mloop_predicted_rows_total{"):
+            labels, value = line.rsplit(" ", 1)
+            version = labels.split('version="', 1)[1].split('"', 1)[0]
+            rows[version] = rows.get(version, 0.0) + float(value)
+    return rows
+
+
+def check_rollout(port: int, server: Server, uri: str) -> None:
+    """The rollout held through the load: still running, the challenger scored its share.
+
+    A/B sends each request to one arm (about half each); shadow scores every request with both
+    arms. Either way the challenger (version 2) predicted about half of all rows.
+    """
+    rows = predicted_rows(port)
+    total = sum(rows.values())
+    share = rows.get("2", 0.0) / total if total else 0.0
+    if not ROLLOUT_SHARE[0] <= share <= ROLLOUT_SHARE[1] or not rollout_running(uri):
+        raise BenchError(
+            f"{server.label}: the rollout did not hold (rows per version {rows}, "
+            f"running: {rollout_running(uri)})"
+        )
 
 
 def measure_server(
@@ -496,6 +616,8 @@ def measure_server(
         measured = load(port, server.path, body, settings.duration)
         cpu = group_cpu_seconds(process.pid) - cpu
         cpu_ms = cpu * 1000 / max(measured.requests, 1)
+        if server.rollout:
+            check_rollout(port, server, mloop_uri(workspace, server, model))
         return dataclasses.replace(measured, cpu_ms=cpu_ms), group_rss_mb(process.pid)
 
 
@@ -622,14 +744,11 @@ def verdicts(rows: list[dict[str, Any]], memory: dict[str, Any] | None) -> list[
                     )
                 )
             if on and off:
-                cost = 1 - on["rps"] / off["rps"] if off["rps"] else math.inf
                 out.append(
-                    verdict(
-                        f"{where}: prediction log costs <= {LOG_COST_TARGET:.0%} req/s",
-                        f"{cost:+.1%} ({on['rps']:,.0f} on vs {off['rps']:,.0f} off)",
-                        cost <= LOG_COST_TARGET and not on["errors"] and not off["errors"],
-                    )
+                    log_cost_verdict(where, on, off, found.get((model, MLOOP_NOSPOOL.key, count)))
                 )
+            if on:
+                out += rollout_verdicts(where, on, model, count, found)
         one, two = found.get((model, MLOOP.key, 1)), found.get((model, MLOOP.key, 2))
         if one and two:
             delta = two["p50_ms"] - one["p50_ms"]
@@ -657,9 +776,56 @@ def verdicts(rows: list[dict[str, Any]], memory: dict[str, Any] | None) -> list[
     return out
 
 
+def log_cost_verdict(
+    where: str, on: dict[str, Any], off: dict[str, Any], unspooled: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The prediction log's cost (on with its spool, the default, vs off); the spool's share."""
+    cost = 1 - on["rps"] / off["rps"] if off["rps"] else math.inf
+    measured = f"{cost:+.1%} ({on['rps']:,.0f} on vs {off['rps']:,.0f} off"
+    if unspooled is not None and off["rps"]:
+        measured += f"; without the spool {1 - unspooled['rps'] / off['rps']:+.1%}"
+    return verdict(
+        f"{where}: prediction log (with spool) costs <= {LOG_COST_TARGET:.0%} req/s",
+        measured + ")",
+        cost <= LOG_COST_TARGET and not on["errors"] and not off["errors"],
+    )
+
+
+def rollout_verdicts(
+    where: str,
+    single: dict[str, Any],
+    model: str,
+    count: int,
+    found: dict[tuple[str, str, int], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """A/B throughput against the single-model server, shadow's p50 against it (both log on)."""
+    out = []
+    ab = found.get((model, MLOOP_AB.key, count))
+    if ab:
+        ratio = ab["rps"] / single["rps"] if single["rps"] else 0.0
+        out.append(
+            verdict(
+                f"{where}: A/B rollout 50/50 >= {ROLLOUT_TARGET:.0%} of single-model req/s",
+                f"{ratio:.1%} ({ab['rps']:,.0f} vs {single['rps']:,.0f} req/s)",
+                ratio >= ROLLOUT_TARGET and not ab["errors"] and not single["errors"],
+            )
+        )
+    shadow = found.get((model, MLOOP_SHADOW.key, count))
+    if shadow:
+        delta = shadow["p50_ms"] - single["p50_ms"]
+        out.append(
+            verdict(
+                f"{where}: shadow rollout adds <= {SHADOW_P50_TARGET_MS:.0f} ms to p50",
+                f"{delta:+.2f} ms (p50 {shadow['p50_ms']:.2f} vs {single['p50_ms']:.2f} ms)",
+                delta <= SHADOW_P50_TARGET_MS and not shadow["errors"] and not single["errors"],
+            )
+        )
+    return out
+
+
 def format_rows(rows: list[dict[str, Any]]) -> str:
     """The measurements as a fixed-width table."""
-    labels = {s.key: s.label for s in (RAW, MLFLOW, MLOOP, MLOOP_NOLOG)}
+    labels = {s.key: s.label for s in (RAW, MLFLOW, *MLOOP_SERVERS)}
     header = (
         f"{'model':<5}  {'server':<25}  {'workers':>7}  {'req/s':>8}  {'p50 ms':>7}  "
         f"{'p99 ms':>7}  {'errors':>6}  {'CPU ms/req':>10}  {'RSS MB':>6}"
@@ -720,6 +886,7 @@ def prepare(
     progress("training and registering the models ...")
     models, features = train_models(names)
     uris = {("mloop", k): v for k, v in register_mloop(models, features).items()}
+    uris |= register_rollouts(models, features)
     if with_mlflow:
         uris |= {("mlflow", k): v for k, v in register_mlflow(root, models, features).items()}
     row = features.head(1)
@@ -736,7 +903,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     commit_before = head_commit()
     with_mlflow = args.only != "mloop"
-    servers = [MLFLOW, MLOOP, MLOOP_NOLOG] if with_mlflow else [MLOOP, MLOOP_NOLOG]
+    servers = [MLFLOW, *MLOOP_SERVERS] if with_mlflow else list(MLOOP_SERVERS)
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         workspace, models, row = prepare(Path(tmp), args.models, with_mlflow)
         rows = measure_all(
@@ -798,6 +965,10 @@ def print_report(report: dict[str, Any]) -> None:
 
 def main() -> int:
     """Parse the command line, run the benchmark; 1 when a target fails, 2 on an error."""
+    if sys.argv[1:2] == [SERVE_WITHOUT_SPOOL]:
+        uri, port, workers = sys.argv[2:5]
+        serve_without_spool(uri, int(port), int(workers))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick", action="store_true", help="2 s per configuration, 2,000 requests"

@@ -57,8 +57,12 @@ def test_serving_benchmark_mloop_side_runs_a_quick_configuration() -> None:
     assert result.returncode in (0, 1), result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     servers = {row["server"] for row in report["rows"]}
-    assert {"mloop", "mloop-nolog"} <= servers
+    assert {"mloop", "mloop-nolog", "mloop-nospool", "mloop-ab", "mloop-shadow"} <= servers
     assert all(row["errors"] == 0 and row["rps"] > 0 for row in report["rows"])
+    targets = " ".join(t["target"] for t in report["targets"])
+    assert "prediction log (with spool)" in targets
+    assert "A/B rollout 50/50" in targets
+    assert "shadow rollout adds" in targets
 
 
 def test_retraining_benchmark_runs_a_quick_configuration() -> None:
