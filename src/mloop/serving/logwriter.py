@@ -11,13 +11,23 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from mloop.errors import MloopError
 from mloop.modelio.outputs import Outputs
-from mloop.prediction_log import feature_columns, output_columns
+from mloop.prediction_log import (
+    FEATURE_PREFIX,
+    LATENCY_MS,
+    PREDICTION_ID,
+    TS,
+    UNIT_ID,
+    feature_columns,
+    output_columns,
+)
 from mloop.serving.spool import Spool, spool_record
 
 logger = logging.getLogger("mloop.serving.log")
@@ -76,6 +86,29 @@ def _spool_append(spool: Spool, record: bytes) -> None:
         logger.exception("could not spool answered rows; they are only in memory")
 
 
+def log_batch(answered: Answered) -> pa.RecordBatch:
+    """One answered request (or micro-batch) in the log's columns as an Arrow record batch.
+
+    Built column by column from the arrays as handed over, without a DataFrame: this is what
+    the spool writes on the request path.
+    """
+    rows = len(answered.features)
+    columns: dict[str, Any] = {
+        PREDICTION_ID: pa.array(list(answered.prediction_ids), pa.string()),
+        TS: pa.array(np.full(rows, answered.ts)),
+        UNIT_ID: pa.array(list(answered.unit_ids or [None] * rows), pa.string()),
+        LATENCY_MS: pa.array(
+            np.broadcast_to(np.asarray(answered.latency_ms, dtype=np.float64), (rows,))
+        ),
+    }
+    for name in answered.features.columns:
+        values = answered.features[name].to_numpy()
+        columns[f"{FEATURE_PREFIX}{name}"] = pa.array(values, from_pandas=True)
+    for name, values in output_columns(answered.outputs).items():
+        columns[name] = pa.array(np.asarray(values), from_pandas=True)
+    return pa.RecordBatch.from_pydict(columns)
+
+
 class PredictionLogWriter:
     """Collects answered requests per model version; writes them as chunks off the request path."""
 
@@ -116,7 +149,7 @@ class PredictionLogWriter:
         """
         record = None
         if self._spool is not None:
-            record = spool_record(model, version, arm, log_frame([answered]))
+            record = spool_record(model, version, arm, log_batch(answered))
         with self._lock:
             if self._pending_rows >= MAX_PENDING_ROWS:
                 self.dropped_rows += len(answered.features)

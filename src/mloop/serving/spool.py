@@ -42,13 +42,17 @@ def spool_directory(home: Path, model: str, store_url: str) -> Path:
     return home / "spool" / f"{_UNSAFE.sub('_', model)}-{store}"
 
 
-def spool_record(model: str, version: int, arm: str, frame: pd.DataFrame) -> bytes:
-    """One record of the spool: the framing, the header and ``frame`` as an Arrow IPC stream."""
+def spool_record(model: str, version: int, arm: str, rows: pd.DataFrame | pa.RecordBatch) -> bytes:
+    """One record of the spool: the framing, the header and ``rows`` as an Arrow IPC stream."""
     header = json.dumps({"model": model, "version": version, "arm": arm}).encode()
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    batch = (
+        rows
+        if isinstance(rows, pa.RecordBatch)
+        else pa.RecordBatch.from_pandas(rows, preserve_index=False)
+    )
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as stream:
-        stream.write_table(table)
+    with pa.ipc.new_stream(sink, batch.schema) as stream:
+        stream.write_batch(batch)
     body = sink.getvalue()
     return b"".join((_FRAMING.pack(len(header), body.size), header, body.to_pybytes()))
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from mloop.errors import Conflict, StoreUnavailable
 from mloop.modelio.outputs import Outputs
-from mloop.serving.logwriter import Answered, PredictionLogWriter, log_frame
+from mloop.serving.logwriter import Answered, PredictionLogWriter, log_batch, log_frame
 
 
 def _answered(ids: list[str], start: float) -> Answered:
@@ -57,3 +57,13 @@ def test_refused_chunks_are_dropped_not_retried_forever() -> None:
     writer.flush()
     assert writer.pending_ids() == set()
     assert writer.dropped_rows == 2
+
+
+def test_the_spooled_batch_holds_what_the_log_frame_holds() -> None:
+    features = pd.DataFrame({"age": [41, 35], "region": ["N", None], "score": [0.5, np.nan]})
+    outputs = Outputs(np.array([1, 0]), np.array([[0.2, 0.8], [0.6, 0.4]]), [0, 1])
+    answered = Answered(["a", "b"], 1_700_000_000.0, ["u1", None], [1.5, 2.5], features, outputs)
+    spooled = log_batch(answered).to_pandas()
+    expected = log_frame([answered])
+    assert list(spooled.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(spooled, expected, check_dtype=False)
