@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from mloop.demo import churn_pipeline
 from mloop.scenario import TARGET, churn_customers
 from mloop.serving import ServeConfig, create_app
 from mloop.serving.server import NoDelayProtocol
+from tests.team_server import free_port
 
 
 def wait_until_ready(url: str, seconds: float = 60) -> None:
@@ -34,13 +34,6 @@ def wait_until_ready(url: str, seconds: float = 60) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the server at {url} did not become ready in {seconds} s")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
