@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, Response
 
 from mloop import __version__
 from mloop.serving.body import json_response
-from mloop.serving.protocols.oip import model_metadata
+from mloop.serving.protocols.oip import model_metadata, prediction_datatype
 
 if TYPE_CHECKING:
     from mloop.serving.app import ModelServer
@@ -55,7 +55,9 @@ def _model_routes(app: FastAPI, server: ModelServer) -> None:
         served = server.slots.find(name, version)
         classifier = hasattr(served.model, "predict_proba")
         inputs = served.signature.inputs
-        return json_response(model_metadata(served.name, served.version, inputs, classifier))
+        predicts = prediction_datatype(served.model.estimator)
+        body = model_metadata(served.name, served.version, inputs, classifier, predicts)
+        return json_response(body)
 
     async def model_ready(request: Request, name: str, version: str | None = None) -> Response:
         request.state.protocol = "oip"

@@ -43,6 +43,9 @@ def test_tritonclient_infers_and_reads_metadata(
     expected = churn_models.v1.predict(head)  # type: ignore[attr-defined]
     assert result.as_numpy("predict").tolist() == expected.tolist()
     assert result.as_numpy("predict_proba").shape == (4, 2)
+    declared = {output["name"]: output["datatype"] for output in metadata["outputs"]}
+    answered = result.get_response()["outputs"]
+    assert {output["name"]: output["datatype"] for output in answered} == declared
     with pytest.raises(Exception, match="not served"):
         client.infer("other-model", inputs)
     client.close()

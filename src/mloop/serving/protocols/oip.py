@@ -85,11 +85,20 @@ def infer_response(
     }
 
 
+def prediction_datatype(estimator: Any) -> str:
+    """The OIP datatype of an estimator's predictions: its classes' type, else FP64."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        return "FP64"
+    return NUMPY_TO_OIP.get(np.asarray(classes).dtype.kind, "BYTES")
+
+
 def model_metadata(
-    name: str, version: int, inputs: Sequence[ColumnSpec], classifier: bool
+    name: str, version: int, inputs: Sequence[ColumnSpec], classifier: bool, predicts: str
 ) -> dict[str, Any]:
-    """The model metadata response: name, versions, platform, input and output tensors."""
-    outputs = [{"name": "predict", "datatype": "BYTES", "shape": [-1]}]
+    """The model metadata response: name, versions, platform, input and output tensors;
+    ``predicts`` is the datatype the ``predict`` output has in infer answers."""
+    outputs = [{"name": "predict", "datatype": predicts, "shape": [-1]}]
     if classifier:
         outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
     return {
