@@ -100,13 +100,16 @@ def _iso_seconds(text: str, field: str) -> float:
 
 
 def emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
-    """Print rows as a table, or as JSON with ``--json``.
+    """Print rows as a table, or as JSON with ``--json``; no rows print "<title>: none".
 
     A table of more than four columns that is wider than the terminal is printed one record
     at a time instead (a field and value per line), so it stays readable at 80 columns.
     """
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        say(f"{title}: none")
         return
     columns = list(dict.fromkeys(key for row in rows for key in row))
     table = _table(title, columns, rows)

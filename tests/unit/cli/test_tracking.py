@@ -78,3 +78,9 @@ def test_runs_compare(shared_home: Home) -> None:
     table = cli(shared_home, "runs", "compare", shared_home.weak, shared_home.strong).stdout
     assert "metrics.f1" in table
     assert weak in table
+
+
+def test_a_listing_with_nothing_to_show_says_so(shared_home: Home) -> None:
+    out = cli(shared_home, "runs", "ls", "--filter", "metrics.f1 > 5").stdout
+    assert out.strip().endswith(": none")
+    assert cli_json(shared_home, "runs", "ls", "--filter", "metrics.f1 > 5") == []
