@@ -84,6 +84,7 @@ class Client:
     for a server, which keeps the artifacts). The store opens (and migrates) on first use; with
     ``create=False`` a missing store raises NotFound then instead of being created (for commands
     that only read). A model server's URL raises InvalidInput naming ``ServingClient``.
+    ``store`` is an already open store to use instead of opening ``url`` (the server does so).
     """
 
     def __init__(
@@ -93,10 +94,13 @@ class Client:
         artifacts_url: str | None = None,
         settings: Settings | None = None,
         create: bool = True,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings or load_settings()
         self.create = create
-        self.store_url = url or self.settings.store_url
+        self.store_url = url or (store.url if store is not None else self.settings.store_url)
+        if store is not None:
+            self.__dict__["_store"] = store
         self.artifacts_url = artifacts_url or self.settings.artifacts_url
         if is_server_url(self.store_url):
             self._store  # noqa: B018 - a server URL is checked at once, naming ServingClient

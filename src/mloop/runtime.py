@@ -1,6 +1,6 @@
 """The processes mloop runs: the model server, with its scheduled monitor, the model's
-retraining policy and rollout when it has them; and the team server (the REST API, its monitor
-schedulers and optionally a model server)."""
+retraining policy and rollout when it has them; and the team server (the REST API, the
+schedules of ``mloop.schedules`` and optionally a model server)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.prediction_log import parse_window
 from mloop.retraining import RetrainingScheduler
 from mloop.rollouts import RolloutEvaluator
+from mloop.schedules import team_schedules
 from mloop.serving import create_app
 from mloop.serving.app import BackgroundJob
 from mloop.serving.config import ServeConfig, from_parent
@@ -53,9 +54,11 @@ def serve_app() -> FastAPI:
 @dataclass(frozen=True)
 class TeamServer:
     """What ``mloop server`` runs: where it listens, the model it serves in-process (``NAME``
-    for its champion, ``NAME@ALIAS``, ``NAME/VERSION`` or a ``models:/`` URI; None for none)
-    and the monitors it schedules (targets such as ``churn@champion``, each every
-    ``monitor_every`` seconds over a window)."""
+    for its champion, ``NAME@ALIAS``, ``NAME/VERSION`` or a ``models:/`` URI; None for none),
+    the monitors it schedules (targets such as ``churn@champion``, each every
+    ``monitor_every`` seconds over a window), how often it runs each model's retraining
+    policy (``retrain_every`` seconds; rollouts follow their policies) and whether it runs
+    these schedules at all."""
 
     host: str = "127.0.0.1"
     port: int = 5000
@@ -63,14 +66,22 @@ class TeamServer:
     monitors: Sequence[str] = ()
     monitor_every: float = 60.0
     monitor_window: str = "10000"
+    retrain_every: float = 60.0
+    schedules: bool = True
 
 
 def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
-    """The app of ``mloop server``: the API under /api/v1 with the monitor schedulers, and the
-    model server at the root when ``server.serve`` names a model (which must load)."""
+    """The app of ``mloop server``: the API under /api/v1 with the schedules, and the model
+    server at the root when ``server.serve`` names a model (which must load)."""
     client = Client(settings=settings)
     window = parse_window(server.monitor_window)
-    jobs = [MonitorScheduler(client, t, window, server.monitor_every) for t in server.monitors]
+    jobs: list[BackgroundJob] = []
+    if server.schedules:
+        jobs.extend(
+            team_schedules(
+                client, server.monitors, window, server.monitor_every, server.retrain_every
+            )
+        )
     if server.serve is None:
         return create_api(settings, jobs=jobs)
     uri = str(ModelUri.parse_target(server.serve))

@@ -6,11 +6,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from mloop.artifacts import ArtifactStore
+from mloop.client import Client
 from mloop.config import Settings
 from mloop.errors import NotFound
 from mloop.store import Store
@@ -59,6 +61,13 @@ class Backend:
     artifacts: ArtifactStore
     settings: Settings
     batches: IdempotencyKeys = field(default_factory=IdempotencyKeys)
+
+    @cached_property
+    def client(self) -> Client:
+        """A client on this store and artifact root: the services that check what routes get."""
+        return Client(
+            settings=self.settings, store=self.store, artifacts_url=self.settings.artifacts_url
+        )
 
     def require_blob(self, digest: str) -> None:
         """Return if the artifact store holds this blob; NotFound (naming ``digest``) if not."""

@@ -28,6 +28,12 @@ def server(
     monitor_window: Annotated[
         str, typer.Option(help="Monitor window: rows or a period.")
     ] = "10000",
+    retrain_every: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between runs of each retraining policy.")
+    ] = 60.0,
+    schedules: Annotated[
+        bool, typer.Option(help="Run monitors, retraining policies and rollout evaluations.")
+    ] = True,
 ) -> None:
     """Run the mloop server: the REST API under /api/v1 for remote clients and the schedulers."""
     from mloop.runtime import TeamServer, run_team_server
@@ -42,6 +48,15 @@ def server(
         settings = replace(settings, allowed_hosts=(*settings.allowed_hosts, host))
     if host not in LOOPBACK and not settings.token:
         say("warning: listening beyond this machine without MLOOP_TOKEN: anyone can write")
-    config = TeamServer(host, port, serve, tuple(monitor or ()), monitor_every, monitor_window)
+    config = TeamServer(
+        host,
+        port,
+        serve,
+        tuple(monitor or ()),
+        monitor_every,
+        monitor_window,
+        retrain_every,
+        schedules,
+    )
     say(f"mloop server on http://{host}:{port}/api/v1 (docs: /api/v1/docs)")
     run_team_server(config, settings)

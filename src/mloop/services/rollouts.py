@@ -34,6 +34,7 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 PROMOTE_WHEN = ("better", "not_worse", "guardrails")
 METRICS = ("accuracy", "reward")
 SECONDARY_METRICS = (*METRICS, "latency_ms")
+DECISION_KINDS = ("start", "advance", "weights", "promote", "rollback", "stop")
 DEFAULT_STEPS = {
     RolloutMode.AB: (0.5,),
     RolloutMode.CANARY: (0.05, 0.25, 0.5, 1.0),
@@ -97,6 +98,30 @@ def check_policy(policy: RolloutPolicy) -> RolloutPolicy:
     return replace(
         policy, mode=mode, steps=steps, alias=alias_name(policy.alias), secondary=secondary
     )
+
+
+def check_weights(weights: dict[str, float]) -> dict[str, float]:
+    """Traffic shares of the two arms, each in [0, 1]; InvalidInput (``weights``) otherwise."""
+    if set(weights) != {CHAMPION, CHALLENGER}:
+        raise InvalidInput(
+            f"weights must name the arms {CHAMPION} and {CHALLENGER}, got {sorted(weights)}",
+            field="weights",
+        )
+    return {arm: _fraction("weights", share) for arm, share in weights.items()}
+
+
+def check_decision(decision: RolloutDecision) -> RolloutDecision:
+    """``decision`` if its kind is known and its arms and versions name the two arms.
+
+    Raises InvalidInput naming the first bad field.
+    """
+    if decision.kind not in DECISION_KINDS:
+        raise InvalidInput(f"kind must be one of {DECISION_KINDS}", field="kind")
+    model_name(decision.model)
+    check_weights(decision.arms)
+    if set(decision.versions) != {CHAMPION, CHALLENGER}:
+        raise InvalidInput("versions must name the champion and challenger", field="versions")
+    return decision
 
 
 def _mode(mode: Any) -> RolloutMode:
@@ -179,6 +204,52 @@ class RolloutService:
         )
         start = self._decision(rollout, "start", reason or f"{checked.mode} started", weights)
         return self._rollouts.create_rollout(rollout, start)
+
+    def create(self, rollout: Rollout, start: RolloutDecision) -> Rollout:
+        """Store a rollout another client built with ``start`` (what ``start`` stores).
+
+        Returns the stored rollout. Raises InvalidInput for a bad policy, weights or decision,
+        NotFound for a missing version, Conflict when the model already has a running rollout.
+        """
+        check_policy(rollout.policy)
+        check_weights(rollout.weights)
+        for arm in (CHAMPION, CHALLENGER):
+            self._registry.get_model_version(rollout.model, getattr(rollout, arm))
+        if rollout.champion == rollout.challenger:
+            raise InvalidInput("the challenger is the champion", field="challenger")
+        if check_decision(start).kind != "start" or start.model != rollout.model:
+            raise InvalidInput("a rollout starts with a start decision of its model", field="kind")
+        return self._rollouts.create_rollout(rollout, start)
+
+    def apply(
+        self,
+        decision: RolloutDecision,
+        *,
+        state: RolloutState,
+        step: int,
+        weights: dict[str, float],
+    ) -> Rollout:
+        """Record a decision another client took and the rollout's state after it.
+
+        Returns the rollout. Raises InvalidInput for a bad decision, step or weights, NotFound
+        for an unknown rollout, Conflict when it is no longer running.
+        """
+        check_decision(decision)
+        checked = check_weights(weights)
+        step = integer("step", step, minimum=0)
+        return self._rollouts.apply_decision(decision, state=state, step=step, weights=checked)
+
+    def get(self, rollout_id: int) -> Rollout:
+        """The rollout with this id; NotFound when there is none."""
+        return self._rollouts.get_rollout(integer("rollout_id", rollout_id, minimum=1))
+
+    def list_rollouts(self, model: str, state: RolloutState | None = None) -> list[Rollout]:
+        """Rollouts of a model (in ``state`` when given), newest first."""
+        return self._rollouts.list_rollouts(model_name(model), state)
+
+    def tallies(self, rollout_id: int) -> dict[str, tuple[int, int]]:
+        """Requests and errors per arm of a rollout, summed over every server."""
+        return self._rollouts.tallies(rollout_id)
 
     def _decision(
         self,
@@ -264,8 +335,16 @@ class RolloutService:
     def record_tally(
         self, rollout_id: int, arm: str, holder: str, requests: int, errors: int
     ) -> None:
-        """Store one server's running totals of answered and failed requests of an arm."""
-        self._rollouts.record_tally(rollout_id, arm, holder, requests, errors)
+        """Store one server's running totals of answered and failed requests of an arm.
+
+        Raises InvalidInput for an arm other than the two, or a negative count.
+        """
+        if arm not in (CHAMPION, CHALLENGER):
+            raise InvalidInput(f"arm {arm!r} is not {CHAMPION} or {CHALLENGER}", field="arm")
+        counts = [
+            integer(name, n, minimum=0) for name, n in (("requests", requests), ("errors", errors))
+        ]
+        self._rollouts.record_tally(rollout_id, arm, holder, *counts)
 
     def analyze(self, model: str) -> RolloutAnalysis:
         """Counts, metric, difference, SRM, power and guardrails of the model's newest rollout.
