@@ -17,7 +17,7 @@ from mloop.demo import churn_pipeline
 from mloop.entities import GateConfig, RetrainingPolicy, Triggers
 from mloop.prediction_log import FEATURE_PREFIX, PREDICTION, PROBA_PREFIX
 from mloop.scenario import TARGET, churn_customers
-from tests.conftest import SQL_STORES, open_store_url, store_ids
+from tests.conftest import STORES, open_store_url, store_ids
 
 RECIPE = "mloop.demo:train_churn"
 
@@ -90,7 +90,12 @@ def scenario(client: mloop.Client) -> Scenario:
     return Scenario(client, champion)
 
 
-@pytest.fixture(params=SQL_STORES, ids=store_ids(SQL_STORES))
+# The loop on every SQL backend and over HTTP on SQLite; the REST store on PostgreSQL runs the
+# cheaper store tests (test_store.py), which cover the same API routes.
+LOOP_STORES = [store for store in STORES if store != ("rest", "postgresql")]
+
+
+@pytest.fixture(params=LOOP_STORES, ids=store_ids(LOOP_STORES))
 def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Retraining is not served over HTTP yet: these tests run on the SQL stores."""
+    """The retraining loop's store: SQLite and PostgreSQL, and an mloop server on SQLite."""
     yield from open_store_url(request, monkeypatch)

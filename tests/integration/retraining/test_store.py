@@ -1,9 +1,11 @@
-"""The retraining store on SQLite and PostgreSQL: policies, decisions, the lock."""
+"""The retraining store on every implementation (SQL, and over HTTP) and backend: policies,
+decisions, the lock."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -11,8 +13,15 @@ import mloop
 from mloop.entities import Decision, DecisionKind
 from mloop.errors import InvalidInput, NotFound
 from mloop.store import Store
+from tests.conftest import STORES, open_store_url, store_ids
 
 from .conftest import policy
+
+
+@pytest.fixture(params=STORES, ids=store_ids(STORES))
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every store implementation on every backend."""
+    yield from open_store_url(request, monkeypatch)
 
 
 def test_a_policy_round_trips_and_bad_fields_are_named(client: mloop.Client) -> None:
