@@ -61,7 +61,7 @@ class LeasedSchedule:
     """Runs the jobs of ``source`` once per interval each, in a thread, behind store leases.
 
     ``name`` names the thread and the log lines. ``run_due`` does one poll; ``start`` polls
-    every quarter of the shortest period (between 0.05 and 5 seconds) until ``stop``.
+    until ``stop``, as each job's interval begins and at least every quarter of its period.
     """
 
     def __init__(self, client: Client, name: str, source: JobSource) -> None:
@@ -86,12 +86,18 @@ class LeasedSchedule:
     def run_due(self) -> tuple[list[str], float]:
         """Run every job that is due and whose lease this replica holds now.
 
-        Returns the names of the jobs run and the seconds to wait before the next poll.
+        Returns the names of the jobs run and the seconds to wait before the next poll: a
+        quarter of the shortest period (0.05 to 5 s), or less to wake as the next interval
+        of a job begins.
         """
         jobs = self._source()
         ran = [job.name for job in jobs if self._run_if_due(job)]
-        shortest = min((job.every for job in jobs), default=4 * MAX_POLL)
-        return ran, min(max(shortest / 4, MIN_POLL), MAX_POLL)
+        now = time.time()
+        wait = MAX_POLL
+        for job in jobs:
+            boundary = (interval(now, job.every) + 1) * job.every - now
+            wait = min(wait, max(job.every / 4, MIN_POLL), boundary + 0.01)
+        return ran, max(wait, 0.0)
 
     def _run_if_due(self, job: Job) -> bool:
         due = interval(time.time(), job.every)
