@@ -150,13 +150,15 @@ class RunBatch:
 class RunQuery:
     """A run search: the experiments (none: no runs), a filter, orderings and a page size.
 
-    ``filter`` and ``order_by`` use the filter language of ``mloop.store.filters``.
+    ``filter`` and ``order_by`` use the filter language of ``mloop.store.filters``; the first
+    ``offset`` matching runs are skipped (a later page).
     """
 
     experiment_ids: Sequence[int]
     filter: str | None = None
     order_by: Sequence[str] = ()
     max_results: int = 1000
+    offset: int = 0
 
 
 @dataclass(frozen=True)

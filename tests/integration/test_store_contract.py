@@ -184,6 +184,29 @@ def test_search_runs_filters_and_orders(store: Store) -> None:
     assert names(None, "params.model ASC", "metrics.f1 DESC") == ["gb-1", "lr-2", "rf-0", "rf-3"]
 
 
+def test_search_sorts_runs_without_the_key_last_and_pages_by_offset(store: Store) -> None:
+    ids = _populate(store)
+    bare = new_run(store, "bare")  # no metrics, no params
+    churn = [store.runs.get_experiment("churn").id]
+
+    def names(filter_string: str | None, order: str, limit: int = 1000, offset: int = 0) -> list:
+        query = RunQuery(churn, filter_string, [order], limit, offset)
+        return [r.name for r in store.runs.search_runs(query)]
+
+    assert names(None, "metrics.f1 DESC") == ["gb-1", "rf-0", "lr-2", "rf-3", "bare"]
+    assert names(None, "metrics.f1 ASC")[:4] == ["rf-3", "lr-2", "rf-0", "gb-1"]
+    assert names(None, "metrics.f1 ASC")[-1] == "bare"
+    assert names("metrics.f1 > 0.5 or metrics.f1 < 0.5", "metrics.f1 DESC")[-1] == "rf-3"
+    assert names("params.model = 'rf' or metrics.f1 > 0.7", "metrics.f1 DESC") == [
+        "gb-1",
+        "rf-0",
+        "rf-3",
+    ]
+    pages = [names(None, "metrics.f1 DESC", 2, offset) for offset in (0, 2, 4, 6)]
+    assert pages == [["gb-1", "rf-0"], ["lr-2", "rf-3"], ["bare"], []]
+    assert store.runs.get_run(bare).metrics == {} and ids
+
+
 def test_client_searches_every_experiment_by_default(client: mloop.Client) -> None:
     client.create_run("churn", "a")
     client.create_run("other", "b")

@@ -72,11 +72,10 @@ def search_runs(body: RunSearch, served: Served) -> RunPage:
     if body.max_results < 1:
         raise InvalidInput("max_results must be at least 1", field="max_results")
     offset = _offset(body.page_token)
-    query = RunQuery(body.experiment_ids, body.filter, body.order_by, offset + body.max_results + 1)
+    query = RunQuery(body.experiment_ids, body.filter, body.order_by, body.max_results + 1, offset)
     found = served.store.runs.search_runs(query)
-    page = found[offset : offset + body.max_results]
-    more = len(found) > offset + body.max_results
-    return RunPage(page, str(offset + body.max_results) if more else None)
+    more = len(found) > body.max_results
+    return RunPage(found[: body.max_results], str(offset + body.max_results) if more else None)
 
 
 def _offset(token: str | None) -> int:

@@ -82,7 +82,14 @@ class RestRunStore:
 
     def search_runs(self, search: RunQuery) -> list[Run]:
         """Runs matching the query, in its order; InvalidInput for a malformed filter."""
-        page = self._s.call("POST", "/runs/search", search)
+        body = {
+            "experiment_ids": list(search.experiment_ids),
+            "filter": search.filter,
+            "order_by": list(search.order_by),
+            "max_results": search.max_results,
+            "page_token": str(search.offset) if search.offset else None,
+        }
+        page = self._s.call("POST", "/runs/search", body)
         return records(Run, page["runs"])
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:

@@ -79,7 +79,7 @@ latest_metrics = Table(
     Column("value", Float, nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("timestamp", Float, nullable=False),
-    Index("ix_latest_metrics_key_value", "key", "value"),
+    Index("ix_latest_metrics_key_value_run", "key", "value", "run_id"),
 )
 
 datasets = Table(

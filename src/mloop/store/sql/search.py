@@ -63,33 +63,57 @@ def _keyed_exists(table: Any, key: str, test: ColumnElement[bool] | None) -> Col
     return exists().where(*conditions)
 
 
-def _order_column(clause: str) -> list[Any]:
+def _requires(condition: Condition | None, entity: str, key: str) -> bool:
+    """Whether every run ``condition`` matches holds ``entity.key`` (so it is never null)."""
+    if condition is None:
+        return False
+    if isinstance(condition, Comparison):
+        return condition.entity == entity and condition.key == key
+    found = [_requires(item, entity, key) for item in condition.items]
+    return any(found) if condition.op == "and" else all(found)
+
+
+def _ordered(
+    query: Select[Any], condition: Condition | None, position: int, clause: str
+) -> tuple[Select[Any], list[Any]]:
+    """The query joined to what ``clause`` orders by, and the ORDER BY terms.
+
+    A metric, param or tag joins its table on the key (an inner join when the filter already
+    requires the key, so its index can deliver rows in order and the LIMIT stops the scan;
+    else an outer join, its runs without the key last).
+    """
     entity, key, descending = parse_order_by(clause)
     if entity == "attributes":
         column: Any = _attribute(key)
-    else:
-        table = _KEYED[entity]
-        column = (
-            select(table.c.value)
-            .where(table.c.run_id == t.runs.c.id, table.c.key == key)
-            .scalar_subquery()
-        )
-    ordered = column.desc() if descending else column.asc()
-    return [column.is_(None), ordered]
+        return query, [column.is_(None), column.desc() if descending else column.asc()]
+    table = _KEYED[entity].alias(f"order_{position}")
+    on = and_(table.c.run_id == t.runs.c.id, table.c.key == key)
+    ordered = table.c.value.desc() if descending else table.c.value.asc()
+    if _requires(condition, entity, key):
+        return query.join(table, on), [ordered]
+    return query.outerjoin(table, on), [table.c.value.is_(None), ordered]
 
 
 def search_query(search: RunQuery) -> Select[Any]:
-    """The SELECT over ``runs`` for a search: filter, ordering (then newest first) and limit.
+    """The SELECT over ``runs`` for a search: filter, ordering (then newest first), the page's
+    offset and limit, all in the database.
 
-    Raises InvalidInput for a malformed filter or ordering, or ``max_results`` below 1.
+    Raises InvalidInput for a malformed filter or ordering, ``max_results`` below 1 or a
+    negative ``offset``.
     """
     if search.max_results < 1:
         raise InvalidInput(f"max_results must be at least 1, got {search.max_results}")
+    if search.offset < 0:
+        raise InvalidInput(f"offset must be at least 0, got {search.offset}", field="offset")
     condition = parse_filter(search.filter)
     ids = list(search.experiment_ids)
     where: list[ColumnElement[bool]] = [t.runs.c.experiment_id.in_(ids) if ids else false()]
     if condition is not None:
         where.append(_clause(condition))
-    ordering = [part for clause in search.order_by for part in _order_column(clause)]
+    query, ordering = select(t.runs), []
+    for position, clause in enumerate(search.order_by):
+        query, terms = _ordered(query, condition, position, clause)
+        ordering += terms
     ordering += [t.runs.c.start_time.desc(), t.runs.c.id]
-    return select(t.runs).where(*where).order_by(*ordering).limit(search.max_results)
+    query = query.where(*where).order_by(*ordering)
+    return query.limit(search.max_results).offset(search.offset)
