@@ -7,7 +7,6 @@ paths and methods, and request bodies of the wrong shape, answer with the same b
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,7 +14,7 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from mloop import __version__, web
@@ -29,6 +28,7 @@ from mloop.api import (
     runs,
 )
 from mloop.api.backend import Backend
+from mloop.api.docs import add_docs
 from mloop.api.guard import RequestGuard
 from mloop.artifacts import ArtifactStore
 from mloop.config import Settings
@@ -92,7 +92,7 @@ def create_api(
         app.include_router(module, prefix=API)
     for module in (predictions.router, monitoring.router, rollouts.router, retraining.router):
         app.include_router(module, prefix=API)
-    app.add_api_route(DOCS, lambda: docs_page(app), include_in_schema=False)
+    add_docs(app, DOCS)
     _handle_errors(app)
     app.add_middleware(RequestGuard, settings=settings)
     return app
@@ -137,21 +137,3 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 async def _unexpected(_: Request, exc: Exception) -> Response:
     logger.exception("request failed", exc_info=exc)
     return error_response(MloopError(web.INTERNAL_MESSAGE))
-
-
-def docs_page(app: FastAPI) -> HTMLResponse:
-    """A plain HTML list of the API's operations, linking the OpenAPI document (no scripts)."""
-    rows = [
-        f"<tr><td>{html.escape(method.upper())}</td><td><code>{html.escape(path)}</code></td>"
-        f"<td>{html.escape(op.get('summary', ''))}</td></tr>"
-        for path, item in app.openapi()["paths"].items()
-        for method, op in item.items()
-    ]
-    page = (
-        "<!doctype html><meta charset=utf-8><title>mloop API</title>"
-        f"<h1>mloop API {html.escape(__version__)}</h1>"
-        f'<p>OpenAPI document: <a href="{OPENAPI}">{OPENAPI}</a></p>'
-        f"<table><tr><th>method</th><th>path</th><th>summary</th></tr>{''.join(rows)}</table>"
-    )
-    headers = {"content-security-policy": "default-src 'none'"}
-    return HTMLResponse(page, headers=headers)
