@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from mloop.api.backend import Served
 from mloop.api.bodies import AliasTarget, NewVersion
 from mloop.entities import AliasEvent, AliasMove, ModelVersion, RegisteredModel
-from mloop.services import RegistryService
+from mloop.uris import alias_name, model_name
 
 router = APIRouter(tags=["registry"])
 
@@ -24,7 +24,7 @@ def list_models(served: Served) -> list[RegisteredModel]:
 def create_model_version(name: str, body: NewVersion, served: Served) -> ModelVersion:
     """Register a logged model as the next version of ``name``."""
     served.require_blob(body.model.digest)
-    return served.store.models.create_model_version(name, body.model, body.description)
+    return served.store.models.create_model_version(model_name(name), body.model, body.description)
 
 
 @router.get("/models/{name}/versions")
@@ -42,10 +42,7 @@ def get_model_version(name: str, version: int, served: Served) -> ModelVersion:
 @router.get("/models/{name}/versions/{version}/lineage")
 def lineage(name: str, version: int, served: Served) -> dict[str, Any]:
     """Where a version came from: its run, params, metrics, datasets, code and model file."""
-    registry = RegistryService(
-        served.store.models, served.store.runs, served.artifacts, served.settings
-    )
-    return registry.lineage(name, version)
+    return served.client.registry.lineage(name, version)
 
 
 @router.get("/models/{name}/aliases/{alias}")
@@ -56,7 +53,12 @@ def get_alias(name: str, alias: str, served: Served) -> AliasTarget:
 
 @router.post("/alias-moves")
 def move_alias(body: AliasMove, served: Served) -> AliasEvent:
-    """Move (or delete) an alias and audit the move; 409 when another move landed first."""
+    """Move (or delete) an alias and audit the move; 409 when another move landed first,
+    422 for a bad model or alias name, 404 for a version the model does not have."""
+    model_name(body.name)
+    alias_name(body.alias)
+    if body.version is not None:
+        served.store.models.get_model_version(body.name, body.version)
     return served.store.models.move_alias(body)
 
 

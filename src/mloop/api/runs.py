@@ -25,7 +25,6 @@ from mloop.entities import (
     Metric,
     NewRun,
     Run,
-    RunBatch,
     RunQuery,
 )
 from mloop.errors import InvalidInput
@@ -107,16 +106,18 @@ def log_batch(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Written:
     """Write params, metric points and tags at once; a retried key writes nothing again."""
-    batch = RunBatch(body.params, body.metrics, body.tags)
     key = idempotency_key or body.idempotency_key
     if key is None:
-        served.store.runs.log_batch(run_id, batch)
+        _write(served, run_id, body)
         return Written(True)
-    return Written(served.batches.once(f"{run_id}:{key}", lambda: _write(served, run_id, batch)))
+    return Written(served.batches.once(f"{run_id}:{key}", lambda: _write(served, run_id, body)))
 
 
-def _write(served: Served, run_id: str, batch: RunBatch) -> None:
-    served.store.runs.log_batch(run_id, batch)
+def _write(served: Served, run_id: str, body: BatchBody) -> None:
+    """Write a batch through the tracking service, which checks keys, values and lengths."""
+    served.client.tracking.log_batch(
+        run_id, params=body.params, metrics=body.metrics, tags=body.tags
+    )
 
 
 @router.get("/runs/{run_id}/metric-history")

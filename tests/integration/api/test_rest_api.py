@@ -114,6 +114,17 @@ def test_errors_use_the_error_body(api: httpx.Client) -> None:
     assert missing.headers["x-request-id"]
 
 
+def test_bad_batches_and_alias_moves_are_refused_and_write_nothing(api: httpx.Client) -> None:
+    run_id = _run(api)
+    long_key = [{"key": "k" * 300, "value": 1.0, "step": 0, "timestamp": 1.0}]
+    bad = api.post(f"/runs/{run_id}/batch", json={"metrics": long_key, "params": {"a": "1"}})
+    assert bad.status_code == 422
+    assert api.get(f"/runs/{run_id}").json()["params"] == {}
+    move = {"name": "churn", "alias": "9lives", "version": None, "action": "delete"}
+    answer = api.post("/alias-moves", json={**move, "reason": "", "user": "u"})
+    assert answer.status_code == 422 and answer.json()["field"] == "alias"
+
+
 def test_the_api_describes_itself_without_a_cdn(api: httpx.Client) -> None:
     document = api.get("/openapi.json").json()
     assert "/api/v1/runs/search" in document["paths"]
