@@ -39,6 +39,8 @@ def _metric(field: str, value: Any) -> str:
 
 
 def _triggers(found: Triggers) -> Triggers:
+    if not isinstance(found.drift, bool):
+        raise InvalidInput("triggers.drift must be true or false", field="triggers.drift")
     _metric("triggers.metric", found.metric)
     for name in ("metric_drop", "estimated_drop"):
         if getattr(found, name) is not None:
@@ -58,6 +60,10 @@ def _gate(found: GateConfig) -> GateConfig:
     _number("gate.margin", found.margin, 0.0, 1.0)
     _number("gate.confidence", found.confidence, 0.5, 0.999)
     integer("gate.resamples", found.resamples, minimum=10)
+    if not isinstance(found.guardrails, Mapping):
+        raise InvalidInput(
+            "gate.guardrails must map metrics to tolerances", field="gate.guardrails"
+        )
     for metric, tolerance in found.guardrails.items():
         _metric("gate.guardrails", metric)
         _number(f"gate.guardrails.{metric}", tolerance, 0.0, 1.0)
@@ -87,8 +93,16 @@ def check_policy(policy: RetrainingPolicy) -> RetrainingPolicy:
     _number("lock_seconds", policy.lock_seconds, 1.0)
     _choice("on_pass", policy.on_pass, ON_PASS)
     _choice("executor", policy.executor, EXECUTORS)
-    if not all(isinstance(c, Mapping) for c in policy.candidates):
+    if not isinstance(policy.candidates, list | tuple) or not all(
+        isinstance(c, Mapping) for c in policy.candidates
+    ):
         raise InvalidInput("candidates must be a list of param mappings", field="candidates")
+    if not isinstance(policy.params, Mapping):
+        raise InvalidInput("params must map names to values", field="params")
+    for name in ("dataset", "dask_address"):
+        value = getattr(policy, name)
+        if not isinstance(value, str) and not (name == "dask_address" and value is None):
+            raise InvalidInput(f"{name} must be a string, got {value!r}", field=name)
     return replace(
         policy,
         model=model_name(policy.model),
@@ -109,7 +123,9 @@ def policy_to_dict(policy: RetrainingPolicy) -> dict[str, Any]:
     return document
 
 
-def _known(cls: type, document: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _known(cls: type, document: Any, where: str) -> dict[str, Any]:
+    if not isinstance(document, Mapping):
+        raise InvalidInput(f"{where} must be a mapping, got {document!r}", field=where)
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(document) - names)
     if unknown:
@@ -127,5 +143,8 @@ def policy_from_dict(document: Mapping[str, Any]) -> RetrainingPolicy:
             raise InvalidInput(f"a retraining policy needs {required!r}", field=required)
     values["triggers"] = Triggers(**_known(Triggers, values.get("triggers") or {}, "triggers"))
     values["gate"] = GateConfig(**_known(GateConfig, values.get("gate") or {}, "gate"))
-    values["candidates"] = tuple(values.get("candidates") or ())
+    candidates = values.get("candidates") or ()
+    if not isinstance(candidates, list | tuple):
+        raise InvalidInput("candidates must be a list of param mappings", field="candidates")
+    values["candidates"] = tuple(candidates)
     return check_policy(RetrainingPolicy(**values))

@@ -146,6 +146,8 @@ def make_policy(mode: str | RolloutMode, **options: Any) -> RolloutPolicy:
     given = {key: value for key, value in options.items() if value is not None}
     for name in ("steps", "secondary"):
         if name in given:
+            if not isinstance(given[name], list | tuple):
+                raise InvalidInput(f"{name} must be a list, got {given[name]!r}", field=name)
             given[name] = tuple(given[name])
     given.setdefault("steps", DEFAULT_STEPS[checked])
     if checked == RolloutMode.CANARY:

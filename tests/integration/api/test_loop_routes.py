@@ -59,6 +59,7 @@ def test_bad_rollout_requests_get_422_naming_the_field(mount: Mounted) -> None:
         ({"challenger": 1}, "challenger"),
         ({"challenger": 0}, "challenger"),
         ({"challenger": 2, "extra": 1}, "extra"),
+        ({"challenger": 2, "options": {"steps": 5}}, "steps"),
     ]
     with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as api:
         for body, field in cases:
@@ -87,6 +88,10 @@ def test_a_retraining_policy_is_set_read_planned_and_locked_over_http(mount: Mou
             "/models/churn/retraining-policy", json={"policy": {"model": "x", **policy}}
         )
         assert other.status_code == 422 and other.json()["field"] == "model"
+        for field, value in [("triggers", 5), ("params", 3), ("candidates", 5)]:
+            body = {"policy": {**policy, field: value}}
+            hostile = api.put("/models/churn/retraining-policy", json=body)
+            assert hostile.status_code == 422 and hostile.json()["field"] == field
         plan = api.post("/models/churn/retrain", json={"dry_run": True}).json()
         assert (plan["action"], plan["reason"]) == ("skip", "no trigger fired")
         forced = api.post("/models/churn/retrain", json={"dry_run": True, "force": True}).json()
