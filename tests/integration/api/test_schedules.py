@@ -113,7 +113,7 @@ def test_replicas_run_each_interval_once_and_hand_over_a_dead_holders_jobs(
     client, pids = replicas
     engine = sa.create_engine(client.store_url)
     watched_from = (int(time.time() / EVERY) + 1) * EVERY
-    time.sleep(watched_from + 5 * EVERY - time.time())
+    time.sleep(watched_from + 4 * EVERY - time.time())
     holder = _holder_pid(engine)
     survivor = next(pid for pid in pids if pid != holder)
     os.kill(holder, signal.SIGKILL)
@@ -122,7 +122,7 @@ def test_replicas_run_each_interval_once_and_hand_over_a_dead_holders_jobs(
     taken_at = _wait_for_holder(engine, survivor, lease + 1.0)
     engine.dispose()
     assert taken_at - killed_at <= lease + 0.6  # within one lease period (and one poll)
-    time.sleep(3 * EVERY)
+    time.sleep(2 * EVERY)
     watched_to = int(time.time() / EVERY) * EVERY
     times = [t for t in _run_times(client, watched_from) if t < watched_to]
 
