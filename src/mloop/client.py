@@ -120,7 +120,13 @@ class Client:
     @cached_property
     def registry(self) -> RegistryService:
         """Registered models, versions, aliases with their audit trail, loading, lineage."""
-        return RegistryService(self._store.models, self._store.runs, self.artifacts, self.settings)
+        return RegistryService(
+            self._store.models,
+            self._store.runs,
+            self.artifacts,
+            self.settings,
+            events=self._store.events,
+        )
 
     @cached_property
     def prediction_log(self) -> PredictionLogService:
@@ -130,19 +136,25 @@ class Client:
     @cached_property
     def monitoring(self) -> MonitoringService:
         """Reference profiles, monitor results, alerts and scheduler leases."""
-        return MonitoringService(self._store.monitoring, self.registry)
+        return MonitoringService(self._store.monitoring, self.registry, events=self._store.events)
 
     @cached_property
     def rollouts(self) -> RolloutService:
         """Rollouts (A/B, canary, shadow, bandit): start, status, analysis, decisions, stop."""
         return RolloutService(
-            self._store.rollouts, self.registry, self.prediction_log, self.settings
+            self._store.rollouts,
+            self.registry,
+            self.prediction_log,
+            self.settings,
+            events=self._store.events,
         )
 
     @cached_property
     def retraining(self) -> RetrainingService:
         """Retraining policies, the decisions audit trail and the retraining lock."""
-        return RetrainingService(self._store.retraining, self.settings.user)
+        return RetrainingService(
+            self._store.retraining, self.settings.user, events=self._store.events
+        )
 
     def register_model(
         self,

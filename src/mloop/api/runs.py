@@ -107,17 +107,18 @@ def log_batch(
     served: Served,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Written:
-    """Write params, metric points and tags at once; a retried key writes nothing again."""
+    """Write params, metric points and tags at once; a retried key writes nothing again.
+
+    Keys are kept in the store with the batch, so a retry after a server restart is safe too.
+    """
     batch = RunBatch(body.params, body.metrics, body.tags)
     key = idempotency_key or body.idempotency_key
     if key is None:
         served.store.runs.log_batch(run_id, batch)
         return Written(True)
-    return Written(served.batches.once(f"{run_id}:{key}", lambda: _write(served, run_id, batch)))
-
-
-def _write(served: Served, run_id: str, batch: RunBatch) -> None:
-    served.store.runs.log_batch(run_id, batch)
+    if len(key) > 200:
+        raise InvalidInput("idempotency_key must be at most 200 characters", field="idempotency_key")
+    return Written(served.store.runs.log_batch_once(run_id, batch, f"batch:{run_id}:{key}"))
 
 
 @router.get("/runs/{run_id}/metric-history")

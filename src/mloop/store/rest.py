@@ -148,6 +148,12 @@ class RestRunStore:
         """Write params, metric points and tags in one transaction: all or nothing."""
         self._s.call("POST", f"/runs/{_part(run_id)}/batch", batch)
 
+    def log_batch_once(self, run_id: str, batch: RunBatch, key: str) -> bool:
+        """Write the batch unless the server recorded this idempotency key; True when it wrote."""
+        path = f"/runs/{_part(run_id)}/batch"
+        answer = self._s.send("POST", path, json=encode(batch), headers={"idempotency-key": key})
+        return bool(answer.json()["written"])
+
     def get_run(self, run_id: str) -> Run:
         """Return a run with its params, latest metrics and tags."""
         return decode(Run, self._s.call("GET", f"/runs/{_part(run_id)}"))
@@ -333,6 +339,12 @@ class RestMonitoringStore:
         return bool(self._s.call("POST", f"/leases/{_part(name)}", body)["held"])
 
 
+def _events(session: RestSession) -> Any:
+    from mloop.store.rest_events import RestEventStore
+
+    return RestEventStore(session)
+
+
 class RestStore:
     """A whole store on an mloop server: the four domain stores over one HTTP session.
 
@@ -347,6 +359,7 @@ class RestStore:
         self.models = RestModelStore(self.session)
         self.predictions = RestPredictionLogStore(self.session)
         self.monitoring = RestMonitoringStore(self.session)
+        self.events = _events(self.session)
 
     @property
     def url(self) -> str:
