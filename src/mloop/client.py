@@ -24,6 +24,7 @@ from mloop.services import (
     TrackingService,
 )
 from mloop.store import Store, is_server_url, open_store
+from mloop.store.protocols import EventStore
 from mloop.store.rest import RestStore
 
 if TYPE_CHECKING:
@@ -155,6 +156,11 @@ class Client:
         return RetrainingService(
             self._store.retraining, self.settings.user, events=self._store.events
         )
+
+    @property
+    def events(self) -> EventStore:
+        """The store's outbox of the loop's events and its record of webhook deliveries."""
+        return self._store.events
 
     def register_model(
         self,

@@ -18,6 +18,7 @@ from mloop.cli.rollouts import rollout_app
 from mloop.cli.server import server
 from mloop.cli.serving import predict, serve
 from mloop.cli.tracking import experiments_app, runs_app
+from mloop.cli.webhooks import webhooks_app
 from mloop.errors import MloopError
 
 # One row per class of mloop.errors (a test checks none is missing): 2 for the user's mistakes,
@@ -51,6 +52,7 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(retrain_app, name="retrain")
+app.add_typer(webhooks_app, name="webhooks")
 app.command()(serve)
 app.command()(predict)
 app.command()(server)
