@@ -14,6 +14,7 @@ from starlette.routing import Mount
 from mloop.api import create_api
 from mloop.client import Client
 from mloop.config import Settings
+from mloop.housekeeping import LogHousekeeping
 from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.prediction_log import parse_window
 from mloop.retraining import RetrainingScheduler
@@ -23,7 +24,9 @@ from mloop.serving.app import BackgroundJob
 from mloop.serving.config import ServeConfig, from_parent
 from mloop.serving.rollout_routing import rollout_routing
 from mloop.serving.server import check_port_free
+from mloop.store import Store, open_store
 from mloop.uris import ModelUri
+from mloop.webhooks import webhook_deliverer
 
 
 def monitor_target(model_uri: str) -> str | None:
@@ -70,7 +73,10 @@ def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
     model server at the root when ``server.serve`` names a model (which must load)."""
     client = Client(settings=settings)
     window = parse_window(server.monitor_window)
-    jobs = [MonitorScheduler(client, t, window, server.monitor_every) for t in server.monitors]
+    jobs: list[BackgroundJob] = [
+        MonitorScheduler(client, t, window, server.monitor_every) for t in server.monitors
+    ]
+    jobs += data_jobs(open_store(settings.store_url), settings, client)
     if server.serve is None:
         return create_api(settings, jobs=jobs)
     uri = str(ModelUri.parse_target(server.serve))
@@ -79,6 +85,14 @@ def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
     app = create_app(config, settings, client=client, jobs=jobs)
     app.router.routes.append(Mount("", app=create_api(settings)))
     return app
+
+
+def data_jobs(store: Store, settings: Settings, client: Client) -> list[BackgroundJob]:
+    """The server's jobs over its data: the webhook deliverer (when webhooks are configured)
+    and the prediction log's housekeeping (retention, roll-ups, orphan blobs)."""
+    deliverer = webhook_deliverer(store, settings)
+    jobs: list[BackgroundJob] = [] if deliverer is None else [deliverer]
+    return [*jobs, LogHousekeeping(client, store, settings)]
 
 
 def run_team_server(server: TeamServer, settings: Settings) -> None:

@@ -13,6 +13,7 @@ from mloop import __version__, errors
 from mloop.cli.common import CliState, client, out
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
+from mloop.cli.predictions import predictions_app
 from mloop.cli.retraining import retrain_app
 from mloop.cli.rollouts import rollout_app
 from mloop.cli.server import server
@@ -53,6 +54,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(retrain_app, name="retrain")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(predictions_app, name="predictions")
 app.command()(serve)
 app.command()(predict)
 app.command()(server)

@@ -75,14 +75,22 @@ class SqlLogLifecycleStore:
                 raise Conflict(f"chunk {chunk.id} changed while it was rewritten; run again")
             conn.execute(delete(t.chunk_profiles).where(t.chunk_profiles.c.chunk_id == chunk.id))
             self._drop_rollups_over(conn, chunk)
-            _delete_in(conn, t.prediction_ids.c.prediction_id, removed_ids)
             labels = _delete_in(conn, t.labels.c.prediction_id, removed_ids)
+            _delete_in(conn, t.prediction_ids.c.prediction_id, removed_ids)
             if kept is None:
-                conn.execute(delete(t.prediction_ids).where(t.prediction_ids.c.chunk_id == chunk.id))
-                conn.execute(delete(t.prediction_chunks).where(_chunks.id == chunk.id))
+                labels += self._drop_chunk(conn, chunk.id)
             else:
                 self._update_chunk(conn, chunk.id, kept, kept_ids)
         return labels
+
+    def _drop_chunk(self, conn: Connection, chunk_id: int) -> int:
+        """Delete a chunk, its prediction ids and their labels; return the labels deleted."""
+        ids = t.prediction_ids.c
+        in_chunk = select(ids.prediction_id).where(ids.chunk_id == chunk_id)
+        labels = conn.execute(delete(t.labels).where(t.labels.c.prediction_id.in_(in_chunk)))
+        conn.execute(delete(t.prediction_ids).where(ids.chunk_id == chunk_id))
+        conn.execute(delete(t.prediction_chunks).where(_chunks.id == chunk_id))
+        return int(labels.rowcount)
 
     def _drop_rollups_over(self, conn: Connection, chunk: PredictionChunk) -> None:
         conn.execute(
