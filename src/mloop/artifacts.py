@@ -232,8 +232,9 @@ def _modified(info: dict[str, Any]) -> float | None:
         value = info.get(name)
         if isinstance(value, int | float):
             return float(value)
-        if hasattr(value, "timestamp"):
-            return float(value.timestamp())
+        stamp = getattr(value, "timestamp", None)
+        if callable(stamp):
+            return float(stamp())
     return None
 
 

@@ -267,20 +267,17 @@ def _webhook(item: dict[str, Any], where: str) -> Webhook:
     url, secret, events = item.get("url"), item.get("secret"), item.get("events", [])
     unknown = sorted(set(item) - {"url", "secret", "events"})
     known = [kind.value for kind in EventKind]
-    problem = (
-        f"unknown key {unknown[0]!r}"
-        if unknown
-        else "needs an http(s) url"
-        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://"))
-        else "needs a non-empty secret"
-        if not isinstance(secret, str) or not secret
-        else f"events must be some of {known}"
-        if not isinstance(events, list) or not set(events) <= set(known)
-        else None
-    )
-    if problem is not None:
-        raise InvalidInput(f"{where}webhook {item.get('url')!r}: {problem}", field="webhooks")
-    return Webhook(url, secret, tuple(events))
+    if unknown:
+        problem = f"unknown key {unknown[0]!r}"
+    elif not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        problem = "needs an http(s) url"
+    elif not isinstance(secret, str) or not secret:
+        problem = "needs a non-empty secret"
+    elif not isinstance(events, list) or not set(events) <= set(known):
+        problem = f"events must be some of {known}"
+    else:
+        return Webhook(url, secret, tuple(events))
+    raise InvalidInput(f"{where}webhook {item.get('url')!r}: {problem}", field="webhooks")
 
 
 def _parsed(key: str, text: str) -> Any:

@@ -16,7 +16,6 @@ from mloop.client import Client
 from mloop.config import Settings
 from mloop.errors import MloopError
 from mloop.services.log_lifecycle import RetentionReport
-from mloop.store import Store
 
 logger = logging.getLogger("mloop.housekeeping")
 LEASE = "housekeeping"
@@ -52,13 +51,11 @@ class LogHousekeeping:
     def __init__(
         self,
         client: Client,
-        store: Store,
         settings: Settings,
         *,
         every_seconds: float = EVERY_SECONDS,
     ) -> None:
         self._client = client
-        self._store = store
         self._settings = settings
         self._every = every_seconds
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
@@ -71,7 +68,7 @@ class LogHousekeeping:
 
     def run_once(self) -> Housekept | None:
         """One pass if this replica holds the lease; None when another one does."""
-        if not self._store.monitoring.acquire_lease(LEASE, self._holder, self._every * 0.9):
+        if not self._client.monitoring.acquire_lease(LEASE, self._holder, self._every * 0.9):
             return None
         return housekeep(self._client, self._settings)
 

@@ -92,7 +92,7 @@ def data_jobs(store: Store, settings: Settings, client: Client) -> list[Backgrou
     and the prediction log's housekeeping (retention, roll-ups, orphan blobs)."""
     deliverer = webhook_deliverer(store, settings)
     jobs: list[BackgroundJob] = [] if deliverer is None else [deliverer]
-    return [*jobs, LogHousekeeping(client, store, settings)]
+    return [*jobs, LogHousekeeping(client, settings)]
 
 
 def run_team_server(server: TeamServer, settings: Settings) -> None:

@@ -122,7 +122,7 @@ def test_a_500_is_retried_with_backoff_and_recorded(sqlite_url: str, receiver: R
     (second,) = deliverer.run_once(now=first.next_attempt_at)
     assert (second.status, second.attempts, second.response_status) == ("delivered", 2, 200)
     assert len(receiver.received) == 2
-    assert client._store.events.list_deliveries() == [second]
+    assert client.events.list_deliveries() == [second]
 
 
 def test_an_origin_off_the_allow_list_is_never_contacted(
@@ -134,7 +134,9 @@ def test_an_origin_off_the_allow_list_is_never_contacted(
     (refused,) = _deliverer(sqlite_url, hooks, ["http://127.0.0.1:9"]).run_once()
     assert refused.status == DeliveryStatus.FAILED and "allow-list" in refused.last_error
     assert receiver.received == []
-    settings = replace(load_settings(), webhooks=tuple(hooks), webhook_allow=("https://ok.example",))
+    settings = replace(
+        load_settings(), webhooks=tuple(hooks), webhook_allow=("https://ok.example",)
+    )
     with pytest.raises(InvalidInput, match="webhook_allow"):
         webhook_deliverer(open_store(sqlite_url), settings)
 
@@ -162,7 +164,9 @@ def test_remote_events_and_deliveries_go_through_the_api(
             AlertSighting("drift.share", "churn", "dataset", Severity.WARNING, "drifted", 0.5)
         )
         _deliverer(sqlite_url, [Webhook(receiver.url, SECRET)], [receiver.url]).run_once()
-        listed = httpx.get(f"{server_url}/api/v1/webhook-deliveries", params={"status": "delivered"})
+        listed = httpx.get(
+            f"{server_url}/api/v1/webhook-deliveries", params={"status": "delivered"}
+        )
         (row,) = listed.json()
         assert (row["event"], row["url"], row["attempts"]) == ("alert.opened", receiver.url, 1)
         monkeypatch.setenv("MLOOP_STORE_URL", server_url)

@@ -12,6 +12,7 @@ from mloop.config import Settings
 from mloop.errors import NotFound
 from mloop.store import Store
 
+
 @dataclass
 class Backend:
     """The store, the server's artifact store and settings."""

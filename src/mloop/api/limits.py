@@ -14,8 +14,7 @@ from mloop.errors import MloopError, PayloadTooLarge
 
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"the request body is larger than this server's limit of {limit} bytes "
-        "(max_body_bytes)",
+        f"the request body is larger than this server's limit of {limit} bytes (max_body_bytes)",
         field="body",
     )
 
@@ -58,5 +57,7 @@ def too_large_cause(exc: BaseException) -> PayloadTooLarge | None:
 async def _refuse(error: MloopError, send: Send) -> None:
     body = web.json_bytes(web.error_body(error))
     headers = [(b"content-type", web.JSON_TYPE.encode()), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": web.http_status(error), "headers": headers})
+    await send(
+        {"type": "http.response.start", "status": web.http_status(error), "headers": headers}
+    )
     await send({"type": "http.response.body", "body": body})

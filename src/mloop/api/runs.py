@@ -117,7 +117,9 @@ def log_batch(
         served.store.runs.log_batch(run_id, batch)
         return Written(True)
     if len(key) > 200:
-        raise InvalidInput("idempotency_key must be at most 200 characters", field="idempotency_key")
+        raise InvalidInput(
+            "idempotency_key must be at most 200 characters", field="idempotency_key"
+        )
     return Written(served.store.runs.log_batch_once(run_id, batch, f"batch:{run_id}:{key}"))
 
 

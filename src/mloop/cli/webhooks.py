@@ -9,6 +9,7 @@ import typer
 
 from mloop.cli.common import JsonOption, cli_state, client, emit, say, when
 from mloop.entities import DeliveryStatus, WebhookDelivery
+from mloop.store import open_store
 
 webhooks_app = typer.Typer(no_args_is_help=True, help="Webhooks on the loop's events.")
 
@@ -42,8 +43,8 @@ def deliver(ctx: typer.Context) -> None:
     """Make one delivery pass now (what `mloop server` does every second) on a database store."""
     from mloop.webhooks import webhook_deliverer
 
-    active = client(ctx, create=True)
-    deliverer = webhook_deliverer(active._store, cli_state(ctx).settings)
+    settings = cli_state(ctx).settings
+    deliverer = webhook_deliverer(open_store(settings.store_url), settings)
     if deliverer is None:
         say("no webhooks are configured (see [[webhooks]] in mloop.toml)")
         return

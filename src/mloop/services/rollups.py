@@ -40,7 +40,9 @@ def bucket(moment: float, seconds: float) -> float:
     return math.floor(moment / seconds) * seconds
 
 
-def stored_profile(data: dict[str, object] | None, reference: DatasetProfile) -> DatasetProfile | None:
+def stored_profile(
+    data: dict[str, object] | None, reference: DatasetProfile
+) -> DatasetProfile | None:
     """A stored profile made on ``reference``; None when absent or made on another one."""
     if data is None:
         return None

@@ -22,6 +22,9 @@ class RestEventStore:
     ) -> list[WebhookDelivery]:
         """The server's webhook deliveries (of one status when given), newest first."""
         found = self._s.call(
-            "GET", "/webhook-deliveries", status=None if status is None else status.value, limit=limit
+            "GET",
+            "/webhook-deliveries",
+            status=None if status is None else status.value,
+            limit=limit,
         )
         return [decode(WebhookDelivery, item) for item in found]

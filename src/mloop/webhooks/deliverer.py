@@ -71,7 +71,7 @@ class WebhookDeliverer:
                 field="store_url",
             )
         self._queue: DeliveryQueue = queue
-        self._store = store
+        self._leases = store.monitoring
         self._hooks = {hook.url: hook for hook in hooks}
         self._allowed = tuple(allowed)
         self._every = every_seconds
@@ -108,7 +108,7 @@ class WebhookDeliverer:
         Returns the deliveries as they stand after this pass's attempts.
         """
         lease_seconds = max(self._every * 5, 30.0)
-        if not self._store.monitoring.acquire_lease(LEASE, self._holder, lease_seconds):
+        if not self._leases.acquire_lease(LEASE, self._holder, lease_seconds):
             return []
         moment = time.time() if now is None else now
         for event in self._queue.undispatched_events(BATCH):
@@ -123,7 +123,9 @@ class WebhookDeliverer:
             outcome = Outcome(DeliveryStatus.FAILED, outcome.error, outcome.response_status)
         later = time.time() + self._backoff * 2 ** (attempts - 1)
         if outcome.status == DeliveryStatus.FAILED:
-            logger.error("webhook %s gave up on event %s: %s", delivery.url, event.id, outcome.error)
+            logger.error(
+                "webhook %s gave up on event %s: %s", delivery.url, event.id, outcome.error
+            )
         return self._queue.record_attempt(
             delivery.id, outcome.status, outcome.error, outcome.response_status, later
         )
@@ -135,8 +137,9 @@ class WebhookDeliverer:
         if not web.url_allowed(hook.url, self._allowed):
             error = "the webhook's origin is not on the allow-list (webhook_allow)"
             return Outcome(DeliveryStatus.FAILED, error, None)
-        body = web.json_bytes({"id": event.id, "event": event.kind.value, "at": event.at,
-                               "data": event.payload})
+        body = web.json_bytes(
+            {"id": event.id, "event": event.kind.value, "at": event.at, "data": event.payload}
+        )
         stamp = int(time.time())
         headers = {
             "content-type": web.JSON_TYPE,

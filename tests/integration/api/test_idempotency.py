@@ -25,7 +25,9 @@ def _server(team_server: SessionServer, sqlite_url: str) -> str:
     return f"{team_server.mount(create_api(settings, open_store(sqlite_url)))}/api/v1"
 
 
-def test_a_retry_after_a_restart_writes_nothing(team_server: SessionServer, sqlite_url: str) -> None:
+def test_a_retry_after_a_restart_writes_nothing(
+    team_server: SessionServer, sqlite_url: str
+) -> None:
     first = _server(team_server, sqlite_url)
     run_id = mloop.Client(sqlite_url).create_run("e", "r")
     header = {"idempotency-key": "k-1"}

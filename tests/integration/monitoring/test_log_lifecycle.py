@@ -20,6 +20,7 @@ from mloop.monitoring.windows import window_sources
 from mloop.prediction_log import Window, model_columns, output_columns
 from mloop.profiles import window_profile
 from mloop.scenario import TARGET, churn_customers
+from mloop.store import open_store
 from tests.integration.monitoring.conftest import Monitored
 
 DAY, DAYS, ROWS = 86_400.0, 40, 500
@@ -57,7 +58,7 @@ def _blobs(client: mloop.Client) -> set[str]:
 
 
 def _store_digests(client: mloop.Client) -> set[str]:
-    return client._store.lifecycle.referenced_digests()  # type: ignore[attr-defined]
+    return open_store(client.store_url).lifecycle.referenced_digests()  # type: ignore[attr-defined]
 
 
 def test_retention_and_erasure_leave_no_row_label_or_blob_behind(monitored: Monitored) -> None:

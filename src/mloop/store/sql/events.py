@@ -22,7 +22,7 @@ def _event(row: Row[Any]) -> Event:
 
 
 def _delivery(row: Row[Any]) -> WebhookDelivery:
-    values = {name: getattr(row, name) for name in t.webhook_deliveries.c.keys()}
+    values = {column.name: getattr(row, column.name) for column in t.webhook_deliveries.c}
     values["event"] = EventKind(values["event"])
     values["status"] = DeliveryStatus(values["status"])
     return WebhookDelivery(**values)

@@ -139,9 +139,9 @@ class SqlLogLifecycleStore:
         """Append an erasure to its audit trail; return its id."""
         values = {k: v for k, v in erasure.__dict__.items() if k != "id"}
         with self._db.write() as conn:
-            (erasure_id,) = conn.execute(insert(t.erasures).values(**values)).inserted_primary_key or (
-                0,
-            )
+            (erasure_id,) = conn.execute(
+                insert(t.erasures).values(**values)
+            ).inserted_primary_key or (0,)
         return int(erasure_id)
 
     def list_erasures(self, limit: int = 100) -> list[Erasure]:
