@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
 from mloop import __version__, web
-from mloop.api import artifacts, events, monitoring, predictions, registry, runs
+from mloop.api import artifacts, events, lifecycle, monitoring, predictions, registry, runs
 from mloop.api.backend import Backend
 from mloop.api.guard import RequestGuard
 from mloop.api.limits import BodyLimit, too_large_cause
@@ -83,7 +83,7 @@ def create_api(
     )
     for module in (index, runs.router, artifacts.router, registry.router):
         app.include_router(module, prefix=API)
-    for module in (predictions.router, monitoring.router, events.router):
+    for module in (predictions.router, monitoring.router, events.router, lifecycle.router):
         app.include_router(module, prefix=API)
     app.add_api_route(DOCS, lambda: docs_page(app), include_in_schema=False)
     _handle_errors(app)

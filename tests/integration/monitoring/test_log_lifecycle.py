@@ -6,22 +6,27 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 import mloop
+from mloop.api import create_api
 from mloop.cli import app, exit_code
+from mloop.config import load_settings
 from mloop.errors import InvalidInput
 from mloop.modelio.outputs import predict_outputs
 from mloop.monitoring.windows import window_sources
 from mloop.prediction_log import Window, model_columns, output_columns
 from mloop.profiles import window_profile
 from mloop.scenario import TARGET, churn_customers
-from mloop.store import open_store
+from mloop.store import close_stores, open_store
 from tests.integration.monitoring.conftest import Monitored
+from tests.team_server import SessionServer
 
 DAY, DAYS, ROWS = 86_400.0, 40, 500
 BASE = math.floor(time.time() / DAY) * DAY - DAYS * DAY
@@ -127,3 +132,29 @@ def test_a_thirty_day_drift_window_reads_roll_ups(monitored: Monitored) -> None:
     assert found.profile.n_rows == direct.n_rows == len(rows)
     for name, column in direct.columns.items():
         assert found.profile.columns[name].count == column.count, name
+
+
+def test_erasure_and_retention_through_the_api_hide_the_rows_from_every_reader(
+    monitored: Monitored, team_server: SessionServer
+) -> None:
+    _fill(monitored)
+    url = monitored.client.store_url
+    server = team_server.mount(create_api(replace(load_settings(), store_url=url), open_store(url)))
+    try:
+        api = httpx.Client(base_url=f"{server}/api/v1", timeout=120)
+        erased = api.post("/predictions/erasures", json={"unit": "u5", "user": "dpo"})
+        assert erased.status_code == 200 and erased.json()["user"] == "dpo"
+        assert erased.json()["rows"] > 0
+        listed = api.get("/predictions/erasures").json()
+        assert [e["unit"] for e in listed] == ["u5"]
+        kept = api.post("/predictions/retention", json={"days": 30}).json()
+        assert kept["dropped"] >= 9
+        remote = mloop.Client(server).read_predictions("churn", with_feedback=True)
+        assert "u5" not in set(remote["unit_id"]) and remote["ts"].min() >= kept["cutoff"]
+        local = monitored.client.read_predictions("churn")
+        assert len(local) == len(remote)
+        refused = api.post("/predictions/retention", json={})
+        assert refused.status_code == 422 and refused.json()["field"] == "days"
+    finally:
+        team_server.unmount(server)
+        close_stores()
