@@ -8,7 +8,7 @@ InvalidInput ...). A bearer token, when given, goes with every request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -41,6 +41,9 @@ from mloop.errors import InvalidInput, MloopError, StoreUnavailable
 from mloop.store.protocols import RetrainingStore, RolloutStore
 from mloop.store.wire import decode, encode
 from mloop.web import JSON_TYPE, error_from_body
+
+if TYPE_CHECKING:
+    from mloop.store.rest_events import RestEventStore
 
 API_PREFIX = "/api/v1"
 SERVICE_NAME = "mloop"
@@ -339,7 +342,7 @@ class RestMonitoringStore:
         return bool(self._s.call("POST", f"/leases/{_part(name)}", body)["held"])
 
 
-def _events(session: RestSession) -> Any:
+def _events(session: RestSession) -> RestEventStore:
     from mloop.store.rest_events import RestEventStore
 
     return RestEventStore(session)
