@@ -84,13 +84,15 @@ class PredictionLogLifecycle:
         """Remove every row older than ``days`` days, with its labels, profiles and blobs.
 
         Chunks wholly older are dropped, chunks across the cutoff rewritten; roll-ups that end
-        before it are deleted. Returns what was removed. Raises InvalidInput for days <= 0.
+        before it, and labels received before it for predictions never logged, are deleted.
+        Returns what was removed. Raises InvalidInput for days <= 0.
         """
         if isinstance(days, bool) or not isinstance(days, int | float) or not days > 0:
             raise InvalidInput(f"retention days must be positive, got {days!r}", field="days")
         cutoff = (time.time() if now is None else now) - days * DAY
         expired = self._store.expired_chunks(cutoff)
         pruned = self._prune(expired, lambda table: pc.less(table[TS], cutoff), cutoff)
+        pruned += Pruned(labels=self._store.forget_unjoined_labels(cutoff))
         rollups = self._store.delete_rollups_before(cutoff)
         self._store.forget_idempotency_keys(cutoff)
         blobs = self._delete_unreferenced([chunk.digest for chunk in expired])

@@ -430,6 +430,10 @@ class LogLifecycleStore(Protocol):
         """Delete roll-ups that end at or before ``before``; return how many."""
         ...
 
+    def forget_unjoined_labels(self, before: float) -> int:
+        """Delete labels received before ``before`` whose prediction is not in the log."""
+        ...
+
     def forget_idempotency_keys(self, before: float) -> int:
         """Delete idempotency keys recorded before ``before``; return how many."""
         ...

@@ -158,3 +158,12 @@ def test_erasure_and_retention_through_the_api_hide_the_rows_from_every_reader(
     finally:
         team_server.unmount(server)
         close_stores()
+
+
+def test_labels_of_predictions_never_logged_expire_too(sqlite_url: str) -> None:
+    client = mloop.Client(sqlite_url)
+    client.feedback({"never-logged": 1})
+    assert client.log_lifecycle.retain(30).pruned.labels == 0
+    assert client.prediction_log.feedback_for(["never-logged"]) == {"never-logged": 1}
+    later = client.log_lifecycle.retain(30, now=time.time() + 31 * DAY)
+    assert later.pruned.labels == 1 and client.prediction_log.feedback_for(["never-logged"]) == {}

@@ -188,6 +188,14 @@ class SqlLogLifecycleStore:
                 delete(t.profile_rollups).where(_rollups.end_time <= before)
             ).rowcount
 
+    def forget_unjoined_labels(self, before: float) -> int:
+        """Delete labels received before ``before`` whose prediction is not in the log."""
+        labels, logged = t.labels.c, t.prediction_ids.c
+        joined = select(logged.prediction_id).where(logged.prediction_id == labels.prediction_id)
+        query = delete(t.labels).where(labels.received_at < before, ~joined.exists())
+        with self._db.write() as conn:
+            return int(conn.execute(query).rowcount)
+
     def forget_idempotency_keys(self, before: float) -> int:
         """Delete idempotency keys recorded before ``before``; return how many."""
         table = t.idempotency_keys
