@@ -38,6 +38,9 @@ def mloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "MLOOP_ALLOWED_HOSTS",
         "MLOOP_ALLOWED_ORIGINS",
         "MLOOP_WEBHOOK_ALLOW",
+        "MLOOP_WEBHOOKS",
+        "MLOOP_MAX_BODY_BYTES",
+        "MLOOP_RETENTION_DAYS",
     ):
         monkeypatch.delenv(name, raising=False)
     return home

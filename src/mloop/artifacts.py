@@ -99,7 +99,9 @@ class ArtifactStore:
         key = self._blob_key(digest)
         if self._local:
             path = self._local_path(key)
-            if not path.exists():
+            if path.exists():
+                os.utime(path)  # a re-put blob is young again for the orphan collector
+            else:
                 _atomic_write(path, data)
         else:
             with self._remote_writes():
@@ -171,6 +173,37 @@ class ArtifactStore:
             raise IntegrityError(f"artifact {digest} was changed after it was stored")
         return data
 
+    def delete(self, digest: str) -> bool:
+        """Remove a blob; True when it was there. Callers make sure no row names it."""
+        key = self._blob_key(digest)
+        try:
+            if self._local:
+                self._local_path(key).unlink()
+            else:
+                with self._credentials():
+                    self._fs.rm_file(f"{self._remote_root}/{key}")
+        except FileNotFoundError:
+            return False
+        return True
+
+    def blobs_older_than(self, moment: float) -> Iterator[str]:
+        """The addresses of blobs last written (or re-put) before ``moment`` (epoch seconds)."""
+        if self._local:
+            for path in (self.root / "blobs").glob("*/*"):
+                if _DIGEST.match(path.name) and path.stat().st_mtime < moment:
+                    yield path.name
+            return
+        with self._credentials():
+            try:
+                found = self._fs.find(f"{self._remote_root}/blobs", detail=True)
+            except FileNotFoundError:
+                return
+        for name, info in found.items():
+            digest = name.rsplit("/", 1)[-1]
+            written = _modified(info)
+            if _DIGEST.match(digest) and written is not None and written < moment:
+                yield digest
+
     def exists(self, digest: str) -> bool:
         """Whether a blob with this address is stored."""
         key = self._blob_key(digest)
@@ -191,6 +224,18 @@ class ArtifactStore:
             raise InvalidInput(f"artifact name {name!r} would be written outside {destination}")
         _atomic_write(target, self.get_bytes(digest))
         return target
+
+
+def _modified(info: dict[str, Any]) -> float | None:
+    """Epoch seconds an fsspec listing says a file was last modified; None when it does not say."""
+    for name in ("mtime", "LastModified", "last_modified", "updated"):
+        value = info.get(name)
+        if isinstance(value, int | float):
+            return float(value)
+        stamp = getattr(value, "timestamp", None)
+        if callable(stamp):
+            return float(stamp())
+    return None
 
 
 def _credential_errors() -> tuple[type[Exception], ...]:

@@ -15,6 +15,7 @@ from mloop.artifacts import ArtifactStore
 from mloop.artifacts_rest import ServerArtifactStore
 from mloop.config import Settings, load_settings
 from mloop.entities import ModelVersion
+from mloop.errors import InvalidInput
 from mloop.services import (
     MonitoringService,
     PredictionLogService,
@@ -23,7 +24,10 @@ from mloop.services import (
     RolloutService,
     TrackingService,
 )
+from mloop.services.log_lifecycle import PredictionLogLifecycle
+from mloop.services.rollups import ProfileRollups
 from mloop.store import Store, is_server_url, open_store
+from mloop.store.protocols import EventStore, LogLifecycleStore
 from mloop.store.rest import RestStore
 
 if TYPE_CHECKING:
@@ -124,7 +128,13 @@ class Client:
     @cached_property
     def registry(self) -> RegistryService:
         """Registered models, versions, aliases with their audit trail, loading, lineage."""
-        return RegistryService(self._store.models, self._store.runs, self.artifacts, self.settings)
+        return RegistryService(
+            self._store.models,
+            self._store.runs,
+            self.artifacts,
+            self.settings,
+            events=self._store.events,
+        )
 
     @cached_property
     def prediction_log(self) -> PredictionLogService:
@@ -134,19 +144,55 @@ class Client:
     @cached_property
     def monitoring(self) -> MonitoringService:
         """Reference profiles, monitor results, alerts and scheduler leases."""
-        return MonitoringService(self._store.monitoring, self.registry)
+        return MonitoringService(self._store.monitoring, self.registry, events=self._store.events)
 
     @cached_property
     def rollouts(self) -> RolloutService:
         """Rollouts (A/B, canary, shadow, bandit): start, status, analysis, decisions, stop."""
         return RolloutService(
-            self._store.rollouts, self.registry, self.prediction_log, self.settings
+            self._store.rollouts,
+            self.registry,
+            self.prediction_log,
+            self.settings,
+            events=self._store.events,
         )
 
     @cached_property
     def retraining(self) -> RetrainingService:
         """Retraining policies, the decisions audit trail and the retraining lock."""
-        return RetrainingService(self._store.retraining, self.settings.user)
+        return RetrainingService(
+            self._store.retraining, self.settings.user, events=self._store.events
+        )
+
+    @cached_property
+    def rollups(self) -> ProfileRollups:
+        """Hourly and daily roll-ups of the prediction log's chunk profiles (none on a server
+        URL: the server builds and reads them)."""
+        return ProfileRollups(self._lifecycle_store(), self.monitoring, self.prediction_log)
+
+    @cached_property
+    def log_lifecycle(self) -> PredictionLogLifecycle:
+        """Retention, erasure and orphan-blob collection of the prediction log.
+
+        Raises InvalidInput on a server URL: these run on the server (its API and jobs).
+        """
+        found = self._lifecycle_store()
+        if found is None:
+            raise InvalidInput(
+                f"{self.store_url} is an mloop server: its retention and erasure run there "
+                "(POST /api/v1/predictions/retention or /api/v1/predictions/erasures)",
+                field="store_url",
+            )
+        return PredictionLogLifecycle(found, self.artifacts, self.settings.user)
+
+    def _lifecycle_store(self) -> LogLifecycleStore | None:
+        found = getattr(self._store, "lifecycle", None)
+        return found if isinstance(found, LogLifecycleStore) else None
+
+    @property
+    def events(self) -> EventStore:
+        """The store's outbox of the loop's events and its record of webhook deliveries."""
+        return self._store.events
 
     def register_model(
         self,

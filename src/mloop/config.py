@@ -24,7 +24,14 @@ key                TOML type              meaning
                                           127.0.0.1, localhost, ::1)
 ``allowed_origins`` array of strings      browser origins allowed to change an mloop server
 ``trusted_types``  array of strings       extra types or module prefixes skops may load
-``webhook_allow``  array of strings       origins alert webhooks may be posted to
+``webhook_allow``  array of strings       origins webhooks may be posted to
+``webhooks``       array of tables        ``[[webhooks]]`` with ``url``, ``secret`` and
+                                          ``events`` (names of ``EventKind``; default
+                                          all); ``MLOOP_WEBHOOKS`` takes them as JSON
+``max_body_bytes`` integer                largest request body (uploads included) an
+                                          mloop server reads (default 100 MiB)
+``retention_days`` number                 days the prediction log keeps rows (default:
+                                          keep them)
 =================  =====================  =========================================
 """
 
@@ -32,12 +39,15 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mloop.entities import EventKind
 from mloop.errors import InvalidInput
 
 DEFAULT_HOME = "mloop-data"
@@ -54,6 +64,9 @@ DEFAULT_TRUSTED_PREFIXES: tuple[str, ...] = (
 # The Host names an mloop server answers unless told others (DNS rebinding guard).
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 
+DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
+"""The largest request body an mloop server reads unless told otherwise (100 MiB)."""
+
 # The keys of the file and the TOML type each one takes.
 FILE_KEYS: dict[str, type] = {
     "home": str,
@@ -68,7 +81,24 @@ FILE_KEYS: dict[str, type] = {
     "allowed_origins": list,
     "trusted_types": list,
     "webhook_allow": list,
+    "webhooks": tuple,
+    "max_body_bytes": int,
+    "retention_days": float,
 }
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A URL the loop's events are POSTed to, signed with ``secret``; ``events`` are the
+    ``EventKind`` names it takes (all of them when empty)."""
+
+    url: str
+    secret: str = field(repr=False)
+    events: tuple[str, ...] = ()
+
+    def wants(self, kind: str) -> bool:
+        """Whether this webhook takes events of ``kind``."""
+        return not self.events or kind in self.events
 
 
 @dataclass(frozen=True)
@@ -86,6 +116,9 @@ class Settings:
     token_reads: bool = False
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     allowed_origins: tuple[str, ...] = ()
+    webhooks: tuple[Webhook, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    retention_days: float | None = None
 
 
 PATH_KEYS = ("store_url", "artifacts_url", "token_file")
@@ -147,6 +180,8 @@ def _checked(path: Path, key: str, value: Any) -> Any:
     if kind is None:
         known = ", ".join(FILE_KEYS)
         raise InvalidInput(f"settings file {path}: unknown key {key!r} (known: {known})", field=key)
+    if kind is not list and kind is not str and kind is not bool:
+        return _typed(key, value, f"settings file {path}: ")
     if kind is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(item.strip() for item in value if item.strip())
     if kind is str and isinstance(value, str) and not value.strip():
@@ -203,6 +238,48 @@ def _beside(folder: Path, value: str) -> str:
     return value
 
 
+def _typed(key: str, value: Any, where: str) -> Any:
+    """A webhooks list, a positive byte count or a positive number of days, checked."""
+    if key == "webhooks":
+        return webhooks_from(value, where)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        raise InvalidInput(f"{where}{key!r} must be a positive number", field=key)
+    if key == "max_body_bytes":
+        if not isinstance(value, int):
+            raise InvalidInput(f"{where}{key!r} must be a whole number of bytes", field=key)
+        return value
+    return float(value)
+
+
+def webhooks_from(value: Any, where: str = "") -> tuple[Webhook, ...]:
+    """Webhooks from a list of tables with ``url``, ``secret`` and optional ``events``.
+
+    Raises InvalidInput (field ``webhooks``) for another shape, a URL that is not http(s),
+    an empty secret or an unknown event name.
+    """
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise InvalidInput(f"{where}'webhooks' must be a list of tables", field="webhooks")
+    return tuple(_webhook(item, where) for item in value)
+
+
+def _webhook(item: dict[str, Any], where: str) -> Webhook:
+    url, secret, events = item.get("url"), item.get("secret"), item.get("events", [])
+    unknown = sorted(set(item) - {"url", "secret", "events"})
+    known = [kind.value for kind in EventKind]
+    if unknown:
+        problem = f"unknown key {unknown[0]!r}"
+    elif not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        problem = "needs an http(s) url"
+    elif not isinstance(secret, str) or not secret:
+        problem = "needs a non-empty secret"
+    elif not isinstance(events, list) or not set(events) <= set(known):
+        problem = f"events must be some of {known}"
+    else:
+        return Webhook(url, secret, tuple(events))
+    raise InvalidInput(f"{where}webhook {item.get('url')!r}: {problem}", field="webhooks")
+
+
 def _parsed(key: str, text: str) -> Any:
     if FILE_KEYS[key] is bool:
         flag = text.strip().lower()
@@ -214,7 +291,18 @@ def _parsed(key: str, text: str) -> Any:
         return flag in TRUE_WORDS
     if FILE_KEYS[key] is list:
         return tuple(item.strip() for item in text.split(",") if item.strip())
+    if FILE_KEYS[key] is not str:
+        return _typed(key, _json(key, text), f"MLOOP_{key.upper()}: ")
     return text
+
+
+def _json(key: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"MLOOP_{key.upper()}={text[:40]!r} is not JSON", field=f"MLOOP_{key.upper()}"
+        ) from exc
 
 
 def load_settings() -> Settings:
@@ -237,6 +325,9 @@ def load_settings() -> Settings:
         token_reads=bool(sources.get("token_reads")),
         allowed_hosts=sources.get("allowed_hosts") or DEFAULT_ALLOWED_HOSTS,
         allowed_origins=sources.get("allowed_origins") or (),
+        webhooks=sources.get("webhooks") or (),
+        max_body_bytes=sources.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES,
+        retention_days=sources.get("retention_days"),
     )
 
 

@@ -534,3 +534,91 @@ class RetrainingPolicy:
     on_pass: str = "promote"
     executor: str = "local"
     dask_address: str | None = None
+
+
+class EventKind(StrEnum):
+    """The loop's events a webhook can subscribe to."""
+
+    ALIAS_MOVED = "alias.moved"
+    ALERT_OPENED = "alert.opened"
+    ALERT_RESOLVED = "alert.resolved"
+    RETRAINING_DECIDED = "retraining.decided"
+    ROLLOUT_DECIDED = "rollout.decided"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the loop did, as the JSON ``payload`` a webhook receives; ``at`` in epoch s.
+
+    ``id`` is 0 until the store's outbox has recorded the event.
+    """
+
+    kind: EventKind
+    payload: dict[str, Any]
+    at: float
+    id: int = 0
+
+
+class DeliveryStatus(StrEnum):
+    """Where a webhook delivery stands: waiting for (another) attempt, delivered, given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One event sent (or to send) to one webhook URL, with its attempts and last error.
+
+    ``response_status`` is the receiver's last HTTP status (None before an answer);
+    times are epoch seconds.
+    """
+
+    id: int
+    event_id: int
+    event: EventKind
+    url: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str
+    response_status: int | None
+    next_attempt_at: float
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class ProfileRollup:
+    """The merged chunk profiles of one model version and arm over an hour or a day.
+
+    ``period`` is ``"hour"`` or ``"day"``; [start_time, end_time) in epoch seconds;
+    ``chunk_ids`` are the chunks merged (every one wholly inside the period); ``profile`` is
+    stored against the version's reference profile.
+    """
+
+    model: str
+    version: int
+    arm: str
+    period: str
+    start_time: float
+    end_time: float
+    n_rows: int
+    chunk_ids: list[int]
+    profile: dict[str, Any]
+    created_at: float
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """The audit record of one erasure: whose rows (``unit``), how many rows, labels and
+    chunks were removed, by whom and when (epoch seconds)."""
+
+    unit: str
+    rows: int
+    labels: int
+    chunks: int
+    user: str
+    at: float
+    id: int = 0

@@ -14,6 +14,7 @@ from starlette.routing import Mount
 from mloop.api import create_api
 from mloop.client import Client
 from mloop.config import Settings
+from mloop.housekeeping import LogHousekeeping
 from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.prediction_log import parse_window
 from mloop.retraining import RetrainingScheduler
@@ -24,7 +25,9 @@ from mloop.serving.app import BackgroundJob
 from mloop.serving.config import ServeConfig, from_parent
 from mloop.serving.rollout_routing import rollout_routing
 from mloop.serving.server import check_port_free
+from mloop.store import Store, open_store
 from mloop.uris import ModelUri
+from mloop.webhooks import webhook_deliverer
 
 
 def monitor_target(model_uri: str) -> str | None:
@@ -82,6 +85,7 @@ def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
                 client, server.monitors, window, server.monitor_every, server.retrain_every
             )
         )
+        jobs += data_jobs(open_store(settings.store_url), settings, client)
     if server.serve is None:
         return create_api(settings, jobs=jobs)
     uri = str(ModelUri.parse_target(server.serve))
@@ -90,6 +94,14 @@ def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
     app = create_app(config, settings, client=client, jobs=jobs)
     app.router.routes.append(Mount("", app=create_api(settings)))
     return app
+
+
+def data_jobs(store: Store, settings: Settings, client: Client) -> list[BackgroundJob]:
+    """The server's jobs over its data: the webhook deliverer (when webhooks are configured)
+    and the prediction log's housekeeping (retention, roll-ups, orphan blobs)."""
+    deliverer = webhook_deliverer(store, settings)
+    jobs: list[BackgroundJob] = [] if deliverer is None else [deliverer]
+    return [*jobs, LogHousekeeping(client, settings)]
 
 
 def run_team_server(server: TeamServer, settings: Settings) -> None:

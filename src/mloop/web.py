@@ -9,8 +9,9 @@ from __future__ import annotations
 import hmac
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -100,3 +101,18 @@ def request_id(given: str | None) -> str:
 def json_bytes(body: Any) -> bytes:
     """``body`` as compact UTF-8 JSON (numpy scalars and arrays included)."""
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def url_allowed(url: str, allowed: Sequence[str]) -> bool:
+    """Whether ``url`` has the scheme and host of an allowed URL and starts with its path.
+
+    The allow-list holds origins (``https://hooks.example.com``) or URL prefixes; a URL on
+    another scheme, host or port, or outside the prefix's path, is not allowed.
+    """
+    target = urlsplit(url)
+    for entry in allowed:
+        rule = urlsplit(entry)
+        same_origin = (target.scheme, target.netloc.lower()) == (rule.scheme, rule.netloc.lower())
+        if same_origin and (target.path or "/").startswith(rule.path or "/"):
+            return True
+    return False

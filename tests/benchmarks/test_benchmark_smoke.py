@@ -81,3 +81,24 @@ def test_server_benchmark_mloop_side_runs_a_quick_configuration() -> None:
     assert timings["mlflow"] is None
     assert set(timings["mloop"]) == {"log_metric", "search"}
     assert all(seconds > 0 for seconds in timings["mloop"].values())
+
+
+def test_log_lifecycle_benchmark_checks_hold_on_a_quick_log() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "log_lifecycle.py"),
+            "--rows",
+            "6000",
+            "--chunks",
+            "6",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    assert measured["checks"] and all(measured["checks"].values())
+    assert [row["step"] for row in measured["table"]][-2:] == ["retain 30 days", "erase one unit"]

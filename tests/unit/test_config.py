@@ -248,3 +248,51 @@ def test_the_token_is_not_shown_when_settings_are_printed(monkeypatch: pytest.Mo
     settings = load_settings()
     assert settings.token == "supersecret"
     assert "supersecret" not in repr(settings)
+
+
+def test_webhooks_body_limit_and_retention_come_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mloop.toml").write_text(
+        'max_body_bytes = 1024\nretention_days = 30\nwebhook_allow = ["https://hooks.example"]\n'
+        '[[webhooks]]\nurl = "https://hooks.example/mloop"\nsecret = "pssst-42"\n'
+        'events = ["alias.moved", "alert.opened"]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert (settings.max_body_bytes, settings.retention_days) == (1024, 30.0)
+    (hook,) = settings.webhooks
+    assert hook.url == "https://hooks.example/mloop"
+    assert hook.events == ("alias.moved", "alert.opened")
+    assert hook.wants("alias.moved") and not hook.wants("retraining.decided")
+    assert hook.secret == "pssst-42" and "pssst" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ('[[webhooks]]\nurl = "ftp://x"\nsecret = "s"\n', "http"),
+        ('[[webhooks]]\nurl = "https://x"\n', "secret"),
+        ('[[webhooks]]\nurl = "https://x"\nsecret = "s"\nevents = ["nope"]\n', "events"),
+        ("max_body_bytes = 0\n", "positive"),
+        ("max_body_bytes = 1.5\n", "whole"),
+        ('retention_days = "long"\n', "positive"),
+    ],
+)
+def test_bad_webhooks_and_limits_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, wrong: str
+) -> None:
+    (tmp_path / "mloop.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidInput, match=wrong):
+        load_settings()
+
+
+def test_webhooks_and_limits_come_from_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOOP_WEBHOOKS", '[{"url": "http://127.0.0.1:9/h", "secret": "k"}]')
+    monkeypatch.setenv("MLOOP_MAX_BODY_BYTES", "2048")
+    settings = load_settings()
+    assert settings.webhooks[0].url == "http://127.0.0.1:9/h" and settings.max_body_bytes == 2048
+    monkeypatch.setenv("MLOOP_WEBHOOKS", "not json")
+    with pytest.raises(InvalidInput, match="MLOOP_WEBHOOKS"):
+        load_settings()

@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException
 from mloop import __version__, web
 from mloop.api import (
     artifacts,
+    events,
+    lifecycle,
     monitoring,
     predictions,
     registry,
@@ -30,6 +32,7 @@ from mloop.api import (
 from mloop.api.backend import Backend
 from mloop.api.docs import add_docs
 from mloop.api.guard import RequestGuard
+from mloop.api.limits import BodyLimit, too_large_cause
 from mloop.artifacts import ArtifactStore
 from mloop.config import Settings
 from mloop.errors import InvalidInput, MalformedRequest, MloopError, NotFound
@@ -92,8 +95,11 @@ def create_api(
         app.include_router(module, prefix=API)
     for module in (predictions.router, monitoring.router, rollouts.router, retraining.router):
         app.include_router(module, prefix=API)
+    for module in (events.router, lifecycle.router):
+        app.include_router(module, prefix=API)
     add_docs(app, DOCS)
     _handle_errors(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestGuard, settings=settings)
     return app
 
@@ -129,6 +135,9 @@ async def _invalid_request(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    too_large = too_large_cause(exc)
+    if too_large is not None:
+        return error_response(too_large)
     if exc.status_code == 404:
         return error_response(NotFound("no such path in the mloop API"))
     return error_response(MalformedRequest(str(exc.detail)), exc.status_code)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated
 
@@ -17,50 +14,14 @@ from mloop.config import Settings
 from mloop.errors import NotFound
 from mloop.store import Store
 
-IDEMPOTENCY_KEYS_KEPT = 100_000
-
-
-class IdempotencyKeys:
-    """Writes done under a caller's key: the same key a second time writes nothing.
-
-    Two requests with one key at the same moment run one after the other, and a write that
-    failed leaves its key free for the retry. The newest ``capacity`` keys are kept in memory.
-    """
-
-    def __init__(self, capacity: int = IDEMPOTENCY_KEYS_KEPT) -> None:
-        self._capacity = capacity
-        self._done: OrderedDict[str, None] = OrderedDict()
-        self._gates: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
-
-    def once(self, key: str, write: Callable[[], None]) -> bool:
-        """Call ``write`` unless a call under ``key`` already succeeded; True when it wrote."""
-        with self._lock:
-            gate = self._gates.setdefault(key, threading.Lock())
-        with gate:
-            with self._lock:
-                if key in self._done:
-                    return False
-            write()
-            self._remember(key)
-            return True
-
-    def _remember(self, key: str) -> None:
-        with self._lock:
-            self._done[key] = None
-            self._gates.pop(key, None)
-            while len(self._done) > self._capacity:
-                self._done.popitem(last=False)
-
 
 @dataclass
 class Backend:
-    """The store, the server's artifact store and settings, and the idempotency keys seen."""
+    """The store, the server's artifact store and settings."""
 
     store: Store
     artifacts: ArtifactStore
     settings: Settings
-    batches: IdempotencyKeys = field(default_factory=IdempotencyKeys)
 
     @cached_property
     def client(self) -> Client:

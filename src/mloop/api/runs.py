@@ -105,18 +105,25 @@ def log_batch(
     served: Served,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Written:
-    """Write params, metric points and tags at once; a retried key writes nothing again."""
+    """Write params, metric points and tags at once; a retried key writes nothing again.
+
+    Keys are kept in the store with the batch, so a retry after a server restart is safe too.
+    """
     key = idempotency_key or body.idempotency_key
     if key is None:
         _write(served, run_id, body)
         return Written(True)
-    return Written(served.batches.once(f"{run_id}:{key}", lambda: _write(served, run_id, body)))
+    if len(key) > 200:
+        raise InvalidInput(
+            "idempotency_key must be at most 200 characters", field="idempotency_key"
+        )
+    return Written(_write(served, run_id, body, f"batch:{run_id}:{key}"))
 
 
-def _write(served: Served, run_id: str, body: BatchBody) -> None:
+def _write(served: Served, run_id: str, body: BatchBody, key: str | None = None) -> bool:
     """Write a batch through the tracking service, which checks keys, values and lengths."""
-    served.client.tracking.log_batch(
-        run_id, params=body.params, metrics=body.metrics, tags=body.tags
+    return served.client.tracking.log_batch(
+        run_id, params=body.params, metrics=body.metrics, tags=body.tags, idempotency_key=key
     )
 
 

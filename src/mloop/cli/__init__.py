@@ -13,11 +13,13 @@ from mloop import __version__, errors
 from mloop.cli.common import CliState, client, out
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
+from mloop.cli.predictions import predictions_app
 from mloop.cli.retraining import retrain_app
 from mloop.cli.rollouts import rollout_app
 from mloop.cli.server import server
 from mloop.cli.serving import predict, serve
 from mloop.cli.tracking import experiments_app, runs_app
+from mloop.cli.webhooks import webhooks_app
 from mloop.errors import MloopError
 
 # One row per class of mloop.errors (a test checks none is missing): 2 for the user's mistakes,
@@ -51,6 +53,8 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(retrain_app, name="retrain")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(predictions_app, name="predictions")
 app.command()(serve)
 app.command()(predict)
 app.command()(server)

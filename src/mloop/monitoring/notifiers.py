@@ -13,8 +13,12 @@ import httpx
 
 from mloop.entities import Alert
 from mloop.errors import InvalidInput
+from mloop.web import url_allowed
 
 logger = logging.getLogger("mloop.alerts")
+
+
+__all__ = ["CallbackNotifier", "LogNotifier", "Notifier", "WebhookNotifier", "url_allowed"]
 
 
 class Notifier(Protocol):
@@ -55,17 +59,6 @@ class CallbackNotifier:
     def notify(self, alert: Alert) -> None:
         """Call the callback."""
         self._callback(alert)
-
-
-def url_allowed(url: str, allowed: Sequence[str]) -> bool:
-    """Whether ``url`` has the scheme and host of an allowed URL and starts with its path."""
-    target = urlsplit(url)
-    for entry in allowed:
-        rule = urlsplit(entry)
-        same_origin = (target.scheme, target.netloc.lower()) == (rule.scheme, rule.netloc.lower())
-        if same_origin and target.path.startswith(rule.path or "/"):
-            return True
-    return False
 
 
 class WebhookNotifier:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -11,13 +11,8 @@ from mloop.client import Client
 from mloop.entities import PredictionChunk
 from mloop.errors import InvalidInput
 from mloop.prediction_log import PREDICTION_ID, Window, model_columns
-from mloop.profiles import (
-    DatasetProfile,
-    merge_all,
-    on_reference,
-    profile_from_dict,
-    window_profile,
-)
+from mloop.profiles import DatasetProfile, merge_all, window_profile
+from mloop.services.rollups import stored_profile
 
 
 def read_window(
@@ -45,6 +40,17 @@ def _inside(chunk: PredictionChunk, window: Window) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class WindowProfile:
+    """A window's profile and what it was merged from: roll-ups, stored chunk profiles, and
+    chunks whose rows were read."""
+
+    profile: DatasetProfile
+    rollups: int = 0
+    stored: int = 0
+    read: int = 0
+
+
 def profile_window(
     client: Client,
     reference: DatasetProfile,
@@ -53,42 +59,74 @@ def profile_window(
     arm: str | None,
     window: Window,
 ) -> DatasetProfile:
-    """The window's profile, merged from stored chunk profiles; only edge chunks are reread.
+    """The window's profile, merged from roll-ups and stored chunk profiles (see
+    ``window_sources``)."""
+    return window_sources(client, reference, model, version, arm, window).profile
 
-    Chunks without a stored profile, or with one made on another reference, are profiled from
-    their rows once and the new profile kept.
+
+def window_sources(
+    client: Client,
+    reference: DatasetProfile,
+    model: str,
+    version: int | None,
+    arm: str | None,
+    window: Window,
+) -> WindowProfile:
+    """The window's profile from the fewest stored parts: daily then hourly roll-ups wholly
+    inside it, then stored chunk profiles; only edge chunks (and chunks without a profile on
+    this reference, whose new profile is kept) are read from the log.
     """
     if window.last_n is not None:
-        return window_profile(reference, read_window(client, model, version, arm, window))
+        rows = read_window(client, model, version, arm, window)
+        return WindowProfile(window_profile(reference, rows), read=1)
     chunks = client.prediction_log.chunks(
         model, version=version, arm=arm, window=Window(start=window.start, end=window.end)
     )
-    stored = client.monitoring.stored_chunk_profiles([chunk.id for chunk in chunks])
-    parts = []
-    for chunk in chunks:
+    rolled, covered = _rollups(client, reference, model, version, arm, window, chunks)
+    rest = [chunk for chunk in chunks if chunk.id not in covered]
+    stored = client.monitoring.stored_chunk_profiles([chunk.id for chunk in rest])
+    parts, read = list(rolled), 0
+    for chunk in rest:
         inside = _inside(chunk, window)
-        part = _stored_profile(stored.get(chunk.id), reference) if inside else None
+        part = stored_profile(stored.get(chunk.id), reference) if inside else None
         if part is None:
-            part = _chunk_profile(client, reference, chunk, window)
+            part, read = _chunk_profile(client, reference, chunk, window), read + 1
             if inside:
                 client.monitoring.save_chunk_profile(chunk.id, part, reference)
         parts.append(part)
     if not parts:
-        return window_profile(reference, pd.DataFrame(columns=list(reference.columns)))
-    return merge_all(parts)
+        empty = window_profile(reference, pd.DataFrame(columns=list(reference.columns)))
+        return WindowProfile(empty)
+    return WindowProfile(merge_all(parts), len(rolled), len(rest) - read, read)
 
 
-def _stored_profile(
-    data: dict[str, Any] | None, reference: DatasetProfile
-) -> DatasetProfile | None:
-    """A stored chunk profile on ``reference``; None when absent or made on another reference."""
-    if data is None:
-        return None
-    try:
-        profile = profile_from_dict(data, reference=reference)
-    except InvalidInput:
-        return None
-    return profile if on_reference(profile, reference) else None
+def _rollups(
+    client: Client,
+    reference: DatasetProfile,
+    model: str,
+    version: int | None,
+    arm: str | None,
+    window: Window,
+    chunks: Sequence[PredictionChunk],
+) -> tuple[list[DatasetProfile], set[int]]:
+    """Roll-ups on ``reference`` inside the window that cover none of the same chunks (days
+    first), with the ids of the chunks they cover."""
+    if window.start is None:
+        return [], set()
+    present = {chunk.id for chunk in chunks}
+    found = client.rollups.within(model, version, arm, window.start, window.end)
+    found.sort(key=lambda rollup: (rollup.period != "day", rollup.start_time))
+    chosen: list[DatasetProfile] = []
+    covered: set[int] = set()
+    for rollup in found:
+        ids = set(rollup.chunk_ids)
+        if ids & covered or not ids <= present:
+            continue
+        profile = stored_profile(rollup.profile, reference)
+        if profile is not None:
+            chosen.append(profile)
+            covered |= ids
+    return chosen, covered
 
 
 def _chunk_profile(

@@ -10,12 +10,14 @@ from mloop.entities import (
     AlertQuery,
     AlertSighting,
     AlertStatus,
+    EventKind,
     MonitorKind,
     MonitorResult,
     ResultQuery,
 )
 from mloop.errors import InvalidInput
 from mloop.profiles import DatasetProfile, profile_to_dict
+from mloop.services.events import EventPublisher, tell
 from mloop.services.registry import RegistryService
 from mloop.store import MonitoringStore
 from mloop.uris import ModelUri
@@ -32,9 +34,16 @@ class MonitoringService:
     Takes the registry service to load the model a reference profile is built with.
     """
 
-    def __init__(self, monitoring: MonitoringStore, registry: RegistryService) -> None:
+    def __init__(
+        self,
+        monitoring: MonitoringStore,
+        registry: RegistryService,
+        *,
+        events: EventPublisher | None = None,
+    ) -> None:
         self._monitoring = monitoring
         self._registry = registry
+        self._events = events
 
     def set_reference(
         self, name: str, version: int, data: pd.DataFrame, labels: Any = None
@@ -96,7 +105,10 @@ class MonitoringService:
 
         Alerts are kept per (rule, model, subject, monitor); see ``Alert``.
         """
-        return self._monitoring.raise_alert(sighting)
+        alert, new = self._monitoring.raise_alert(sighting)
+        if new:
+            tell(self._events, EventKind.ALERT_OPENED, alert)
+        return alert, new
 
     def mark_notified(self, alert_id: int, at: float) -> None:
         """Record when an alert's notifiers were last called (epoch seconds)."""
@@ -108,7 +120,10 @@ class MonitoringService:
         Raises NotFound for an unknown id and Conflict for a move back (for example
         acknowledging a resolved alert).
         """
-        return self._monitoring.set_alert_status(alert_id, status, user)
+        alert = self._monitoring.set_alert_status(alert_id, status, user)
+        if alert.status == AlertStatus.RESOLVED:
+            tell(self._events, EventKind.ALERT_RESOLVED, alert)
+        return alert
 
     def alerts(
         self,

@@ -9,10 +9,18 @@ from typing import Any
 from mloop import modelio
 from mloop.artifacts import ArtifactStore
 from mloop.config import Settings
-from mloop.entities import AliasAction, AliasEvent, AliasMove, ModelVersion, RegisteredModel
+from mloop.entities import (
+    AliasAction,
+    AliasEvent,
+    AliasMove,
+    EventKind,
+    ModelVersion,
+    RegisteredModel,
+)
 from mloop.errors import AliasMoved, Conflict, InvalidInput, NotFound
 from mloop.modelio.loaded import LoadedModel
 from mloop.modelio.signature import Signature
+from mloop.services.events import EventPublisher, tell
 from mloop.services.integers import integer
 from mloop.store import ModelStore, RunStore
 from mloop.uris import ModelUri, alias_name, model_name
@@ -71,12 +79,19 @@ class RegistryService:
     """Registry operations over a model store, the run store (for lineage) and artifacts."""
 
     def __init__(
-        self, models: ModelStore, runs: RunStore, artifacts: ArtifactStore, settings: Settings
+        self,
+        models: ModelStore,
+        runs: RunStore,
+        artifacts: ArtifactStore,
+        settings: Settings,
+        *,
+        events: EventPublisher | None = None,
     ) -> None:
         self._models = models
         self._runs = runs
         self._artifacts = artifacts
         self._settings = settings
+        self._events = events
 
     def register_model(
         self, run_id: str, name: str, *, model: str = "model", description: str = ""
@@ -130,7 +145,7 @@ class RegistryService:
         """Remove an alias, recording the removal in the audit trail."""
         user = self._settings.user
         move = AliasMove(name, alias_name(alias), None, AliasAction.DELETE, reason, user)
-        return self._models.move_alias(move)
+        return self._moved(self._models.move_alias(move))
 
     def rollback(
         self,
@@ -184,10 +199,14 @@ class RegistryService:
             try:
                 audited = f"{reason} {note}".strip()
                 move = AliasMove(name, alias, version, action, audited, self._settings.user, seen)
-                return self._models.move_alias(move)
+                return self._moved(self._models.move_alias(move))
             except AliasMoved:
                 continue
         raise Conflict(f"{name}@{alias} kept moving during {MAX_MOVE_ATTEMPTS} attempts; retry")
+
+    def _moved(self, event: AliasEvent) -> AliasEvent:
+        tell(self._events, EventKind.ALIAS_MOVED, event)
+        return event
 
     def _schema_note(
         self, name: str, alias: str, current: int | None, version: int, allowed: bool

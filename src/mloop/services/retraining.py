@@ -6,8 +6,9 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from mloop.entities import Decision, RetrainingPolicy
+from mloop.entities import Decision, EventKind, RetrainingPolicy
 from mloop.errors import InvalidInput
+from mloop.services.events import EventPublisher, tell
 from mloop.services.integers import integer
 from mloop.services.retraining_policy import check_policy, policy_from_dict, policy_to_dict
 from mloop.store import RetrainingStore
@@ -22,9 +23,12 @@ def lock_name(model: str) -> str:
 class RetrainingService:
     """What retraining keeps in the store, typed: policies, decisions, the lock."""
 
-    def __init__(self, retraining: RetrainingStore, user: str) -> None:
+    def __init__(
+        self, retraining: RetrainingStore, user: str, *, events: EventPublisher | None = None
+    ) -> None:
         self._retraining = retraining
         self._user = user
+        self._events = events
 
     def set_policy(self, policy: RetrainingPolicy) -> RetrainingPolicy:
         """Store the retraining policy of ``policy.model`` (replacing one it had).
@@ -48,7 +52,9 @@ class RetrainingService:
     def record(self, decision: Decision) -> Decision:
         """Append a decision to the audit trail (stamped now when ``at`` is 0); returns it."""
         stamped = decision if decision.at else replace(decision, at=time.time())
-        return replace(stamped, id=self._retraining.record_decision(stamped))
+        recorded = replace(stamped, id=self._retraining.record_decision(stamped))
+        tell(self._events, EventKind.RETRAINING_DECIDED, recorded)
+        return recorded
 
     def decisions(self, model: str, *, limit: int = 1000) -> list[Decision]:
         """The newest ``limit`` decisions of ``model``, oldest first."""

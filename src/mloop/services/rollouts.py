@@ -16,6 +16,7 @@ from typing import Any
 
 from mloop.config import Settings
 from mloop.entities import (
+    EventKind,
     Rollout,
     RolloutDecision,
     RolloutMode,
@@ -23,6 +24,7 @@ from mloop.entities import (
     RolloutState,
 )
 from mloop.errors import InvalidInput, NotFound
+from mloop.services.events import EventPublisher, tell
 from mloop.services.integers import integer
 from mloop.services.prediction_log import PredictionLogService
 from mloop.services.registry import RegistryService
@@ -164,11 +166,14 @@ class RolloutService:
         registry: RegistryService,
         prediction_log: PredictionLogService,
         settings: Settings,
+        *,
+        events: EventPublisher | None = None,
     ) -> None:
         self._rollouts = rollouts
         self._registry = registry
         self._log = prediction_log
         self._settings = settings
+        self._events = events
 
     def start(
         self, model: str, challenger: int, policy: RolloutPolicy, *, reason: str = ""
@@ -205,7 +210,9 @@ class RolloutService:
             now,
         )
         start = self._decision(rollout, "start", reason or f"{checked.mode} started", weights)
-        return self._rollouts.create_rollout(rollout, start)
+        created = self._rollouts.create_rollout(rollout, start)
+        tell(self._events, EventKind.ROLLOUT_DECIDED, replace(start, rollout_id=created.id))
+        return created
 
     def create(self, rollout: Rollout, start: RolloutDecision) -> Rollout:
         """Store a rollout another client built with ``start`` (what ``start`` stores).
@@ -305,6 +312,7 @@ class RolloutService:
         decision = self._decision(rollout, kind, reason, after, statistics)
         new_step = rollout.step if step is None else step
         updated = self._rollouts.apply_decision(decision, state=state, step=new_step, weights=after)
+        tell(self._events, EventKind.ROLLOUT_DECIDED, decision)
         if state == RolloutState.PROMOTED:
             self._registry.set_alias(
                 rollout.model,

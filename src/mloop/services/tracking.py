@@ -159,8 +159,13 @@ class TrackingService:
         metrics: Sequence[Metric] | Mapping[str, float] | None = None,
         tags: Mapping[str, Any] | None = None,
         step: int = 0,
-    ) -> None:
-        """Log params, metrics and tags in one transaction: all are stored or none."""
+        idempotency_key: str | None = None,
+    ) -> bool:
+        """Log params, metrics and tags in one transaction: all are stored or none.
+
+        With ``idempotency_key``, a batch whose key the store already holds writes nothing.
+        Returns True when the batch was written.
+        """
         clean_params = {_key("param", k): _param_value(k, v) for k, v in (params or {}).items()}
         if isinstance(metrics, Mapping):
             now = time.time()
@@ -168,7 +173,11 @@ class TrackingService:
         else:
             points = [_metric(m.key, m.value, m.step, m.timestamp) for m in metrics or ()]
         clean_tags = {_key("tag", k): str(v) for k, v in (tags or {}).items()}
-        self._runs.log_batch(run_id, RunBatch(clean_params, points, clean_tags))
+        batch = RunBatch(clean_params, points, clean_tags)
+        if idempotency_key is not None:
+            return self._runs.log_batch_once(run_id, batch, idempotency_key)
+        self._runs.log_batch(run_id, batch)
+        return True
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         """Log one param; a different value for a logged key is a conflict."""

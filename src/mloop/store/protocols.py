@@ -10,7 +10,7 @@ contradicts stored data, ``InvalidInput`` for a value the store cannot hold, and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mloop.entities import (
     Alert,
@@ -23,6 +23,9 @@ from mloop.entities import (
     ChunkQuery,
     DatasetFingerprint,
     Decision,
+    DeliveryStatus,
+    Erasure,
+    Event,
     Experiment,
     LoggedModel,
     Metric,
@@ -30,6 +33,7 @@ from mloop.entities import (
     MonitorResult,
     NewRun,
     PredictionChunk,
+    ProfileRollup,
     RegisteredModel,
     ResultQuery,
     Rollout,
@@ -39,6 +43,7 @@ from mloop.entities import (
     RunBatch,
     RunQuery,
     RunStatus,
+    WebhookDelivery,
 )
 
 
@@ -67,6 +72,14 @@ class RunStore(Protocol):
 
     def log_batch(self, run_id: str, batch: RunBatch) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
+        ...
+
+    def log_batch_once(self, run_id: str, batch: RunBatch, key: str) -> bool:
+        """Write the batch unless one with this idempotency key was written; True when it wrote.
+
+        The key is recorded in the batch's own transaction, so a retry writes once even
+        across restarts, and a failed write leaves the key free.
+        """
         ...
 
     def get_run(self, run_id: str) -> Run:
@@ -318,6 +331,114 @@ class RetrainingStore(Protocol):
         ...
 
 
+class EventStore(Protocol):
+    """The outbox of the loop's events, and the record of their webhook deliveries."""
+
+    def publish(self, event: Event) -> int:
+        """Record an event for the webhooks to deliver; return its id."""
+        ...
+
+    def list_deliveries(
+        self, status: DeliveryStatus | None = None, limit: int = 100
+    ) -> list[WebhookDelivery]:
+        """Webhook deliveries (of one status when given), newest first, at most ``limit``."""
+        ...
+
+
+@runtime_checkable
+class DeliveryQueue(Protocol):
+    """The delivery side of the outbox, used where the deliverer runs (next to the database)."""
+
+    def undispatched_events(self, limit: int) -> list[Event]:
+        """Events not yet fanned out to the webhooks, oldest first."""
+        ...
+
+    def dispatch(self, event: Event, urls: Sequence[str], at: float) -> None:
+        """Create a pending delivery of the event per URL and mark it dispatched, atomically."""
+        ...
+
+    def due_deliveries(self, now: float, limit: int) -> list[tuple[WebhookDelivery, Event]]:
+        """Pending deliveries whose next attempt is due, oldest first, with their events."""
+        ...
+
+    def record_attempt(
+        self,
+        delivery_id: int,
+        status: DeliveryStatus,
+        error: str,
+        response_status: int | None,
+        next_attempt_at: float,
+    ) -> WebhookDelivery:
+        """Count one attempt of a delivery and store its outcome; returns the delivery."""
+        ...
+
+
+@runtime_checkable
+class LogLifecycleStore(Protocol):
+    """What retention, roll-ups and erasure change in the prediction log's index."""
+
+    def expired_chunks(self, before: float) -> list[PredictionChunk]:
+        """Chunks with a row older than ``before`` (epoch seconds), oldest first."""
+        ...
+
+    def all_chunks(self) -> list[PredictionChunk]:
+        """Every chunk of every model, oldest first."""
+        ...
+
+    def replace_chunk(
+        self,
+        chunk: PredictionChunk,
+        kept: PredictionChunk | None,
+        removed_ids: Sequence[str],
+        kept_ids: Sequence[str],
+    ) -> int:
+        """Swap a chunk for ``kept`` (its rows minus the removed ones; None: drop the chunk).
+
+        Deletes the removed prediction ids and their labels, the chunk's profile and the
+        roll-ups that merged it, in one transaction; returns the labels deleted. Raises
+        Conflict when the chunk changed since it was read.
+        """
+        ...
+
+    def referenced_digests(self) -> set[str]:
+        """Every blob address a row of the store names (chunks, artifacts, models)."""
+        ...
+
+    def delete_labels(self, prediction_ids: Sequence[str]) -> int:
+        """Delete the labels of these prediction ids; return how many there were."""
+        ...
+
+    def record_erasure(self, erasure: Erasure) -> int:
+        """Append an erasure to its audit trail; return its id."""
+        ...
+
+    def list_erasures(self, limit: int = 100) -> list[Erasure]:
+        """The newest ``limit`` erasures, newest first."""
+        ...
+
+    def save_rollup(self, rollup: ProfileRollup) -> int:
+        """Store a roll-up, replacing one of the same model, version, arm, period and start."""
+        ...
+
+    def list_rollups(
+        self, model: str, version: int | None, arm: str | None, start: float, end: float
+    ) -> list[ProfileRollup]:
+        """Roll-ups of a model (version, arm when given) wholly inside [start, end)."""
+        ...
+
+    def delete_rollups_before(self, before: float) -> int:
+        """Delete roll-ups that end at or before ``before``; return how many."""
+        ...
+
+    def forget_unjoined_labels(self, before: float) -> int:
+        """Delete labels received before ``before`` whose prediction is not in the log."""
+        ...
+
+    def forget_idempotency_keys(self, before: float) -> int:
+        """Delete idempotency keys recorded before ``before``; return how many."""
+        ...
+
+
 class Store(Protocol):
     """A whole store: the domain stores over one backend, and its lifetime."""
 
@@ -349,6 +470,11 @@ class Store(Protocol):
     @property
     def retraining(self) -> RetrainingStore:
         """Retraining policies, decisions and the retraining lock."""
+        ...
+
+    @property
+    def events(self) -> EventStore:
+        """The outbox of the loop's events and the record of webhook deliveries."""
         ...
 
     @property

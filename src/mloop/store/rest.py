@@ -8,7 +8,7 @@ InvalidInput ...). A bearer token, when given, goes with every request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mloop.entities import (
     Alert,
@@ -39,6 +39,9 @@ from mloop.store.rest_session import API_PREFIX, RestSession, part, records
 from mloop.store.wire import decode, encode
 
 __all__ = ["API_PREFIX", "RestSession", "RestStore"]
+
+if TYPE_CHECKING:
+    from mloop.store.rest_events import RestEventStore
 
 
 class RestRunStore:
@@ -71,6 +74,12 @@ class RestRunStore:
     def log_batch(self, run_id: str, batch: RunBatch) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
         self._s.call("POST", f"/runs/{part(run_id)}/batch", batch)
+
+    def log_batch_once(self, run_id: str, batch: RunBatch, key: str) -> bool:
+        """Write the batch unless the server recorded this idempotency key; True when it wrote."""
+        path = f"/runs/{_part(run_id)}/batch"
+        answer = self._s.send("POST", path, json=encode(batch), headers={"idempotency-key": key})
+        return bool(answer.json()["written"])
 
     def get_run(self, run_id: str) -> Run:
         """Return a run with its params, latest metrics and tags."""
@@ -264,6 +273,12 @@ class RestMonitoringStore:
         return bool(self._s.call("POST", f"/leases/{part(name)}", body)["held"])
 
 
+def _events(session: RestSession) -> RestEventStore:
+    from mloop.store.rest_events import RestEventStore
+
+    return RestEventStore(session)
+
+
 class RestStore:
     """A whole store on an mloop server: the six domain stores over one HTTP session.
 
@@ -280,6 +295,7 @@ class RestStore:
         self.monitoring = RestMonitoringStore(self.session)
         self.rollouts = RestRolloutStore(self.session)
         self.retraining = RestRetrainingStore(self.session)
+        self.events = _events(self.session)
 
     @property
     def url(self) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from mloop.store.sql.base import SqlDatabase
+from mloop.store.sql.events import SqlEventStore
+from mloop.store.sql.lifecycle import SqlLogLifecycleStore
 from mloop.store.sql.migrate import HEAD_REVISION, upgrade_schema
 from mloop.store.sql.models import SqlModelStore
 from mloop.store.sql.monitoring import SqlMonitoringStore
@@ -23,6 +25,8 @@ class SqlStore:
         self.monitoring = SqlMonitoringStore(self.db)
         self.rollouts = SqlRolloutStore(self.db)
         self.retraining = SqlRetrainingStore(self.db)
+        self.events = SqlEventStore(self.db)
+        self.lifecycle = SqlLogLifecycleStore(self.db)
 
     @property
     def url(self) -> str:

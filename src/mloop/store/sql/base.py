@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
-from mloop.errors import Conflict, MloopError, StoreUnavailable
+from mloop.errors import Conflict, InvalidInput, MloopError, StoreUnavailable
 from mloop.store.sql.engine import READ_ONLY, make_engine
 from mloop.store.sql.migrate import ensure_schema
 
@@ -39,6 +39,12 @@ class SqlDatabase:
             raise Conflict(f"the store refused the write: {exc.orig}") from exc
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
             raise StoreUnavailable(f"store {self.safe_url} failed: {exc.orig}") from exc
+        except (OverflowError, sa_exc.DataError) as exc:
+            raise InvalidInput(f"a value is out of the range the store holds: {exc}") from exc
+        except sa_exc.StatementError as exc:
+            if not isinstance(exc.orig, TypeError | ValueError | OverflowError):
+                raise
+            raise InvalidInput(f"the store cannot hold a value of the request: {exc.orig}") from exc
 
     @property
     def safe_url(self) -> str:

@@ -25,7 +25,7 @@ from mloop.errors import Conflict, InvalidInput, NotFound
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
 from mloop.store.sql.search import search_query
-from mloop.store.sql.upsert import insert_if_absent, insert_new_keys, upsert_latest
+from mloop.store.sql.upsert import claim_key, insert_if_absent, insert_new_keys, upsert_latest
 
 
 def _experiment(row: Row[Any]) -> Experiment:
@@ -127,14 +127,27 @@ class SqlRunStore:
 
     def log_batch(self, run_id: str, batch: RunBatch) -> None:
         """Write params, metric points and tags in one transaction: all or nothing."""
+        self._log_batch(run_id, batch, None)
+
+    def log_batch_once(self, run_id: str, batch: RunBatch, key: str) -> bool:
+        """Write the batch unless its idempotency key was recorded; True when it wrote.
+
+        The key goes in with the batch's rows, in one transaction.
+        """
+        return self._log_batch(run_id, batch, key)
+
+    def _log_batch(self, run_id: str, batch: RunBatch, key: str | None) -> bool:
         try:
             with self._db.write() as conn:
+                if key is not None and not claim_key(conn, key, {"run_id": run_id}):
+                    return False
                 if batch.params:
                     self._insert_params(conn, run_id, batch.params)
                 if batch.metrics:
                     self._insert_metrics(conn, run_id, list(batch.metrics))
                 if batch.tags:
                     self._upsert_tags(conn, run_id, batch.tags)
+                return True
         except Conflict:
             with self._db.read() as conn:
                 self._require_run(conn, run_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -336,4 +337,78 @@ retraining_decisions = Table(
     Column("run_id", String(32)),
     Column("gate", JSON, nullable=False),
     Index("ix_retraining_decisions_model_at", "model", "at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("response", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_idempotency_keys_created", "created_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("kind", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("dispatched", Boolean, nullable=False),
+    Index("ix_events_dispatched", "dispatched", "id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("response_status", Integer),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+profile_rollups = Table(
+    "profile_rollups",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("model", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("arm", String(128), nullable=False),
+    Column("period", String(8), nullable=False),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float, nullable=False),
+    Column("n_rows", BigInteger, nullable=False),
+    Column("chunk_ids", JSON, nullable=False),
+    Column("profile", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_profile_rollups_model_start", "model", "version", "period", "start_time"),
+)
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("unit", String(256), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("labels", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("user", String(256), nullable=False),
+    Column("at", Float, nullable=False),
 )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, or_
 from sqlalchemy.dialects import postgresql, sqlite
+
+from mloop.store.sql.schema import idempotency_keys
 
 
 @cache
@@ -64,3 +67,16 @@ def upsert_labels(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
         set_={"label": stmt.excluded.label, "updated_at": stmt.excluded.updated_at},
     )
     conn.execute(stmt, rows)
+
+
+def claim_key(conn: Connection, key: str, response: dict[str, Any]) -> bool:
+    """Record an idempotency key with the response it stands for; False when it was recorded.
+
+    A second writer of the same key waits for the first one's transaction, then gets False
+    (or the key, when the first one rolled back).
+    """
+    table = idempotency_keys
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    row = {"key": key, "response": response, "created_at": time.time()}
+    stmt = dialect.insert(table).values(**row).on_conflict_do_nothing().returning(table.c.key)
+    return conn.execute(stmt).first() is not None
