@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mloop.artifacts import ArtifactStore, check_digest
 from mloop.errors import IntegrityError, NotFound
-from mloop.store.rest import RestSession
+from mloop.store.rest_session import RestSession
 
 OCTETS = "application/octet-stream"
 

@@ -77,7 +77,7 @@ class RestRunStore:
 
     def log_batch_once(self, run_id: str, batch: RunBatch, key: str) -> bool:
         """Write the batch unless the server recorded this idempotency key; True when it wrote."""
-        path = f"/runs/{_part(run_id)}/batch"
+        path = f"/runs/{part(run_id)}/batch"
         answer = self._s.send("POST", path, json=encode(batch), headers={"idempotency-key": key})
         return bool(answer.json()["written"])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mloop.entities import DeliveryStatus, Event, WebhookDelivery
-from mloop.store.rest import RestSession
+from mloop.store.rest_session import RestSession
 from mloop.store.wire import decode
 
 
