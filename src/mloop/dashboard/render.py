@@ -1,7 +1,9 @@
 """Turning a page's values into HTML: the Jinja2 templates, their filters and the headers.
 
 Every page is sent with a Content-Security-Policy that lets it load scripts, styles, images and
-data from this server only; chart figures travel as inert JSON blocks the page's script reads.
+data from this server only, and runs no inline script (chart figures travel as inert JSON
+blocks the page's script reads). Inline styles are allowed: plotly.js styles the charts it
+draws through style elements and attributes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from markupsafe import Markup
 from mloop import __version__
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
