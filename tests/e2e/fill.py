@@ -158,7 +158,7 @@ def fill(client: mloop.Client) -> Filled:
 
 def _canary(client: mloop.Client, version: int) -> None:
     """A canary of ``version`` with a low sample floor, its traffic and one evaluation; the
-    champion alias then moves to it (so a rollback has somewhere to go)."""
+    canary promotes it, moving the champion alias (so a rollback has somewhere to go)."""
     if client.rollouts.running(MODEL) is not None:
         client.rollouts.stop(MODEL, reason="replaced by a canary with a lower sample floor")
     policy = make_policy("canary", steps=(0.5, 1.0), min_sample=100,
@@ -168,6 +168,9 @@ def _canary(client: mloop.Client, version: int) -> None:
     champion = client.load_model(f"models:/{MODEL}/1")
     log_traffic(client, champion, 600, downturn=1.0, seed=21, version=1)
     log_traffic(client, challenger, 600, downturn=1.0, seed=22, version=version,
+                arm="challenger")  # fmt: skip
+    evaluate(client, MODEL)
+    log_traffic(client, challenger, 300, downturn=1.0, seed=23, version=version,
                 arm="challenger")  # fmt: skip
     evaluate(client, MODEL)
     if client.get_alias(MODEL, "champion") != version:

@@ -51,9 +51,12 @@ def plotly_js() -> Path:
 
 
 def _page(template: str, build: Callable[[], dict[str, Any]], active: str) -> HTMLResponse:
+    """The page, or the page's error banner with the error's status; a page whose values carry
+    a ``problem`` (a bad filter) is shown with it and the problem's status."""
     try:
         values = build()
-        status = 200
+        problem = values.get("problem")
+        status = web.http_status(problem) if isinstance(problem, MloopError) else 200
     except MloopError as exc:
         values, status = {"error": web.public_message(exc), "field": exc.field}, web.http_status(exc)
     return HTMLResponse(render(template, active=active, **values), status, headers=HEADERS)

@@ -40,13 +40,16 @@ def drift_bars(result: MonitorResult | None) -> Chart:
             "y": [r["column"] for r in rows],
             "x": [ratio(r) for r in rows],
             "marker": {"color": ["#b8434a" if r.get("drifted") else "#3a9a5b" for r in rows]},
-            "text": [f"{r.get('method')} {r.get('statistic', 0):.3g}" for r in rows],
+            "text": [f"{r.get('method')} {r.get('statistic') or 0:.3g}" for r in rows],
+            "textposition": "outside",
+            "cliponaxis": False,
             "hovertemplate": "%{y}: %{text}<extra></extra>",
         }
         line = {"type": "line", "x0": 1, "x1": 1, "yref": "paper", "y0": 0, "y1": 1,
                 "line": {"color": "#b8434a", "dash": "dash"}}  # fmt: skip
         figure = {"data": [trace], "layout": layout(
-            "", "statistic ÷ threshold (dashed line: the alert threshold)", shapes=[line],
+            "", "statistic ÷ threshold (dashed line: threshold; red: past it with a significant test)",
+            shapes=[line],
             yaxis={"autorange": "reversed", "automargin": True})}  # fmt: skip
     return Chart(
         "drift-bars",
@@ -100,10 +103,10 @@ def _overlay_traces(reference: ColumnProfile, current: ColumnProfile) -> list[di
     for profile, label in ((reference, "reference"), (current, "current window")):
         if isinstance(profile, NumericProfile):
             edges, shares = _numeric_bars(profile)
-            x = ((edges[:-1] + edges[1:]) / 2).tolist()
-            width = np.diff(edges).tolist()
-            traces.append({"type": "bar", "name": label, "x": x, "y": shares.tolist(),
-                           "width": width, "opacity": 0.55})  # fmt: skip
+            widths = np.diff(edges)
+            density = shares / np.where(widths > 0, widths, 1.0)
+            traces.append({"type": "bar", "name": label, "x": ((edges[:-1] + edges[1:]) / 2).tolist(),
+                           "y": density.tolist(), "width": widths.tolist(), "opacity": 0.55})  # fmt: skip
         elif isinstance(profile, CategoricalProfile):
             labels = [*profile.frequencies, "unseen"]
             traces.append({"type": "bar", "name": label, "x": labels,
@@ -128,6 +131,8 @@ def histogram_overlay(
     window = Window(last_n=result.n_rows) if result.window_start is None else Window(
         start=result.window_start, end=result.window_end)  # fmt: skip
     current = profile_window(client, reference, name, version, None, window)
-    traces = _overlay_traces(reference.columns[feature], current.columns[feature])
-    figure = {"data": traces, "layout": layout("share of rows", feature, barmode="overlay")}
+    column = reference.columns[feature]
+    traces = _overlay_traces(column, current.columns[feature])
+    y_title = "density" if isinstance(column, NumericProfile) else "share of rows"
+    figure = {"data": traces, "layout": layout(y_title, feature, barmode="overlay")}
     return Chart("histogram", title, empty, figure)

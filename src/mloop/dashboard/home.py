@@ -14,7 +14,13 @@ from mloop.dashboard.charts import Chart, layout, when
 from mloop.dashboard.render import number
 from mloop.entities import AlertStatus, RegisteredModel, Rollout, RolloutMode
 
-EVENT_KINDS = ("alert", "retraining", "gate", "rollout", "alias")
+EVENT_KINDS = {
+    "alert": "#b8434a",
+    "retraining": "#e07b39",
+    "gate": "#3a9a5b",
+    "rollout": "#2f6db3",
+    "alias": "#7a5cb0",
+}
 TIMELINE_LIMIT = 60
 
 
@@ -32,7 +38,9 @@ class Event:
 
 @dataclass(frozen=True)
 class ModelState:
-    """What is live for one model: its versions by role, traffic, rollout, alerts, last step."""
+    """What is live for one model: its versions by role (the champion is what ``@champion``
+    names; a running rollout adds its challenger, or its shadow), the traffic shares, the
+    rollout, open alerts and the last retraining or rollout decision."""
 
     name: str
     latest_version: int
@@ -123,7 +131,6 @@ def model_state(client: Client, model: RegisteredModel) -> ModelState:
     shadow = None
     weights = {"champion": 1.0} if champion is not None else {}
     if rollout is not None:
-        champion = rollout.champion
         weights = dict(rollout.weights)
         if rollout.policy.mode == RolloutMode.SHADOW:
             shadow = rollout.challenger
@@ -150,7 +157,7 @@ def model_state(client: Client, model: RegisteredModel) -> ModelState:
 def timeline_chart(events: list[Event]) -> Chart:
     """The loop's events as dots on one time axis, one row per kind of event."""
     traces: list[dict[str, Any]] = []
-    for kind in EVENT_KINDS:
+    for kind, colour in EVENT_KINDS.items():
         chosen = [e for e in events if e.kind == kind]
         if chosen:
             traces.append(
@@ -162,7 +169,7 @@ def timeline_chart(events: list[Event]) -> Chart:
                     "y": [kind] * len(chosen),
                     "text": [f"{e.model}: {e.title}" for e in chosen],
                     "hovertemplate": "%{x}<br>%{text}<extra></extra>",
-                    "marker": {"size": 11},
+                    "marker": {"size": 11, "color": colour},
                 }
             )
     figure = None

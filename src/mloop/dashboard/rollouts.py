@@ -69,13 +69,14 @@ def _sequence(decisions: list[RolloutDecision], margin: float) -> Chart:
             for name, key in (("upper bound", "ci_high"), ("difference", "difference"),
                               ("lower bound", "ci_low"))  # fmt: skip
         ]
-        data.append({"type": "scatter", "mode": "lines", "name": "no difference" if not margin
-                     else f"-margin ({-margin:g})", "x": [x[0], x[-1]], "y": [-margin, -margin],
-                     "line": {"dash": "dash", "color": "#b8434a"}})  # fmt: skip
-        figure = {"data": data, "layout": layout("challenger − champion", "time (UTC)")}
+        line = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": -margin, "y1": -margin,
+                "line": {"dash": "dash", "color": "#b8434a"}}  # fmt: skip
+        figure = {"data": data, "layout": layout("challenger − champion", "time (UTC)",
+                                                 shapes=[line])}  # fmt: skip
     return Chart(
         "sequence",
-        "Always-valid confidence sequence of challenger − champion at each decision",
+        "Always-valid confidence sequence of challenger − champion at each decision "
+        f"(dashed line: {'no difference' if not margin else f'−margin, {-margin:g}'})",
         "No decision has recorded a sequential test yet.",
         figure,
     )

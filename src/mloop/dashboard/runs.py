@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mloop.client import Client
-from mloop.dashboard.charts import Chart, bars, downsample, heatmap, lines
+from mloop.dashboard.charts import Chart, bars, downsample, heatmap, layout, lines
 from mloop.entities import Run
 from mloop.errors import InvalidInput
 
@@ -77,7 +77,7 @@ def _charts(runs: Sequence[Run], metrics: list[str], primary: str | None) -> lis
         [r.metrics[primary] for r in labelled if primary],
         primary or "",
     )
-    shown = runs[:30]
+    shown = [r for r in runs if r.metrics][:30]
     grid = heatmap(
         [f"{r.name} ({r.id[:6]})" for r in shown],
         metrics,
@@ -103,11 +103,16 @@ def _charts(runs: Sequence[Run], metrics: list[str], primary: str | None) -> lis
 def runs_page(client: Client, query: RunsQuery) -> dict[str, Any]:
     """The runs page's values: the page of runs, its columns, whether more follow, charts.
 
-    Raises NotFound for an unknown experiment and InvalidInput for a malformed filter or order.
+    A malformed filter or order gives no runs and ``problem`` (the InvalidInput saying what is
+    wrong), so the form stays on screen to fix it. Raises NotFound for an unknown experiment.
     """
     wanted = (query.page + 1) * query.size + 1
     order = [query.order] if query.order else []
-    found = client.tracking.search_runs(query.experiment, query.filter or None, order, wanted)
+    problem = None
+    try:
+        found = client.tracking.search_runs(query.experiment, query.filter or None, order, wanted)
+    except InvalidInput as exc:
+        found, problem = [], exc
     runs = found[query.page * query.size : (query.page + 1) * query.size]
     metrics, params = _columns(runs, "metrics"), _columns(runs, "params")
     experiments = client.tracking.list_experiments()
@@ -123,22 +128,41 @@ def runs_page(client: Client, query: RunsQuery) -> dict[str, Any]:
         "first_row": query.page * query.size + 1,
         "sizes": PAGE_SIZES,
         "charts": _charts(runs, metrics, _primary_metric(query, metrics)),
+        "problem": problem,
     }
 
 
+def _final_values(runs: Sequence[Run], keys: list[str]) -> Chart:
+    data = [
+        {"type": "bar", "name": f"{r.name} ({r.id[:6]})", "x": keys,
+         "y": [r.metrics.get(k) for k in keys]}  # fmt: skip
+        for r in runs
+    ]
+    figure = {"data": data, "layout": layout("value", barmode="group")} if keys else None
+    return Chart("final-values", "Metrics logged once, side by side", "No single-value metric.",
+                 figure)  # fmt: skip
+
+
 def _curves(client: Client, runs: Sequence[Run]) -> list[Chart]:
-    keys = list(dict.fromkeys(k for r in runs for k in sorted(r.metrics)))[:MAX_CURVES]
-    charts = []
-    for index, key in enumerate(keys):
+    keys = list(dict.fromkeys(k for r in runs for k in sorted(r.metrics)))
+    histories = {
+        key: [client.tracking.get_metric_history(r.id, key) if key in r.metrics else [] for r in runs]
+        for key in keys
+    }
+    single = [k for k in keys if max(len(h) for h in histories[k]) <= 1]
+    charts = [_final_values(runs, single)] if single else []
+    for index, key in enumerate([k for k in keys if k not in single][:MAX_CURVES]):
         series, longest = [], 0
-        for run in runs:
-            history = client.tracking.get_metric_history(run.id, key) if key in run.metrics else []
+        for run, history in zip(runs, histories[key], strict=True):
             longest = max(longest, len(history))
             steps, values = downsample([m.step for m in history], [m.value for m in history])
             series.append((f"{run.name} ({run.id[:6]})", steps, values))
         shown = max(len(steps) for _, steps, _ in series)
         note = f"{longest:,} points down-sampled to {shown:,}" if longest > shown else ""
         figure = lines(series, key, "step")
+        if figure is not None and shown > 50:
+            for trace in figure["data"]:
+                trace["mode"] = "lines"
         charts.append(Chart(f"curve-{index}", key, f"No history of {key} yet.", figure, note))
     return charts
 
