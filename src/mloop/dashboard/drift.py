@@ -41,19 +41,18 @@ def drift_bars(result: MonitorResult | None) -> Chart:
             "x": [ratio(r) for r in rows],
             "marker": {"color": ["#b8434a" if r.get("drifted") else "#3a9a5b" for r in rows]},
             "text": [f"{r.get('method')} {r.get('statistic') or 0:.3g}" for r in rows],
-            "textposition": "outside",
-            "cliponaxis": False,
             "hovertemplate": "%{y}: %{text}<extra></extra>",
+            "textposition": "none",
         }
         line = {"type": "line", "x0": 1, "x1": 1, "yref": "paper", "y0": 0, "y1": 1,
                 "line": {"color": "#b8434a", "dash": "dash"}}  # fmt: skip
         figure = {"data": [trace], "layout": layout(
-            "", "statistic ÷ threshold (dashed line: threshold; red: past it with a significant test)",
-            shapes=[line],
+            "", "statistic ÷ threshold", shapes=[line],
             yaxis={"autorange": "reversed", "automargin": True})}  # fmt: skip
     return Chart(
         "drift-bars",
-        "Data drift per feature in the newest monitor run",
+        "Data drift per feature in the newest monitor run (dashed line: the threshold; red: "
+        "drifted, past it with a significant test)",
         "No monitor run yet: run `mloop monitor run MODEL` or serve with monitoring on.",
         figure,
         height=max(260, 24 * len(result.details if result else []) + 90),
@@ -89,13 +88,19 @@ def drift_over_time(client: Client, name: str) -> list[Chart]:
 
 
 def _numeric_bars(column: NumericProfile) -> tuple[np.ndarray, np.ndarray]:
+    """``DISPLAY_BINS`` equal-width bars over the reference's range: (edges, shares).
+
+    The profile's cumulative share is known at each of its bin edges; it is interpolated
+    linearly at the display edges, so the bars add up to the in-range share exactly.
+    """
     edges = np.asarray(column.edges, dtype=np.float64)
-    if len(edges) < 2:
-        return np.array([0.0, 1.0]), np.array([float(proportions(column).sum())])
-    shares = proportions(column)[1:-1]
-    step = max(1, int(np.ceil((len(edges) - 1) / DISPLAY_BINS)))
-    picks = np.r_[np.arange(0, len(edges) - 1, step), len(edges) - 1]
-    return edges[picks], np.add.reduceat(shares, picks[:-1])
+    if len(edges) < 2 or edges[-1] <= edges[0]:
+        center = float(edges[0]) if len(edges) else 0.0
+        return np.array([center - 0.5, center + 0.5]), np.array([float(proportions(column).sum())])
+    inside = proportions(column)[1:-1]
+    cumulative = np.r_[0.0, np.cumsum(inside)]
+    shown = np.linspace(edges[0], edges[-1], DISPLAY_BINS + 1)
+    return shown, np.diff(np.interp(shown, edges, cumulative))
 
 
 def _overlay_traces(reference: ColumnProfile, current: ColumnProfile) -> list[dict[str, Any]]:
