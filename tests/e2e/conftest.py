@@ -51,11 +51,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     filled = fill(mloop.Client(store, artifacts_url=artifacts))
     port = free_port()
     source = str(Path(mloop.__file__).resolve().parents[1])
-    env = {**os.environ, "MLOOP_STORE_URL": store, "MLOOP_ARTIFACTS_URL": artifacts,
-           "MLOOP_HOME": str(root), "PYTHONPATH": source}  # fmt: skip
+    env = {
+        **os.environ,
+        "MLOOP_STORE_URL": store,
+        "MLOOP_ARTIFACTS_URL": artifacts,
+        "MLOOP_HOME": str(root),
+        "PYTHONPATH": source,
+    }
     env.pop("MLOOP_TOKEN", None)
-    command = [sys.executable, "-c", "from mloop.cli import main; main()", "server",
-               "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-c",
+        "from mloop.cli import main; main()",
+        "server",
+        "--port",
+        str(port),
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -89,7 +89,9 @@ def track_runs(client: mloop.Client, data: pd.DataFrame) -> dict[str, str]:
         steps = np.arange(300)
         loss = 0.7 * np.exp(-steps / (60 + 20 * index)) + 0.3 + 0.01 * np.sin(steps)
         now = time.time()
-        history = [Metric("loss", float(v), int(i), now + i) for i, v in zip(steps, loss, strict=True)]
+        history = [
+            Metric("loss", float(v), int(i), now + i) for i, v in zip(steps, loss, strict=True)
+        ]
         client.log_batch(run_id, metrics=history)
         client.log_metrics(run_id, _scores(model, test_x, test_y))
         client.log_dataset(run_id, "train", train_x, train_y, store=True)
@@ -100,17 +102,29 @@ def track_runs(client: mloop.Client, data: pd.DataFrame) -> dict[str, str]:
 
 
 def log_traffic(
-    client: mloop.Client, model: Any, rows: int, *, downturn: float, seed: int, version: int,
-    arm: str = "", at: float | None = None,
-) -> None:  # fmt: skip
+    client: mloop.Client,
+    model: Any,
+    rows: int,
+    *,
+    downturn: float,
+    seed: int,
+    version: int,
+    arm: str = "",
+    at: float | None = None,
+) -> None:
     """Score ``rows`` customers, log them as ``version`` on ``arm`` and send their labels."""
     data = churn_customers(rows, seed=seed, economic_downturn=downturn)
     features = data.drop(columns=[TARGET])
     proba = model.predict_proba(features)
     ids = [uuid.uuid4().hex for _ in range(rows)]
     start = time.time() if at is None else at
-    frame = pd.DataFrame({"prediction_id": ids, "ts": start + np.arange(rows) * 0.05,
-                          "latency_ms": np.random.default_rng(seed).gamma(2.0, 2.0, rows)})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "prediction_id": ids,
+            "ts": start + np.arange(rows) * 0.05,
+            "latency_ms": np.random.default_rng(seed).gamma(2.0, 2.0, rows),
+        }
+    )
     frame = pd.concat([frame, features.add_prefix(FEATURE_PREFIX)], axis=1)
     frame[PREDICTION] = model.predict(features)
     frame[f"{PROBA_PREFIX}0"], frame[f"{PROBA_PREFIX}1"] = proba[:, 0], proba[:, 1]
@@ -139,8 +153,9 @@ def fill(client: mloop.Client) -> Filled:
     runs = track_runs(client, data)
     champion_run = runs["random_forest"]
     features, labels = data.drop(columns=[TARGET]), data[TARGET]
-    client.register_model(champion_run, MODEL, reference=features.iloc[1500:],
-                          reference_labels=labels.iloc[1500:])  # fmt: skip
+    client.register_model(
+        champion_run, MODEL, reference=features.iloc[1500:], reference_labels=labels.iloc[1500:]
+    )
     client.set_alias(MODEL, "champion", 1, reason="best F1 of the three experiments")
     champion = client.load_model(f"models:/{MODEL}/1")
     before = time.time() - 3600
@@ -161,17 +176,16 @@ def _canary(client: mloop.Client, version: int) -> None:
     canary promotes it, moving the champion alias (so a rollback has somewhere to go)."""
     if client.rollouts.running(MODEL) is not None:
         client.rollouts.stop(MODEL, reason="replaced by a canary with a lower sample floor")
-    policy = make_policy("canary", steps=(0.5, 1.0), min_sample=100,
-                         promote_when="not_worse", margin=0.1)  # fmt: skip
+    policy = make_policy(
+        "canary", steps=(0.5, 1.0), min_sample=100, promote_when="not_worse", margin=0.1
+    )
     client.rollouts.start(MODEL, version, policy, reason="canary after the gate")
     challenger = client.load_model(f"models:/{MODEL}/{version}")
     champion = client.load_model(f"models:/{MODEL}/1")
     log_traffic(client, champion, 600, downturn=1.0, seed=21, version=1)
-    log_traffic(client, challenger, 600, downturn=1.0, seed=22, version=version,
-                arm="challenger")  # fmt: skip
+    log_traffic(client, challenger, 600, downturn=1.0, seed=22, version=version, arm="challenger")
     evaluate(client, MODEL)
-    log_traffic(client, challenger, 300, downturn=1.0, seed=23, version=version,
-                arm="challenger")  # fmt: skip
+    log_traffic(client, challenger, 300, downturn=1.0, seed=23, version=version, arm="challenger")
     evaluate(client, MODEL)
     if client.get_alias(MODEL, "champion") != version:
         client.set_alias(MODEL, "champion", version, reason="the canary held up")

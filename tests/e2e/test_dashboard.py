@@ -47,7 +47,7 @@ class Watched:
 
 @pytest.fixture
 def watched(browser: Any) -> Iterator[Watched]:
-    """A fresh 1280 × 900 page in its own context."""
+    """A fresh 1280 x 900 page in its own context."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     yield Watched(context.new_page())
     context.close()
@@ -80,7 +80,9 @@ def test_a_person_walks_the_loop(site: Site, watched: Watched) -> None:
     assert page.locator("#runs-table tbody tr[data-run]").count() == 2
     page.click("#runs-table thead a[data-sort='metrics.f1']")
     page.wait_for_load_state("load")
-    f1 = [float(t) for t in page.locator("#runs-table tbody tr td.num:nth-child(7)").all_inner_texts()]
+    f1 = [
+        float(t) for t in page.locator("#runs-table tbody tr td.num:nth-child(7)").all_inner_texts()
+    ]
     assert "metrics.f1" in page.url and len(f1) == 2 and f1 == sorted(f1, reverse=True)
     # compare two runs
     boxes = page.locator("#runs-table tbody input[type=checkbox]")

@@ -58,7 +58,10 @@ def _page(template: str, build: Callable[[], dict[str, Any]], active: str) -> HT
         problem = values.get("problem")
         status = web.http_status(problem) if isinstance(problem, MloopError) else 200
     except MloopError as exc:
-        values, status = {"error": web.public_message(exc), "field": exc.field}, web.http_status(exc)
+        values, status = (
+            {"error": web.public_message(exc), "field": exc.field},
+            web.http_status(exc),
+        )
     return HTMLResponse(render(template, active=active, **values), status, headers=HEADERS)
 
 
@@ -113,7 +116,7 @@ def dashboard_router(client: Client, *, metrics_urls: Sequence[str] = ()) -> API
         return _page("runs.html", build, "runs")
 
     @router.get("/runs/compare")
-    def compare(ids: list[str] = Query(default=[])) -> HTMLResponse:  # noqa: B008
+    def compare(ids: list[str] = Query(default=[])) -> HTMLResponse:
         split = [part for value in ids for part in value.split(",")]
         return _page("compare.html", lambda: compare_page(board.client, split), "runs")
 
@@ -128,7 +131,9 @@ def dashboard_router(client: Client, *, metrics_urls: Sequence[str] = ()) -> API
 
     @router.get("/rollouts")
     def rollouts(model: str | None = None) -> HTMLResponse:
-        build = lambda: board.with_model(model, lambda m: rollouts_page(board.client, m))  # noqa: E731
+        def build() -> dict[str, Any]:
+            return board.with_model(model, lambda m: rollouts_page(board.client, m))
+
         return _page("rollouts.html", build, "rollouts")
 
     @router.get("/monitoring")
@@ -140,13 +145,18 @@ def dashboard_router(client: Client, *, metrics_urls: Sequence[str] = ()) -> API
 
     @router.get("/retraining")
     def retraining(model: str | None = None) -> HTMLResponse:
-        build = lambda: board.with_model(model, lambda m: retraining_page(board.client, m))  # noqa: E731
+        def build() -> dict[str, Any]:
+            return board.with_model(model, lambda m: retraining_page(board.client, m))
+
         return _page("retraining.html", build, "retraining")
 
     @router.get("/service")
     def service() -> HTMLResponse:
-        build = lambda: service_page(board.client, board.metrics_urls, board.started)  # noqa: E731
-        return _page("service.html", build, "service")
+        return _page(
+            "service.html",
+            lambda: service_page(board.client, board.metrics_urls, board.started),
+            "service",
+        )
 
     @router.get("/static/plotly.min.js")
     def plotly() -> Response:

@@ -40,7 +40,9 @@ def when(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
-def downsample(x: Sequence[float], y: Sequence[float], points: int = MAX_POINTS) -> tuple[list[float], list[float]]:
+def downsample(
+    x: Sequence[float], y: Sequence[float], points: int = MAX_POINTS
+) -> tuple[list[float], list[float]]:
     """At most about ``points`` points of a series, keeping each bucket's minimum and maximum.
 
     The series is cut into ``points // 2`` buckets of consecutive points; each keeps its lowest

@@ -44,11 +44,24 @@ def drift_bars(result: MonitorResult | None) -> Chart:
             "hovertemplate": "%{y}: %{text}<extra></extra>",
             "textposition": "none",
         }
-        line = {"type": "line", "x0": 1, "x1": 1, "yref": "paper", "y0": 0, "y1": 1,
-                "line": {"color": "#b8434a", "dash": "dash"}}  # fmt: skip
-        figure = {"data": [trace], "layout": layout(
-            "", "statistic ÷ threshold", shapes=[line],
-            yaxis={"autorange": "reversed", "automargin": True})}  # fmt: skip
+        line = {
+            "type": "line",
+            "x0": 1,
+            "x1": 1,
+            "yref": "paper",
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": "#b8434a", "dash": "dash"},
+        }
+        figure = {
+            "data": [trace],
+            "layout": layout(
+                "",
+                "statistic ÷ threshold",
+                shapes=[line],
+                yaxis={"autorange": "reversed", "automargin": True},
+            ),
+        }
     return Chart(
         "drift-bars",
         "Data drift per feature in the newest monitor run (dashed line: the threshold; red: "
@@ -63,14 +76,25 @@ def _over_time(results: list[MonitorResult], limit: int) -> dict[str, Any] | Non
     columns = list(dict.fromkeys(r["column"] for res in results for r in res.details))[:limit]
     series = []
     for column in columns:
-        points = [(res.created_at, next((ratio(r) for r in res.details if r["column"] == column),
-                                        None)) for res in results]  # fmt: skip
+        points = [
+            (res.created_at, next((ratio(r) for r in res.details if r["column"] == column), None))
+            for res in results
+        ]
         kept = [(when(t), v) for t, v in points if v is not None]
         series.append((column, [t for t, _ in kept], [v for _, v in kept]))
     figure = lines(series, "statistic ÷ threshold", "time (UTC)")
     if figure is not None:
-        figure["layout"]["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1,
-                                       "y1": 1, "line": {"color": "#b8434a", "dash": "dash"}}]  # fmt: skip
+        figure["layout"]["shapes"] = [
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": 1,
+                "y1": 1,
+                "line": {"color": "#b8434a", "dash": "dash"},
+            }
+        ]
     return figure
 
 
@@ -80,10 +104,18 @@ def drift_over_time(client: Client, name: str) -> list[Chart]:
     outputs = client.monitoring.results(name, kind=MonitorKind.PREDICTION_DRIFT, limit=HISTORY)
     empty = "Needs at least one monitor run; each run adds a point."
     return [
-        Chart("drift-over-time", "Feature drift over time (dashed line: threshold)", empty,
-              _over_time(features, MAX_FEATURES_OVER_TIME)),  # fmt: skip
-        Chart("prediction-drift", "Prediction (output) drift over time (dashed line: threshold)",
-              empty, _over_time(outputs, 3)),  # fmt: skip
+        Chart(
+            "drift-over-time",
+            "Feature drift over time (dashed line: threshold)",
+            empty,
+            _over_time(features, MAX_FEATURES_OVER_TIME),
+        ),
+        Chart(
+            "prediction-drift",
+            "Prediction (output) drift over time (dashed line: threshold)",
+            empty,
+            _over_time(outputs, 3),
+        ),
     ]
 
 
@@ -110,12 +142,21 @@ def _overlay_traces(reference: ColumnProfile, current: ColumnProfile) -> list[di
             edges, shares = _numeric_bars(profile)
             widths = np.diff(edges)
             density = shares / np.where(widths > 0, widths, 1.0)
-            traces.append({"type": "bar", "name": label, "x": ((edges[:-1] + edges[1:]) / 2).tolist(),
-                           "y": density.tolist(), "width": widths.tolist(), "opacity": 0.55})  # fmt: skip
+            traces.append(
+                {
+                    "type": "bar",
+                    "name": label,
+                    "x": ((edges[:-1] + edges[1:]) / 2).tolist(),
+                    "y": density.tolist(),
+                    "width": widths.tolist(),
+                    "opacity": 0.55,
+                }
+            )
         elif isinstance(profile, CategoricalProfile):
             labels = [*profile.frequencies, "unseen"]
-            traces.append({"type": "bar", "name": label, "x": labels,
-                           "y": proportions(profile).tolist()})  # fmt: skip
+            traces.append(
+                {"type": "bar", "name": label, "x": labels, "y": proportions(profile).tolist()}
+            )
     return traces
 
 
@@ -133,8 +174,11 @@ def histogram_overlay(
         return Chart("histogram", title, f"Version {version} has no reference profile.")
     if feature not in reference.columns:
         return Chart("histogram", title, f"{feature} is not in the reference profile.")
-    window = Window(last_n=result.n_rows) if result.window_start is None else Window(
-        start=result.window_start, end=result.window_end)  # fmt: skip
+    window = (
+        Window(last_n=result.n_rows)
+        if result.window_start is None
+        else Window(start=result.window_start, end=result.window_end)
+    )
     current = profile_window(client, reference, name, version, None, window)
     column = reference.columns[feature]
     traces = _overlay_traces(column, current.columns[feature])

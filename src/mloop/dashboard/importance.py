@@ -68,7 +68,9 @@ def _own(estimator: Any, inputs: list[str]) -> Importance | None:
 
 def _ranked(source: str, names: list[str], values: np.ndarray) -> Importance:
     order = np.argsort(-values)[:SHOWN]
-    return Importance(source, tuple(names[i] for i in order), tuple(float(values[i]) for i in order))
+    return Importance(
+        source, tuple(names[i] for i in order), tuple(float(values[i]) for i in order)
+    )
 
 
 def _permutation(client: Client, run_id: str, estimator: Any) -> Importance:
@@ -76,7 +78,9 @@ def _permutation(client: Client, run_id: str, estimator: Any) -> Importance:
 
     datasets = client.tracking.list_datasets(run_id)
     if not datasets:
-        return Importance("permutation importance", problem="the run stored no dataset to measure on")
+        return Importance(
+            "permutation importance", problem="the run stored no dataset to measure on"
+        )
     frame, target = client.tracking.load_dataset(run_id, datasets[0].name)
     if target is None:
         return Importance("permutation importance", problem="the run's dataset has no target")

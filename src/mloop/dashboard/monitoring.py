@@ -37,9 +37,10 @@ def _positive_class(client: Client, name: str, version: int) -> Any:
         return None
 
 
-def _buckets(frame: pd.DataFrame) -> pd.core.groupby.DataFrameGroupBy:
-    edges = np.linspace(frame[TS].min(), frame[TS].max() + 1e-9, BUCKETS + 1)
-    return frame.groupby(pd.cut(frame[TS], edges, include_lowest=True), observed=True)
+def bucket_index(times: pd.Series) -> np.ndarray:
+    """For each time, which of ``BUCKETS`` equal spans of [first, last] holds it (0-based)."""
+    edges = np.linspace(times.min(), times.max() + 1e-9, BUCKETS + 1)
+    return np.clip(np.searchsorted(edges, times.to_numpy(float), side="right") - 1, 0, BUCKETS - 1)
 
 
 def log_series(client: Client, name: str, positive: Any) -> list[Chart]:
@@ -48,25 +49,42 @@ def log_series(client: Client, name: str, positive: Any) -> list[Chart]:
     frame = client.prediction_log.read(name, last_n=LOG_ROWS, with_feedback=True)
     rate = confidence = coverage = None
     if len(frame):
-        groups = _buckets(frame)
+        bucket = bucket_index(frame[TS])
+        groups = frame.groupby(bucket)
         x = [when(float(t)) for t in groups[TS].mean()]
         probas = [c for c in frame.columns if c.startswith(PROBA_PREFIX)]
         if positive is not None and PREDICTION in frame:
-            share = groups[PREDICTION].apply(lambda s: float((s.astype(str) == str(positive)).mean()))
-            rate = lines([(f"predicted {positive}", x, share.tolist())], "share of predictions",
-                         "time (UTC)", yaxis={"tickformat": ".0%"})  # fmt: skip
+            share = groups[PREDICTION].apply(
+                lambda s: float((s.astype(str) == str(positive)).mean())
+            )
+            rate = lines(
+                [(f"predicted {positive}", x, share.tolist())],
+                "share of predictions",
+                "time (UTC)",
+                yaxis={"tickformat": ".0%"},
+            )
         if probas:
-            top = frame[probas].max(axis=1).groupby(groups.ngroup()).mean()
-            confidence = lines([("mean top-class probability", x, top.tolist())], "confidence",
-                               "time (UTC)")  # fmt: skip
+            top = frame[probas].max(axis=1).groupby(bucket).mean()
+            confidence = lines(
+                [("mean top-class probability", x, top.tolist())], "confidence", "time (UTC)"
+            )
         labelled = groups[LABEL].apply(lambda s: float(s.notna().mean()))
-        coverage = lines([("label coverage", x, labelled.tolist())], "share with a label",
-                         "time (UTC)", yaxis={"tickformat": ".0%", "range": [0, 1.05]})  # fmt: skip
+        coverage = lines(
+            [("label coverage", x, labelled.tolist())],
+            "share with a label",
+            "time (UTC)",
+            yaxis={"tickformat": ".0%", "range": [0, 1.05]},
+        )
     note = f"newest {min(len(frame), LOG_ROWS):,} logged predictions, all versions"
     empty = "No predictions logged yet: serve the model and send requests."
     return [
-        Chart("positive-rate", f"Predicted {positive} rate over time (e.g. churn rate trend)",
-              empty, rate, note),  # fmt: skip
+        Chart(
+            "positive-rate",
+            f"Predicted {positive} rate over time (e.g. churn rate trend)",
+            empty,
+            rate,
+            note,
+        ),
         Chart("confidence", "Model confidence over time", empty, confidence, note),
         Chart("coverage", "Label coverage over time (labels arrive late)", empty, coverage, note),
     ]
@@ -89,8 +107,9 @@ def performance_charts(client: Client, name: str) -> list[Chart]:
     """Realized (labelled rows) and estimated (CBPE) performance over the stored monitor runs,
     and the newest realized metrics against the reference's."""
     realized = client.monitoring.results(name, kind=MonitorKind.PERFORMANCE, limit=HISTORY)
-    estimated = client.monitoring.results(name, kind=MonitorKind.ESTIMATED_PERFORMANCE,
-                                          limit=HISTORY)  # fmt: skip
+    estimated = client.monitoring.results(
+        name, kind=MonitorKind.ESTIMATED_PERFORMANCE, limit=HISTORY
+    )
     real = [(f"{m} (realized)", x, y) for m, x, y in _performance_series(realized, "metrics")]
     guess = [(f"{m} (estimated)", x, y) for m, x, y in _performance_series(estimated, "estimates")]
     chosen = [s for s in real + guess if s[0].split(" ")[0] in {"accuracy", "f1", "roc_auc"}]
@@ -99,16 +118,32 @@ def performance_charts(client: Client, name: str) -> list[Chart]:
         newest = realized[-1].summary
         reference, current = newest.get("reference") or {}, newest.get("metrics") or {}
         keys = [k for k in current if k in reference and current[k] is not None][:6]
-        comparison = {"data": [
-            {"type": "bar", "name": "reference", "x": keys, "y": [reference[k] for k in keys]},
-            {"type": "bar", "name": "current window", "x": keys, "y": [current[k] for k in keys]},
-        ], "layout": layout("value")}  # fmt: skip
+        comparison = {
+            "data": [
+                {"type": "bar", "name": "reference", "x": keys, "y": [reference[k] for k in keys]},
+                {
+                    "type": "bar",
+                    "name": "current window",
+                    "x": keys,
+                    "y": [current[k] for k in keys],
+                },
+            ],
+            "layout": layout("value"),
+        }
     empty = "Needs labelled predictions and a monitor run."
     return [
-        Chart("performance", "Realized and estimated performance over time", empty,
-              lines(chosen, "value", "time (UTC)")),  # fmt: skip
-        Chart("performance-drift", "Performance: newest window against the reference", empty,
-              comparison),  # fmt: skip
+        Chart(
+            "performance",
+            "Realized and estimated performance over time",
+            empty,
+            lines(chosen, "value", "time (UTC)"),
+        ),
+        Chart(
+            "performance-drift",
+            "Performance: newest window against the reference",
+            empty,
+            comparison,
+        ),
     ]
 
 
@@ -120,18 +155,33 @@ def alert_charts(alerts: list[Alert]) -> list[Chart]:
         for severity, colour in SEVERITY_COLOURS.items():
             chosen = [a for a in alerts if a.severity == severity]
             if chosen:
-                data.append({"type": "scatter", "mode": "markers", "name": severity,
-                             "x": [when(a.first_seen) for a in chosen], "y": [a.rule for a in chosen],
-                             "text": [f"{a.subject}: {a.status}" for a in chosen],
-                             "marker": {"color": colour, "size": 10}})  # fmt: skip
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "markers",
+                        "name": severity,
+                        "x": [when(a.first_seen) for a in chosen],
+                        "y": [a.rule for a in chosen],
+                        "text": [f"{a.subject}: {a.status}" for a in chosen],
+                        "marker": {"color": colour, "size": 10},
+                    }
+                )
         timeline = {"data": data, "layout": layout("", "first seen (UTC)")}
         tally = Counter((a.rule, str(a.severity)) for a in alerts)
         rules = sorted({rule for rule, _ in tally})
-        counts = {"data": [
-            {"type": "bar", "name": severity, "x": rules, "marker": {"color": colour},
-             "y": [tally.get((rule, severity), 0) for rule in rules]}
-            for severity, colour in SEVERITY_COLOURS.items()
-        ], "layout": layout("alerts", barmode="stack")}  # fmt: skip
+        counts = {
+            "data": [
+                {
+                    "type": "bar",
+                    "name": severity,
+                    "x": rules,
+                    "marker": {"color": colour},
+                    "y": [tally.get((rule, severity), 0) for rule in rules],
+                }
+                for severity, colour in SEVERITY_COLOURS.items()
+            ],
+            "layout": layout("alerts", barmode="stack"),
+        }
     empty = "No alerts yet."
     return [
         Chart("alert-timeline", "Alert timeline", empty, timeline),
@@ -157,8 +207,10 @@ def monitoring_page(client: Client, name: str, feature: str | None) -> dict[str,
         "rows": rows,
         "feature": chosen,
         "alerts": alerts,
-        "drift_charts": [drift_bars(newest), histogram_overlay(client, name, version, chosen,
-                                                              newest)],  # fmt: skip
+        "drift_charts": [
+            drift_bars(newest),
+            histogram_overlay(client, name, version, chosen, newest),
+        ],
         "time_charts": [
             *drift_over_time(client, name),
             *log_series(client, name, _positive_class(client, name, version)),

@@ -82,8 +82,10 @@ def registry_page(
         "chosen": chosen,
         "lineage": lineage,
         "history": list(reversed(history)),
-        "after_event": {alias: max(e.id for e in history if e.alias == alias)
-                        for alias in {e.alias for e in history}},  # fmt: skip
+        "after_event": {
+            alias: max(e.id for e in history if e.alias == alias)
+            for alias in {e.alias for e in history}
+        },
         "rollback_targets": _rollback_targets(history),
         "importance": found,
         "charts": [

@@ -20,24 +20,41 @@ def _gate_chart(decisions: list[Decision]) -> Chart:
         trace = {
             "type": "scatter",
             "mode": "markers",
-            "name": "challenger − champion",
+            "name": "challenger - champion",
             "x": [when(d.at) for d in gated],
             "y": diff,
             "error_y": {
                 "type": "data",
                 "symmetric": False,
-                "array": [(d.gate.get("ci_high") or v) - v for d, v in zip(gated, diff, strict=True)],
-                "arrayminus": [v - (d.gate.get("ci_low") or v) for d, v in zip(gated, diff, strict=True)],
+                "array": [
+                    (d.gate.get("ci_high") or v) - v for d, v in zip(gated, diff, strict=True)
+                ],
+                "arrayminus": [
+                    v - (d.gate.get("ci_low") or v) for d, v in zip(gated, diff, strict=True)
+                ],
             },
-            "marker": {"size": 11, "color": ["#3a9a5b" if d.gate.get("passed") else "#b8434a"
-                                             for d in gated]},  # fmt: skip
-            "text": [f"{d.gate.get('metric')}: {'passed' if d.gate.get('passed') else 'failed'}"
-                     for d in gated],  # fmt: skip
+            "marker": {
+                "size": 11,
+                "color": ["#3a9a5b" if d.gate.get("passed") else "#b8434a" for d in gated],
+            },
+            "text": [
+                f"{d.gate.get('metric')}: {'passed' if d.gate.get('passed') else 'failed'}"
+                for d in gated
+            ],
         }
-        zero = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0, "y1": 0,
-                "line": {"color": "#6b7280", "dash": "dash"}}  # fmt: skip
-        figure = {"data": [trace], "layout": layout("challenger − champion", "time (UTC)",
-                                                    shapes=[zero])}  # fmt: skip
+        zero = {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": 0,
+            "y1": 0,
+            "line": {"color": "#6b7280", "dash": "dash"},
+        }
+        figure = {
+            "data": [trace],
+            "layout": layout("challenger - champion", "time (UTC)", shapes=[zero]),
+        }
     return Chart(
         "gates",
         "Gate verdicts: the challenger's improvement with its interval (green passed, red failed)",

@@ -20,8 +20,9 @@ def _split(decisions: list[RolloutDecision], running: bool) -> Chart:
         shares = [d.arms.get(arm, 0.0) for d in decisions]
         shares += shares[-1:] if running and decisions else []
         series.append((arm, [when(t) for t in times], shares))
-    figure = lines(series, "share of traffic", "time (UTC)",
-                   yaxis={"range": [0, 1.05], "tickformat": ".0%"})  # fmt: skip
+    figure = lines(
+        series, "share of traffic", "time (UTC)", yaxis={"range": [0, 1.05], "tickformat": ".0%"}
+    )
     if figure is not None:
         for trace in figure["data"]:
             trace["line"] = {"shape": "hv"}
@@ -64,19 +65,36 @@ def _sequence(decisions: list[RolloutDecision], margin: float) -> Chart:
     if points:
         x = [when(t) for t, _ in points]
         data = [
-            {"type": "scatter", "mode": "lines+markers", "name": name, "x": x,
-             "y": [s.get(key) for _, s in points]}  # fmt: skip
-            for name, key in (("upper bound", "ci_high"), ("difference", "difference"),
-                              ("lower bound", "ci_low"))  # fmt: skip
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": x,
+                "y": [(s or {}).get(key) for _, s in points],
+            }
+            for name, key in (
+                ("upper bound", "ci_high"),
+                ("difference", "difference"),
+                ("lower bound", "ci_low"),
+            )
         ]
-        line = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": -margin, "y1": -margin,
-                "line": {"dash": "dash", "color": "#b8434a"}}  # fmt: skip
-        figure = {"data": data, "layout": layout("challenger − champion", "time (UTC)",
-                                                 shapes=[line])}  # fmt: skip
+        line = {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": -margin,
+            "y1": -margin,
+            "line": {"dash": "dash", "color": "#b8434a"},
+        }
+        figure = {
+            "data": data,
+            "layout": layout("challenger - champion", "time (UTC)", shapes=[line]),
+        }
     return Chart(
         "sequence",
-        "Always-valid confidence sequence of challenger − champion at each decision "
-        f"(dashed line: {'no difference' if not margin else f'−margin, {-margin:g}'})",
+        "Always-valid confidence sequence of challenger - champion at each decision "
+        f"(dashed line: {'no difference' if not margin else f'-margin, {-margin:g}'})",
         "No decision has recorded a sequential test yet.",
         figure,
     )
@@ -86,11 +104,18 @@ def _traffic(status: dict[str, Any]) -> Chart:
     arms = [a for a in status["arms"] if a.get("n")]
     figure = None
     if arms:
-        trace = {"type": "pie", "labels": [f"{a['name']} v{a['version']}" for a in arms],
-                 "values": [a["n"] for a in arms], "hole": 0.4, "sort": False}  # fmt: skip
+        trace = {
+            "type": "pie",
+            "labels": [f"{a['name']} v{a['version']}" for a in arms],
+            "values": [a["n"] for a in arms],
+            "hole": 0.4,
+            "sort": False,
+        }
         figure = {"data": [trace], "layout": layout(margin={"l": 16, "r": 16, "t": 16, "b": 16})}
     return Chart(
-        "traffic", "Answered requests per arm", "No request has been answered in this rollout yet.",
+        "traffic",
+        "Answered requests per arm",
+        "No request has been answered in this rollout yet.",
         figure,
     )
 

@@ -92,7 +92,7 @@ def _charts(runs: Sequence[Run], metrics: list[str], primary: str | None) -> lis
         ),
         Chart(
             "metric-heatmap",
-            "Runs × metrics (colour scaled per metric, value written in each cell)",
+            "Runs x metrics (colour scaled per metric, value written in each cell)",
             "No run on this page logged a metric yet.",
             grid,
             height=max(260, 28 * len(shown) + 80),
@@ -134,19 +134,26 @@ def runs_page(client: Client, query: RunsQuery) -> dict[str, Any]:
 
 def _final_values(runs: Sequence[Run], keys: list[str]) -> Chart:
     data = [
-        {"type": "bar", "name": f"{r.name} ({r.id[:6]})", "x": keys,
-         "y": [r.metrics.get(k) for k in keys]}  # fmt: skip
+        {
+            "type": "bar",
+            "name": f"{r.name} ({r.id[:6]})",
+            "x": keys,
+            "y": [r.metrics.get(k) for k in keys],
+        }
         for r in runs
     ]
     figure = {"data": data, "layout": layout("value", barmode="group")} if keys else None
-    return Chart("final-values", "Metrics logged once, side by side", "No single-value metric.",
-                 figure)  # fmt: skip
+    return Chart(
+        "final-values", "Metrics logged once, side by side", "No single-value metric.", figure
+    )
 
 
 def _curves(client: Client, runs: Sequence[Run]) -> list[Chart]:
     keys = list(dict.fromkeys(k for r in runs for k in sorted(r.metrics)))
     histories = {
-        key: [client.tracking.get_metric_history(r.id, key) if key in r.metrics else [] for r in runs]
+        key: [
+            client.tracking.get_metric_history(r.id, key) if key in r.metrics else [] for r in runs
+        ]
         for key in keys
     }
     single = [k for k in keys if max(len(h) for h in histories[k]) <= 1]

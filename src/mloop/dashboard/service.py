@@ -66,8 +66,10 @@ def _from_families(text: str) -> list[VersionLoad]:
                 rows[key] += int(sample.value)
             elif sample.name == "mloop_request_latency_seconds_bucket":
                 latency[key]["b"][float(sample.labels["le"])] += sample.value
-            elif sample.name in ("mloop_request_latency_seconds_sum",
-                                 "mloop_request_latency_seconds_count"):  # fmt: skip
+            elif sample.name in (
+                "mloop_request_latency_seconds_sum",
+                "mloop_request_latency_seconds_count",
+            ):
                 part = sample.name.rsplit("_", 1)[1]
                 latency[key][part] = latency[key].get(part, 0.0) + sample.value
     found = []
@@ -111,9 +113,14 @@ def _per_version_chart(frames: dict[str, pd.DataFrame]) -> dict[str, Any] | None
         middles = [when(float(t)) for t in (edges[:-1] + edges[1:]) / 2]
         for version, rows in frame.groupby(VERSION):
             counts, _ = np.histogram(rows[TS].to_numpy(float), edges)
-            data.append({"type": "bar", "name": f"{name} v{version}", "x": middles,
-                         "y": counts.tolist()})  # fmt: skip
-    return {"data": data, "layout": layout("predictions", "time (UTC)", barmode="stack")} if data else None
+            data.append(
+                {"type": "bar", "name": f"{name} v{version}", "x": middles, "y": counts.tolist()}
+            )
+    return (
+        {"data": data, "layout": layout("predictions", "time (UTC)", barmode="stack")}
+        if data
+        else None
+    )
 
 
 def service_page(client: Client, metrics_urls: Sequence[str], started: float) -> dict[str, Any]:
@@ -127,13 +134,21 @@ def service_page(client: Client, metrics_urls: Sequence[str], started: float) ->
         source = "the model servers' Prometheus metrics (" + ", ".join(metrics_urls) + ")"
     else:
         loads = [load for n in names for load in _log_load(n, frames[n])]
-        source = (f"the prediction log (newest {LOG_ROWS:,} rows per model; it records answered "
-                  "requests, not errors)")  # fmt: skip
+        source = (
+            f"the prediction log (newest {LOG_ROWS:,} rows per model; it records answered "
+            "requests, not errors)"
+        )
     return {
         "loads": loads,
         "source": source,
         "uptime": time.time() - started,
-        "charts": [Chart("per-version", "Predictions served per version over time",
-                         "No predictions logged yet.", _per_version_chart(frames),
-                         "from the prediction log")],  # fmt: skip
+        "charts": [
+            Chart(
+                "per-version",
+                "Predictions served per version over time",
+                "No predictions logged yet.",
+                _per_version_chart(frames),
+                "from the prediction log",
+            )
+        ],
     }

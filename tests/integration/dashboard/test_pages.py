@@ -23,8 +23,9 @@ PAGES = ("/", "/runs", "/registry", "/rollouts", "/monitoring", "/retraining", "
 
 def _app(root: Path) -> tuple[TestClient, mloop.Client]:
     client = mloop.Client(f"sqlite:///{root / 'mloop.db'}", artifacts_url=str(root / "blobs"))
-    settings = dataclasses.replace(load_settings(), store_url=client.store_url,
-                                   artifacts_url=client.artifacts_url)  # fmt: skip
+    settings = dataclasses.replace(
+        load_settings(), store_url=client.store_url, artifacts_url=client.artifacts_url
+    )
     app = create_api(settings, pages=[dashboard_router(client)])
     return TestClient(app, base_url="http://127.0.0.1:5000"), client
 
@@ -53,7 +54,9 @@ def test_an_empty_store_shows_every_page_with_what_would_be_there(tmp_path: Path
         assert "No traffic yet" in http.get("/service").text
 
 
-def test_runs_are_filtered_sorted_and_paged_on_the_server(filled: tuple[TestClient, Filled]) -> None:
+def test_runs_are_filtered_sorted_and_paged_on_the_server(
+    filled: tuple[TestClient, Filled],
+) -> None:
     http, found = filled
     page = http.get("/runs", params={"filter": "params.model = 'logistic_regression'"}).text
     assert found.runs["logistic_regression"] in page and found.runs["random_forest"] not in page
@@ -64,7 +67,11 @@ def test_runs_are_filtered_sorted_and_paged_on_the_server(filled: tuple[TestClie
     beyond = http.get("/runs", params={"page": 1, "size": 25}).text
     assert 'rel="prev"' in beyond and 'rel="next"' not in beyond and "No run matches" in beyond
     bad = http.get("/runs", params={"filter": "metrics.f1 >> 1"})
-    assert bad.status_code == 422 and "This filter cannot run" in bad.text and "filter-input" in bad.text
+    assert (
+        bad.status_code == 422
+        and "This filter cannot run" in bad.text
+        and "filter-input" in bad.text
+    )
     assert http.get("/runs", params={"size": 7}).status_code == 422
 
 

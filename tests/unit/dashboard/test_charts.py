@@ -43,6 +43,12 @@ def test_server_metrics_become_load_per_version() -> None:
     metrics.rows.labels("churn", "2").inc(250)
     text, _ = metrics.exposition()
     [load] = _from_families(text.decode())
-    assert (load.model, load.version, load.requests, load.errors, load.rows) == ("churn", "2", 100, 3, 250)
+    assert (load.model, load.version, load.requests, load.errors, load.rows) == (
+        "churn",
+        "2",
+        100,
+        3,
+        250,
+    )
     assert load.mean_ms == pytest.approx((98 * 2 + 2 * 900) / 100)
     assert load.p99_ms == 1000.0  # the histogram bucket that holds the 99th percentile
