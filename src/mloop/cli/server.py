@@ -29,7 +29,8 @@ def server(
         str, typer.Option(help="Monitor window: rows or a period.")
     ] = "10000",
 ) -> None:
-    """Run the mloop server: the REST API under /api/v1 for remote clients and the schedulers."""
+    """Run the mloop server: the dashboard at /, the REST API under /api/v1 for remote clients,
+    and the schedulers."""
     from mloop.runtime import TeamServer, run_team_server
 
     settings = cli_state(ctx).settings
@@ -43,5 +44,5 @@ def server(
     if host not in LOOPBACK and not settings.token:
         say("warning: listening beyond this machine without MLOOP_TOKEN: anyone can write")
     config = TeamServer(host, port, serve, tuple(monitor or ()), monitor_every, monitor_window)
-    say(f"mloop server on http://{host}:{port}/api/v1 (docs: /api/v1/docs)")
+    say(f"mloop server on http://{host}:{port} (dashboard; API at /api/v1, docs: /api/v1/docs)")
     run_team_server(config, settings)

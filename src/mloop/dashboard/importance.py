@@ -17,6 +17,7 @@ import numpy as np
 
 from mloop.client import Client
 from mloop.errors import MloopError
+from mloop.uris import ModelUri
 
 PERMUTATION_ROWS = 1000
 SHOWN = 15
@@ -96,7 +97,7 @@ def measure(client: Client, name: str, version: int) -> Importance:
     """The importance of version ``version`` of ``name`` (see the module); never raises for a
     model that cannot be loaded or measured: ``problem`` says why."""
     try:
-        loaded = client.registry.load_model(f"models:/{name}/{version}")
+        loaded = client.registry.load_model(ModelUri.of_version(name, version))
         inputs = [spec.name for spec in loaded.signature.inputs]
         own = _own(loaded.estimator, inputs)
         return own or _permutation(client, loaded.run_id, loaded.estimator)
