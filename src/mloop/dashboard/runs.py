@@ -2,7 +2,7 @@
 
 Paging, sorting and filtering happen in the store (the filter language of
 ``mloop.store.filters``); a page reads at most ``(page + 1) * size + 1`` runs. Metric curves
-with long histories are down-sampled before they reach the browser.
+with long histories are down-sampled by the store before they reach the page.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mloop.client import Client
-from mloop.dashboard.charts import Chart, bars, downsample, heatmap, layout, lines
-from mloop.entities import Run
+from mloop.dashboard.charts import MAX_POINTS, Chart, bars, heatmap, layout, lines
+from mloop.entities import Metric, Run
 from mloop.errors import InvalidInput
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -150,21 +150,16 @@ def _final_values(runs: Sequence[Run], keys: list[str]) -> Chart:
 
 def _curves(client: Client, runs: Sequence[Run]) -> list[Chart]:
     keys = list(dict.fromkeys(k for r in runs for k in sorted(r.metrics)))
-    histories = {
-        key: [
-            client.tracking.get_metric_history(r.id, key) if key in r.metrics else [] for r in runs
-        ]
-        for key in keys
-    }
-    single = [k for k in keys if max(len(h) for h in histories[k]) <= 1]
+    histories = {key: [_sampled(client, r, key) for r in runs] for key in keys}
+    single = [k for k in keys if max(total for _, total in histories[k]) <= 1]
     charts = [_final_values(runs, single)] if single else []
     for index, key in enumerate([k for k in keys if k not in single][:MAX_CURVES]):
-        series, longest = [], 0
-        for run, history in zip(runs, histories[key], strict=True):
-            longest = max(longest, len(history))
-            steps, values = downsample([m.step for m in history], [m.value for m in history])
-            series.append((f"{run.name} ({run.id[:6]})", steps, values))
-        shown = max(len(steps) for _, steps, _ in series)
+        series = [
+            (f"{run.name} ({run.id[:6]})", [m.step for m in points], [m.value for m in points])
+            for run, (points, _) in zip(runs, histories[key], strict=True)
+        ]
+        longest = max(total for _, total in histories[key])
+        shown = max(len(points) for points, _ in histories[key])
         note = f"{longest:,} points down-sampled to {shown:,}" if longest > shown else ""
         figure = lines(series, key, "step")
         if figure is not None and shown > 50:
@@ -172,6 +167,12 @@ def _curves(client: Client, runs: Sequence[Run]) -> list[Chart]:
                 trace["mode"] = "lines"
         charts.append(Chart(f"curve-{index}", key, f"No history of {key} yet.", figure, note))
     return charts
+
+
+def _sampled(client: Client, run: Run, key: str) -> tuple[list[Metric], int]:
+    if key not in run.metrics:
+        return [], 0
+    return client.tracking.sample_metric_history(run.id, key, MAX_POINTS)
 
 
 def compare_page(client: Client, run_ids: Sequence[str]) -> dict[str, Any]:

@@ -82,7 +82,8 @@ def _from_families(text: str) -> list[VersionLoad]:
 
 
 def from_servers(urls: Sequence[str]) -> list[VersionLoad] | None:
-    """The load per version from the servers' ``/metrics``; None when none answers."""
+    """The load per version from the servers' ``/metrics`` (requests of every status; errors
+    are 5xx answers); None when none answers."""
     texts = []
     for url in urls:
         try:
