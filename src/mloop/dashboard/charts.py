@@ -1,4 +1,4 @@
-"""Chart specifications for the dashboard: plotly.js figures as plain dicts, and down-sampling.
+"""Chart specifications for the dashboard: plotly.js figures as plain dicts.
 
 A ``Chart`` is what a page shows in one panel: a title, the figure (None when there is no data
 yet) and the sentence shown instead of an empty plot. The browser draws figures with the
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 MAX_POINTS = 1000
+"""The most points a metric curve sends to the browser (the store down-samples longer ones)."""
 PALETTE = ("#2f6db3", "#e07b39", "#3a9a5b", "#b8434a", "#7a5cb0", "#8c6d46", "#d16fb0", "#6b7280")
 SEVERITY_COLOURS = {"info": "#6b7280", "warning": "#e0a030", "critical": "#b8434a"}
 
@@ -38,27 +39,6 @@ def when(epoch: float | None) -> str | None:
     if epoch is None or not math.isfinite(epoch):
         return None
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def downsample(
-    x: Sequence[float], y: Sequence[float], points: int = MAX_POINTS
-) -> tuple[list[float], list[float]]:
-    """At most about ``points`` points of a series, keeping each bucket's minimum and maximum.
-
-    The series is cut into ``points // 2`` buckets of consecutive points; each keeps its lowest
-    and highest value in their order, so spikes survive. Shorter series come back unchanged.
-    Returns (x, y) lists.
-    """
-    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if len(xs) <= points:
-        return xs.tolist(), ys.tolist()
-    buckets = np.array_split(np.arange(len(xs)), max(1, points // 2))
-    keep: list[int] = []
-    for bucket in buckets:
-        values = ys[bucket]
-        low, high = bucket[int(np.nanargmin(values))], bucket[int(np.nanargmax(values))]
-        keep.extend(sorted({int(low), int(high)}))
-    return xs[keep].tolist(), ys[keep].tolist()
 
 
 def layout(y_title: str = "", x_title: str = "", **extra: Any) -> dict[str, Any]:

@@ -1,27 +1,12 @@
-"""Down-sampling of long series and the service page's reading of Prometheus metrics."""
+"""The heat map's scaling and the service page's reading of Prometheus metrics."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from mloop.dashboard.charts import MAX_POINTS, downsample, heatmap
+from mloop.dashboard.charts import heatmap
 from mloop.dashboard.service import _from_families
 from mloop.serving.telemetry import ServerMetrics
-
-
-def test_a_long_history_keeps_its_extremes_in_at_most_max_points() -> None:
-    steps = np.arange(100_000)
-    values = np.sin(steps / 500.0)
-    values[12_345], values[77_777] = 9.0, -9.0
-    x, y = downsample(steps, values)
-    assert len(x) <= MAX_POINTS and len(x) == len(y)
-    assert max(y) == 9.0 and min(y) == -9.0
-    assert x == sorted(x) and x[0] == 0
-
-
-def test_a_short_history_comes_back_unchanged() -> None:
-    assert downsample([0, 1, 2], [3.0, 1.0, 2.0]) == ([0.0, 1.0, 2.0], [3.0, 1.0, 2.0])
 
 
 def test_the_heat_map_scales_each_metric_and_writes_the_values() -> None:
