@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from mloop import web
 from mloop.client import Client
+from mloop.dashboard.evaluation import SameDataEvaluations
 from mloop.dashboard.home import home_page
 from mloop.dashboard.importance import ImportanceCache
 from mloop.dashboard.monitoring import monitoring_page
@@ -73,6 +74,7 @@ class Dashboard:
         self.client = client
         self.metrics_urls = tuple(metrics_urls)
         self.importance = ImportanceCache()
+        self.evaluations = SameDataEvaluations()
         self.started = time.time()
 
     def model_or_none(self, name: str | None) -> str | None:
@@ -121,11 +123,15 @@ def dashboard_router(client: Client, *, metrics_urls: Sequence[str] = ()) -> API
         return _page("compare.html", lambda: compare_page(board.client, split), "runs")
 
     @router.get("/registry")
-    def registry(model: str | None = None, version: int | None = None) -> HTMLResponse:
+    def registry(
+        model: str | None = None, version: int | None = None, evaluate: bool = False
+    ) -> HTMLResponse:
+        def page(name: str) -> dict[str, Any]:
+            same = board.evaluations.chart(board.client, name) if evaluate else None
+            return registry_page(board.client, name, version, board.importance, same)
+
         def build() -> dict[str, Any]:
-            return board.with_model(
-                model, lambda m: registry_page(board.client, m, version, board.importance)
-            )
+            return board.with_model(model, page)
 
         return _page("registry.html", build, "registry")
 

@@ -62,10 +62,15 @@ def _rollback_targets(history: list[AliasEvent]) -> dict[str, int]:
 
 
 def registry_page(
-    client: Client, name: str, version: int | None, importance: ImportanceCache
+    client: Client,
+    name: str,
+    version: int | None,
+    importance: ImportanceCache,
+    same_data: Chart | None = None,
 ) -> dict[str, Any]:
     """The registry page of model ``name`` with version ``version`` (default: the champion, else
-    the newest) opened. Raises NotFound for an unknown model or version."""
+    the newest) opened, and ``same_data`` (the versions scored on the same rows) when asked for.
+    Raises NotFound for an unknown model or version."""
     model = next((m for m in client.registry.list_models() if m.name == name), None)
     if model is None:
         raise NotFound(f"no registered model named {name!r}", field="model")
@@ -88,6 +93,7 @@ def registry_page(
         },
         "rollback_targets": _rollback_targets(history),
         "importance": found,
+        "same_data": same_data,
         "charts": [
             _across_versions(versions, runs),
             Chart(

@@ -102,6 +102,15 @@ def test_the_registry_offers_a_rollback_to_the_previous_champion(
     assert 'data-action="rollback"' in page and "Roll back to v1" in page
     assert "Feature importance of v2" in page and "coef_" in page
     assert http.get("/registry", params={"model": "nope"}).status_code == 404
+    assert 'id="evaluate-versions"' in page and 'id="figure-same-data"' not in page
+
+
+def test_versions_are_scored_on_the_same_labelled_rows(filled: tuple[TestClient, Filled]) -> None:
+    http, _ = filled
+    page = http.get("/registry", params={"model": "churn", "evaluate": "true"}).text
+    assert "Versions scored on the same 2,000 newest labelled production rows" in page
+    figure = page.split('id="figure-same-data">', 1)[1].split("</script>", 1)[0]
+    assert figure.count('"name": "v') == 2  # v1 and v2, side by side
 
 
 def test_monitoring_marks_the_shifted_features_and_draws_their_histograms(
