@@ -18,7 +18,7 @@ PAGES = {
     "home": "/",
     "runs": "/runs",
     "compare": None,
-    "registry": "/registry?model=churn",
+    "registry": "/registry?model=churn&evaluate=true",
     "rollouts": "/rollouts?model=churn",
     "monitoring": "/monitoring?model=churn",
     "retraining": "/retraining?model=churn",
