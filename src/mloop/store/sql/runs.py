@@ -252,26 +252,34 @@ class SqlRunStore:
         where = (m.run_id == run_id, m.key == key)
         with self._db.read() as conn:
             self._require_run(conn, run_id)
-            summary = select(func.count(), func.min(m.step), func.max(m.step)).where(*where)
-            total, low, high = conn.execute(summary).one()
-            if total <= max_points:
-                return self._history(conn, run_id, key), int(total)
+            low = conn.execute(select(func.min(m.step)).where(*where)).scalar()
+            high = conn.execute(select(func.max(m.step)).where(*where)).scalar()
+            if low is None or high is None:
+                return [], 0
             spans = max(1, max_points // 2)
             span = ((m.step - low) * spans // (high - low + 1)).label("span")
             query = (
                 select(
-                    func.min(m.step), func.min(m.value), func.max(m.value), func.min(m.timestamp)
+                    func.min(m.step),
+                    func.min(m.value),
+                    func.max(m.value),
+                    func.min(m.timestamp),
+                    func.count(),
                 )
                 .where(*where)
                 .group_by(span)
                 .order_by(func.min(m.step))
             )
+            groups = list(conn.execute(query))
+            total = sum(int(row[4]) for row in groups)
+            if total <= max_points:
+                return self._history(conn, run_id, key), total
             points = []
-            for step, lowest, highest, at in conn.execute(query):
+            for step, lowest, highest, at, _ in groups:
                 points.append(Metric(key, lowest, step, at))
                 if highest != lowest:
                     points.append(Metric(key, highest, step, at))
-            return points, int(total)
+            return points, total
 
     def _history(self, conn: Connection, run_id: str, key: str) -> list[Metric]:
         m = t.metrics.c
