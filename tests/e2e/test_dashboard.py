@@ -53,7 +53,7 @@ def watched(browser: Any) -> Iterator[Watched]:
     context.close()
 
 
-def test_every_page_loads_clean_and_local(site: Site, watched: Watched) -> None:
+def test_every_page_loads_clean_and_local(watched: Watched, site: Site) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     runs = list(site.filled.runs.values())
     for name, path in PAGES.items():
@@ -70,7 +70,7 @@ def test_every_page_loads_clean_and_local(site: Site, watched: Watched) -> None:
     assert sum(u.endswith("/static/plotly.min.js") for u in watched.requests) >= 1
 
 
-def test_a_person_walks_the_loop(site: Site, watched: Watched) -> None:
+def test_a_person_walks_the_loop(watched: Watched, site: Site) -> None:
     page = watched.page
     # filter and sort runs
     watched.open(f"{site.url}/runs")
