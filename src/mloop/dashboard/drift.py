@@ -66,7 +66,7 @@ def drift_bars(result: MonitorResult | None) -> Chart:
         "drift-bars",
         "Data drift per feature in the newest monitor run (dashed line: the threshold; red: "
         "drifted, past it with a significant test)",
-        "No monitor run yet: run `mloop monitor run MODEL` or serve with monitoring on.",
+        "No monitor run yet: run `mloop monitor run --model MODEL` or serve with monitoring on.",
         figure,
         height=max(260, 24 * len(result.details if result else []) + 90),
     )

@@ -75,12 +75,13 @@ def log_series(client: Client, name: str, positive: Any) -> list[Chart]:
             "time (UTC)",
             yaxis={"tickformat": ".0%", "range": [0, 1.05]},
         )
-    note = f"newest {min(len(frame), LOG_ROWS):,} logged predictions, all versions"
+    note = f"newest {len(frame):,} logged predictions, all versions" if len(frame) else ""
     empty = "No predictions logged yet: serve the model and send requests."
     return [
         Chart(
             "positive-rate",
-            f"Predicted {positive} rate over time (e.g. churn rate trend)",
+            f"Predicted {'positive' if positive is None else positive} rate over time "
+            "(e.g. the churn rate trend)",
             empty,
             rate,
             note,
