@@ -104,12 +104,16 @@ def _alias_events(client: Client, name: str) -> list[Event]:
             e.at,
             name,
             "alias",
-            f"@{e.alias} {e.action}: v{e.from_version or '-'} → v{e.to_version or '-'}",
+            f"@{e.alias} {e.action}: {_version(e.from_version)} → {_version(e.to_version)}",
             f"{e.reason} (by {e.user})",
             f"/registry?model={name}#alias-history",
         )
         for e in client.registry.alias_history(name)
     ]
+
+
+def _version(number: int | None) -> str:
+    return "none" if number is None else f"v{number}"
 
 
 def model_events(client: Client, name: str) -> list[Event]:
