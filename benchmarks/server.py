@@ -6,6 +6,10 @@ HTTP from the tool's own Python client on this machine:
   log_metric  per-call ``log_metric`` to a running server (target: >= 3x MLflow)
   search      runs filtered on a metric and sorted, first page of 100 (target: < 200 ms at
               100,000 runs, and >= 50x MLflow)
+  runs_page   the dashboard's runs page, same filter and order, first page of 100, as HTML
+              (target: < 300 ms at 100,000 runs; mloop only)
+  curve_page  the dashboard's page of one run whose metric has a 100,000-step history, its
+              curve down-sampled (target: < 300 ms; mloop only)
 
 The mloop server runs under uvicorn in a thread on 127.0.0.1; MLflow's, when the ``mlflow``
 package is installed (the ``compat`` extra), as ``mlflow server`` in a subprocess. Without it
@@ -48,6 +52,8 @@ class Sizes:
 
 FULL = Sizes(calls=2000, runs=100_000, repeats=5)
 QUICK = Sizes(calls=100, runs=1000, repeats=3)
+HISTORY = 100_000
+PAGE_TARGET_SECONDS = 0.3
 
 
 def free_port() -> int:
@@ -97,19 +103,33 @@ def fill_mloop(database: str, runs: int) -> int:
     return experiment
 
 
+def long_history(client: Any) -> str:
+    """A run whose ``loss`` has ``HISTORY`` steps, in another experiment; returns its id."""
+    from mloop.entities import Metric
+
+    run_id = client.create_run("curves", "long")
+    points = [Metric("loss", 1.0 / (1 + step), step, 0.0) for step in range(HISTORY)]
+    client.log_batch(run_id, metrics=points)
+    return str(run_id)
+
+
 def bench_mloop(root: Path, sizes: Sizes) -> dict[str, float]:
-    """Seconds per log_metric call and per first search page, against a local mloop server."""
+    """Seconds per log_metric call, per first search page and per dashboard page, against a
+    local mloop server."""
     import uvicorn
 
     import mloop
     from mloop.api import create_api
     from mloop.config import load_settings
+    from mloop.dashboard import dashboard_router
 
     os.environ["MLOOP_HOME"] = str(root / "mloop")
     database = f"sqlite:///{root / 'mloop.db'}"
     experiment = fill_mloop(database, sizes.runs)
+    curve_run = long_history(mloop.Client(database))
     port = free_port()
-    app = create_api(replace(load_settings(), store_url=database))
+    settings = replace(load_settings(), store_url=database)
+    app = create_api(settings, pages=[dashboard_router(mloop.Client(database))])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{port}"
@@ -123,9 +143,27 @@ def bench_mloop(root: Path, sizes: Sizes) -> dict[str, float]:
             search = median_seconds(
                 lambda: http.post("/runs/search", json={**body, "max_results": PAGE}), sizes.repeats
             )
-        return {"log_metric": log, "search": search}
+        with httpx.Client(base_url=url, timeout=600) as http:
+            pages = {
+                "runs_page": (
+                    "/runs",
+                    {"experiment": "bench", "filter": FILTER, "order": ORDER, "size": PAGE},
+                ),
+                "curve_page": ("/runs/compare", {"ids": curve_run}),
+            }
+            timed = {
+                name: median_seconds(lambda p=path, q=query: _page(http, p, q), sizes.repeats)
+                for name, (path, query) in pages.items()
+            }
+        return {"log_metric": log, "search": search, **timed}
     finally:
         server.should_exit = True
+
+
+def _page(http: httpx.Client, path: str, query: dict[str, Any]) -> None:
+    answer = http.get(path, params=query)
+    if answer.status_code != 200:
+        raise RuntimeError(f"{path} answered {answer.status_code}: {answer.text[:200]}")
 
 
 def _calls(client: Any, run_id: str, count: int) -> None:
@@ -175,6 +213,10 @@ def report(sizes: Sizes, ours: dict[str, float], theirs: dict[str, float] | None
     print(f"runs searched: {sizes.runs:,}; log_metric calls: {sizes.calls:,}")
     print(f"{'case':<12}{'mloop':>12}{'mlflow':>12}{'ratio':>10}")
     for case, seconds in ours.items():
+        if case in ("runs_page", "curve_page"):
+            verdict = "PASS" if seconds < PAGE_TARGET_SECONDS else "FAIL"
+            print(f"{case:<12}{seconds * 1000:>10.2f}ms{'no peer':>12}{verdict:>10}")
+            continue
         if theirs is None:
             print(f"{case:<12}{seconds * 1000:>10.2f}ms{'not run':>12}{'-':>10}")
             continue

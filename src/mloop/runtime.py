@@ -14,6 +14,7 @@ from starlette.routing import Mount
 from mloop.api import create_api
 from mloop.client import Client
 from mloop.config import Settings
+from mloop.dashboard import dashboard_router
 from mloop.housekeeping import LogHousekeeping
 from mloop.monitoring.scheduler import MonitorScheduler
 from mloop.prediction_log import parse_window
@@ -73,9 +74,16 @@ class TeamServer:
     schedules: bool = True
 
 
+def own_metrics_url(server: TeamServer) -> str:
+    """Where this server's in-process model server answers ``/metrics`` (for the dashboard)."""
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
+    return f"http://{f'[{host}]' if ':' in host else host}:{server.port}/metrics"
+
+
 def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
-    """The app of ``mloop server``: the API under /api/v1 with the schedules, and the model
-    server at the root when ``server.serve`` names a model (which must load)."""
+    """The app of ``mloop server``: the dashboard at /, the API under /api/v1 with the
+    schedules, and the model server at the root when ``server.serve`` names a model (which
+    must load)."""
     client = Client(settings=settings)
     window = parse_window(server.monitor_window)
     jobs: list[BackgroundJob] = []
@@ -87,12 +95,13 @@ def team_server_app(server: TeamServer, settings: Settings) -> FastAPI:
         )
         jobs += data_jobs(open_store(settings.store_url), settings, client)
     if server.serve is None:
-        return create_api(settings, jobs=jobs)
+        return create_api(settings, jobs=jobs, pages=[dashboard_router(client)])
     uri = str(ModelUri.parse_target(server.serve))
     client.registry.load_model(uri)
     config = ServeConfig(model_uri=uri, host=server.host, port=server.port)
     app = create_app(config, settings, client=client, jobs=jobs)
-    app.router.routes.append(Mount("", app=create_api(settings)))
+    dashboard = dashboard_router(client, metrics_urls=[own_metrics_url(server)])
+    app.router.routes.append(Mount("", app=create_api(settings, pages=[dashboard])))
     return app
 
 

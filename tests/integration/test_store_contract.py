@@ -83,6 +83,22 @@ def test_metric_history_keeps_every_step_and_latest_is_highest_step(store: Store
     assert store.runs.get_run(run_id).metrics == {"loss": 0.4}
 
 
+def test_a_sampled_history_is_short_ordered_and_keeps_its_extremes(store: Store) -> None:
+    run_id = new_run(store)
+    values = np.sin(np.arange(5000) / 80.0)
+    values[1234], values[4321] = 7.0, -7.0
+    points = [Metric("loss", float(v), step, 1.0) for step, v in enumerate(values)]
+    store.runs.log_batch(run_id, RunBatch(metrics=points))
+    sampled, total = store.runs.sample_metric_history(run_id, "loss", 100)
+    steps = [m.step for m in sampled]
+    assert total == 5000 and 2 <= len(sampled) <= 100 and steps == sorted(steps)
+    assert max(m.value for m in sampled) == 7.0 and min(m.value for m in sampled) == -7.0
+    whole, count = store.runs.sample_metric_history(run_id, "loss", 10_000)
+    assert count == 5000 and whole == store.runs.get_metric_history(run_id, "loss")
+    with pytest.raises(NotFound):
+        store.runs.sample_metric_history("0" * 32, "loss", 100)
+
+
 def test_service_stamps_metric_times(client: mloop.Client) -> None:
     run_id = client.create_run("churn", "rf")
     client.log_metric(run_id, "loss", 0.5, step=0)

@@ -64,12 +64,17 @@ def describe() -> dict[str, str]:
 
 
 def create_api(
-    settings: Settings, store: Store | None = None, *, jobs: Sequence[BackgroundJob] = ()
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    jobs: Sequence[BackgroundJob] = (),
+    pages: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The API app on ``store`` (default: the settings' store) and the settings' artifacts.
 
-    ``jobs`` start when the app starts and stop when it stops. The app is wrapped in the
-    request guard of ``mloop.api.guard`` (Host list, token, CSRF, media types).
+    ``jobs`` start when the app starts and stop when it stops. ``pages`` are routers served
+    at the root beside the API (the dashboard). The app is wrapped in the request guard of
+    ``mloop.api.guard`` (Host list, token, CSRF, media types), which covers the pages too.
     """
 
     @asynccontextmanager
@@ -98,6 +103,8 @@ def create_api(
     for module in (events.router, lifecycle.router):
         app.include_router(module, prefix=API)
     add_docs(app, DOCS)
+    for router in pages:
+        app.include_router(router)
     _handle_errors(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestGuard, settings=settings)

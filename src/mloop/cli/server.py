@@ -35,7 +35,8 @@ def server(
         bool, typer.Option(help="Run monitors, retraining policies and rollout evaluations.")
     ] = True,
 ) -> None:
-    """Run the mloop server: the REST API under /api/v1 for remote clients and the schedulers."""
+    """Run the mloop server: the dashboard at /, the REST API under /api/v1 for remote clients,
+    and the schedulers."""
     from mloop.runtime import TeamServer, run_team_server
 
     settings = cli_state(ctx).settings
@@ -58,5 +59,5 @@ def server(
         retrain_every,
         schedules,
     )
-    say(f"mloop server on http://{host}:{port}/api/v1 (docs: /api/v1/docs)")
+    say(f"mloop server on http://{host}:{port} (dashboard; API at /api/v1, docs: /api/v1/docs)")
     run_team_server(config, settings)

@@ -205,6 +205,17 @@ class TrackingService:
         """Every point logged for one metric of a run."""
         return self._runs.get_metric_history(run_id, key)
 
+    def sample_metric_history(
+        self, run_id: str, key: str, max_points: int = 1000
+    ) -> tuple[list[Metric], int]:
+        """At most about ``max_points`` points of a metric's history in step order, keeping each
+        stretch's lowest and highest value, and how many points it has in all.
+
+        Raises NotFound for an unknown run and InvalidInput for ``max_points`` below 2.
+        """
+        count = integer("max_points", max_points, minimum=2)
+        return self._runs.sample_metric_history(run_id, key, count)
+
     def log_dataset(
         self, run_id: str, name: str, features: Any, target: Any = None, *, store: bool = False
     ) -> DatasetFingerprint:

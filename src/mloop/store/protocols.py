@@ -101,6 +101,13 @@ class RunStore(Protocol):
         """Every logged point of one metric, in step then time order."""
         ...
 
+    def sample_metric_history(
+        self, run_id: str, key: str, max_points: int
+    ) -> tuple[list[Metric], int]:
+        """At most about ``max_points`` points of one metric in step order (each stretch's
+        lowest and highest value), and how many points it has in all."""
+        ...
+
     def log_dataset(self, run_id: str, fingerprint: DatasetFingerprint) -> None:
         """Record the fingerprint of a dataset the run used; the same name twice must agree."""
         ...

@@ -106,6 +106,15 @@ class RestRunStore:
         path = f"/runs/{part(run_id)}/metric-history"
         return records(Metric, self._s.call("GET", path, key=key, max_points=0)["points"])
 
+    def sample_metric_history(
+        self, run_id: str, key: str, max_points: int
+    ) -> tuple[list[Metric], int]:
+        """At most ``max_points`` points of one metric, down-sampled by the server, and the
+        count of all its points."""
+        path = f"/runs/{part(run_id)}/metric-history"
+        answer = self._s.call("GET", path, key=key, max_points=max(1, max_points))
+        return records(Metric, answer["points"]), int(answer["total"])
+
     def log_dataset(self, run_id: str, fingerprint: DatasetFingerprint) -> None:
         """Record the fingerprint of a dataset the run used; the same name twice must agree."""
         self._s.call("POST", f"/runs/{part(run_id)}/datasets", fingerprint)

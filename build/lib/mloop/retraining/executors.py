@@ -1,0 +1,112 @@
+"""Where candidate trainings run: in this process, or on Dask (a local cluster or a scheduler).
+
+An executor is one method, ``map``: run a function over items and return the results in
+order, calling ``progress`` after each finished item. Dask is imported only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from mloop.errors import InvalidInput
+
+Progress = Callable[[int], None]
+
+
+class Executor(Protocol):
+    """Runs independent tasks and gives their results back in order."""
+
+    def map(
+        self,
+        task: Callable[[Any], Any],
+        items: Sequence[Any],
+        progress: Progress | None = None,
+    ) -> list[Any]:
+        """``[task(item) for item in items]``; the first task error is raised."""
+        ...
+
+
+class LocalExecutor:
+    """Runs tasks one after another in this process."""
+
+    def map(
+        self,
+        task: Callable[[Any], Any],
+        items: Sequence[Any],
+        progress: Progress | None = None,
+    ) -> list[Any]:
+        """``[task(item) for item in items]``, calling ``progress(done)`` after each."""
+        results = []
+        for done, item in enumerate(items, 1):
+            results.append(task(item))
+            if progress is not None:
+                progress(done)
+        return results
+
+
+class DaskExecutor:
+    """Runs tasks on ``dask.distributed``: the scheduler at ``address``, or a LocalCluster.
+
+    A local cluster has ``workers`` single-threaded worker processes and lives for one
+    ``map``. Raises InvalidInput when the ``dask`` extra is not installed.
+    """
+
+    def __init__(self, address: str | None = None, *, workers: int = 2) -> None:
+        self.address = address
+        self.workers = workers
+
+    def map(
+        self,
+        task: Callable[[Any], Any],
+        items: Sequence[Any],
+        progress: Progress | None = None,
+    ) -> list[Any]:
+        """``[task(item) for item in items]`` on Dask workers, in item order."""
+        distributed = _distributed()
+        if self.address is not None:
+            with distributed.Client(self.address) as client:
+                return _gather(client, distributed, task, items, progress)
+        cluster = distributed.LocalCluster(
+            n_workers=self.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        )
+        with cluster, distributed.Client(cluster) as client:
+            return _gather(client, distributed, task, items, progress)
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise InvalidInput(
+            "the dask executor needs the dask extra: pip install 'mloop[dask]'", field="executor"
+        ) from exc
+    return distributed
+
+
+def _gather(
+    client: Any,
+    distributed: Any,
+    task: Callable[[Any], Any],
+    items: Sequence[Any],
+    progress: Progress | None,
+) -> list[Any]:
+    futures = [client.submit(task, item, pure=False) for item in items]
+    for done, future in enumerate(distributed.as_completed(futures), 1):
+        future.result()
+        if progress is not None:
+            progress(done)
+    return [future.result() for future in futures]
+
+
+def executor_for(name: str, address: str | None = None) -> Executor:
+    """The executor a policy names: ``local`` or ``dask``; InvalidInput for another name."""
+    if name == "local":
+        return LocalExecutor()
+    if name == "dask":
+        return DaskExecutor(address)
+    raise InvalidInput(f"executor {name!r} is not one of local, dask", field="executor")

@@ -1,0 +1,174 @@
+"""One retraining of a model by its policy: triggers, lock, training set, challenger, gate.
+
+Every step is written to the audit trail; a failure of the user's recipe marks its run
+FAILED, raises an alert and leaves the champion untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from mloop.client import Client
+from mloop.entities import AlertSighting, Decision, DecisionKind, RetrainingPolicy, Severity
+from mloop.retraining.challenger import Challenger, train_challenger
+from mloop.retraining.executors import Progress
+from mloop.retraining.gate import gate_reason, judge, shadow_replay
+from mloop.retraining.recipe import RecipeError
+from mloop.retraining.training_set import TrainingSet, assemble
+from mloop.retraining.triggers import Fired, fired_triggers, held_back
+from mloop.services.rollouts import make_policy
+from mloop.uris import ModelUri
+
+MIN_HOLDOUT_ROWS = 30
+FAILED_RULE = "retraining.failed"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a retraining would do now: the champion, the triggers that fire, and the verdict.
+
+    ``action`` is ``retrain`` or ``skip``; ``reason`` says why.
+    """
+
+    model: str
+    champion_version: int
+    fired: list[Fired]
+    action: str
+    reason: str
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_retraining(
+    client: Client, model: str, *, force: bool = False, now: float | None = None
+) -> Plan:
+    """What ``retrain`` would do now, without doing it (nothing is written).
+
+    Raises NotFound when the model has no policy or its alias names no version.
+    """
+    moment = time.time() if now is None else now
+    policy = client.retraining.policy(model)
+    champion = client.registry.get_alias(policy.model, policy.alias)
+    decisions = client.retraining.decisions(policy.model, limit=200)
+    fired = fired_triggers(client, policy, champion, decisions, moment)
+    if force:
+        fired = [Fired("manual", "forced by the caller"), *fired]
+    if not fired:
+        return Plan(policy.model, champion, [], "skip", "no trigger fired")
+    blocked = None if force else held_back(policy, decisions, moment)
+    if blocked is not None:
+        return Plan(policy.model, champion, fired, "skip", blocked)
+    return Plan(policy.model, champion, fired, "retrain", "; ".join(f.reason for f in fired))
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def retrain(
+    client: Client,
+    model: str,
+    *,
+    force: bool = False,
+    now: float | None = None,
+    progress: Progress | None = None,
+) -> Decision:
+    """Retrain ``model`` if its policy says so (or ``force``); return the last decision made.
+
+    The decision is ``skipped`` (no trigger, cool-down, frequency, the lock is taken, too few
+    labelled rows), ``promoted``, ``rejected`` or ``failed``. Raises NotFound when the model
+    has no policy or no champion, InvalidInput for a recipe that cannot be imported.
+    """
+    plan = plan_retraining(client, model, force=force, now=now)
+    trigger = ",".join(f.name for f in plan.fired)
+    base = Decision(
+        plan.model, DecisionKind.SKIPPED, 0.0, plan.reason, trigger, plan.champion_version
+    )
+    if plan.action == "skip":
+        return client.retraining.record(base) if plan.fired else base
+    policy = client.retraining.policy(model)
+    holder = _holder()
+    if not client.retraining.acquire_lock(policy.model, holder, policy.lock_seconds):
+        reason = f"another retraining of {policy.model} holds the lock"
+        return client.retraining.record(_with(base, DecisionKind.SKIPPED, reason))
+    try:
+        client.retraining.record(_with(base, DecisionKind.TRIGGERED, plan.reason))
+        return _attempt(client, policy, base, progress)
+    finally:
+        client.retraining.release_lock(policy.model, holder)
+
+
+def _with(decision: Decision, kind: DecisionKind, reason: str, **changes: Any) -> Decision:
+    values = {**decision.__dict__, "kind": kind, "reason": reason, "at": 0.0, "id": 0, **changes}
+    return Decision(**values)
+
+
+def _attempt(
+    client: Client, policy: RetrainingPolicy, base: Decision, progress: Progress | None
+) -> Decision:
+    champion = int(base.champion_version or 0)
+    data = assemble(client, policy, champion, time.time())
+    if len(data.holdout) < MIN_HOLDOUT_ROWS:
+        reason = (
+            f"only {len(data.holdout)} labelled production rows for the holdout "
+            f"(at least {MIN_HOLDOUT_ROWS}): wait for more labels"
+        )
+        return client.retraining.record(_with(base, DecisionKind.SKIPPED, reason))
+    try:
+        challenger = train_challenger(client, policy, champion, base.trigger, data, progress)
+    except RecipeError as exc:
+        return _failed(client, policy, base, exc)
+    return _judge(client, policy, base, data, challenger)
+
+
+def _failed(client: Client, policy: RetrainingPolicy, base: Decision, exc: RecipeError) -> Decision:
+    run_id = exc.run_id
+    reason = f"the recipe failed, the champion keeps serving: {exc}"
+    sighting = AlertSighting(FAILED_RULE, policy.model, "recipe", Severity.CRITICAL, reason, None)
+    client.monitoring.raise_alert(sighting)
+    return client.retraining.record(_with(base, DecisionKind.FAILED, reason, run_id=run_id))
+
+
+def _judge(
+    client: Client,
+    policy: RetrainingPolicy,
+    base: Decision,
+    data: TrainingSet,
+    challenger: Challenger,
+) -> Decision:
+    trained = _with(
+        base,
+        DecisionKind.TRAINED,
+        f"challenger v{challenger.version} trained on {len(data.train)} rows "
+        f"({data.base_rows} from the champion's data, {data.production_rows} from production)",
+        challenger_version=challenger.version,
+        run_id=challenger.run_id,
+    )
+    client.retraining.record(trained)
+    uri = ModelUri.of_version(policy.model, int(base.champion_version or 0))
+    champion = client.registry.load_model(uri).estimator
+    report = judge(policy.gate, champion, challenger.model, data.holdout, policy.target)
+    features = [c for c in data.holdout.columns if c != policy.target]
+    report["shadow"] = shadow_replay(challenger.model, data.shadow, features)
+    reason = gate_reason(report)
+    client.tracking.set_tags(challenger.run_id, {"mloop.retraining.gate": reason})
+    if not report["passed"]:
+        return client.retraining.record(_with(trained, DecisionKind.REJECTED, reason, gate=report))
+    return _promote(client, policy, trained, report, reason)
+
+
+def _promote(
+    client: Client, policy: RetrainingPolicy, trained: Decision, report: dict[str, Any], reason: str
+) -> Decision:
+    version = int(trained.challenger_version or 0)
+    if policy.on_pass == "canary":
+        canary = make_policy("canary", alias=policy.alias)
+        client.rollouts.start(policy.model, version, canary, reason=f"retraining: {reason}")
+        how = f"{reason}; a canary of v{version} started (steps {list(canary.steps)})"
+        return client.retraining.record(_with(trained, DecisionKind.CANARY, how, gate=report))
+    client.registry.set_alias(policy.model, policy.alias, version, reason=f"retraining: {reason}")
+    return client.retraining.record(_with(trained, DecisionKind.PROMOTED, reason, gate=report))

@@ -1,0 +1,285 @@
+"""The rollout service: start, decide, stop and read rollouts; their audited decisions.
+
+A rollout has two arms, ``champion`` (the version the policy's alias holds at the start) and
+``challenger``. Every change of a rollout is a decision row whose JSON form (``decision_json``)
+has ``kind``, ``at``, ``reason``, ``arms`` (traffic shares after it), ``versions`` and
+``statistics``; a promotion also moves the alias, audited by the registry.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from dataclasses import asdict, fields, replace
+from typing import Any
+
+from mloop.config import Settings
+from mloop.entities import (
+    Rollout,
+    RolloutDecision,
+    RolloutMode,
+    RolloutPolicy,
+    RolloutState,
+)
+from mloop.errors import InvalidInput, NotFound
+from mloop.services.integers import integer
+from mloop.services.prediction_log import PredictionLogService
+from mloop.services.registry import RegistryService
+from mloop.services.rollout_analysis import RolloutAnalysis, analyze_rollout
+from mloop.store import RolloutStore
+from mloop.uris import alias_name, model_name
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+PROMOTE_WHEN = ("better", "not_worse", "guardrails")
+METRICS = ("accuracy", "reward")
+SECONDARY_METRICS = (*METRICS, "latency_ms")
+DEFAULT_STEPS = {
+    RolloutMode.AB: (0.5,),
+    RolloutMode.CANARY: (0.05, 0.25, 0.5, 1.0),
+    RolloutMode.SHADOW: (0.0,),
+    RolloutMode.BANDIT: (0.5,),
+}
+
+
+def decision_json(decision: RolloutDecision) -> dict[str, Any]:
+    """A decision as JSON-ready values: kind, at, reason, user, arms, versions, statistics."""
+    return asdict(decision)
+
+
+def shares(challenger_share: float) -> dict[str, float]:
+    """The arms' traffic shares when the challenger gets ``challenger_share`` of it."""
+    return {CHAMPION: round(1.0 - challenger_share, 12), CHALLENGER: challenger_share}
+
+
+def _fraction(name: str, value: Any, *, low: float = 0.0, high: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput(f"{name} must be a number, got {value!r}", field=name)
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must lie in [{low}, {high}], got {value}", field=name)
+    return float(value)
+
+
+def check_policy(policy: RolloutPolicy) -> RolloutPolicy:
+    """The policy with validated fields; raises InvalidInput naming the first bad field."""
+    mode = _mode(policy.mode)
+    steps = tuple(_fraction("steps", share) for share in policy.steps)
+    if not steps or (mode != RolloutMode.SHADOW and steps[0] <= 0):
+        raise InvalidInput("steps need at least one positive challenger share", field="steps")
+    if list(steps) != sorted(steps):
+        raise InvalidInput(f"steps {list(steps)} must not decrease", field="steps")
+    if policy.promote_when not in PROMOTE_WHEN:
+        raise InvalidInput(f"promote_when must be one of {PROMOTE_WHEN}", field="promote_when")
+    if policy.metric not in METRICS:
+        raise InvalidInput(f"metric must be one of {METRICS}", field="metric")
+    for name in policy.secondary:
+        if name not in SECONDARY_METRICS or name == policy.metric:
+            raise InvalidInput(
+                f"secondary metric {name!r}: use one of {SECONDARY_METRICS} other than the "
+                "primary metric",
+                field="secondary",
+            )
+    for name in ("alpha", "srm_alpha"):
+        _fraction(name, getattr(policy, name), low=1e-9, high=0.5)
+    for name in ("tuning", "mde", "evaluate_every_seconds"):
+        _fraction(name, getattr(policy, name), low=1e-9, high=math.inf)
+    _fraction("margin", policy.margin)
+    _fraction("max_error_rate", policy.max_error_rate)
+    _fraction("floor", policy.floor, high=0.5)
+    integer("min_sample", policy.min_sample, minimum=1)
+    integer("guardrail_min_requests", policy.guardrail_min_requests, minimum=1)
+    if policy.max_sample is not None:
+        integer("max_sample", policy.max_sample, minimum=1)
+    for name in ("max_p99_ms", "max_p99_ratio"):
+        if getattr(policy, name) is not None:
+            _fraction(name, getattr(policy, name), low=1e-9, high=math.inf)
+    secondary = tuple(policy.secondary)
+    return replace(
+        policy, mode=mode, steps=steps, alias=alias_name(policy.alias), secondary=secondary
+    )
+
+
+def _mode(mode: Any) -> RolloutMode:
+    try:
+        return RolloutMode(mode)
+    except ValueError:
+        known = ", ".join(m.value for m in RolloutMode)
+        raise InvalidInput(f"mode {mode!r} is not one of {known}", field="mode") from None
+
+
+def make_policy(mode: str | RolloutMode, **options: Any) -> RolloutPolicy:
+    """A validated policy of ``mode`` with ``options`` (fields of ``RolloutPolicy``).
+
+    Steps default by mode (canary: 5, 25, 50, 100%). Raises InvalidInput for an unknown option
+    or a bad value, naming it.
+    """
+    checked = _mode(mode)
+    known = {f.name for f in fields(RolloutPolicy)} - {"mode"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidInput(f"unknown rollout option(s): {', '.join(unknown)}", field=unknown[0])
+    given = {key: value for key, value in options.items() if value is not None}
+    for name in ("steps", "secondary"):
+        if name in given:
+            given[name] = tuple(given[name])
+    given.setdefault("steps", DEFAULT_STEPS[checked])
+    if checked == RolloutMode.CANARY:
+        given.setdefault("promote_when", "guardrails")
+    return check_policy(RolloutPolicy(mode=checked, **given))
+
+
+class RolloutService:
+    """Rollouts of registered models: their rows, decisions, tallies and analysis."""
+
+    def __init__(
+        self,
+        rollouts: RolloutStore,
+        registry: RegistryService,
+        prediction_log: PredictionLogService,
+        settings: Settings,
+    ) -> None:
+        self._rollouts = rollouts
+        self._registry = registry
+        self._log = prediction_log
+        self._settings = settings
+
+    def start(
+        self, model: str, challenger: int, policy: RolloutPolicy, *, reason: str = ""
+    ) -> Rollout:
+        """Start rolling ``challenger`` out against the version ``policy.alias`` holds now.
+
+        Returns the running rollout. Raises NotFound for a missing model, alias or version,
+        InvalidInput for a bad policy or a challenger that is the champion, Conflict when the
+        model already has a running rollout.
+        """
+        name, checked = model_name(model), check_policy(policy)
+        champion = self._registry.get_alias(name, checked.alias)
+        version = self._registry.get_model_version(
+            name, integer("challenger", challenger, minimum=1)
+        ).version
+        if version == champion:
+            raise InvalidInput(
+                f"version {version} is already {name}@{checked.alias}", field="challenger"
+            )
+        now = time.time()
+        weights = shares(checked.steps[0])
+        rollout = Rollout(
+            0,
+            name,
+            champion,
+            version,
+            checked,
+            secrets.token_hex(8),
+            RolloutState.RUNNING,
+            0,
+            weights,
+            now,
+            now,
+            now,
+        )
+        start = self._decision(rollout, "start", reason or f"{checked.mode} started", weights)
+        return self._rollouts.create_rollout(rollout, start)
+
+    def _decision(
+        self,
+        rollout: Rollout,
+        kind: str,
+        reason: str,
+        weights: dict[str, float],
+        statistics: dict[str, Any] | None = None,
+    ) -> RolloutDecision:
+        versions = {CHAMPION: rollout.champion, CHALLENGER: rollout.challenger}
+        return RolloutDecision(
+            rollout.id,
+            rollout.model,
+            kind,
+            time.time(),
+            reason,
+            self._settings.user,
+            weights,
+            versions,
+            statistics or {},
+        )
+
+    def running(self, model: str) -> Rollout | None:
+        """The model's running rollout, or None."""
+        found = self._rollouts.list_rollouts(model_name(model), RolloutState.RUNNING)
+        return found[0] if found else None
+
+    def latest(self, model: str) -> Rollout:
+        """The model's newest rollout, running or not; NotFound when it never had one."""
+        found = self._rollouts.list_rollouts(model_name(model))
+        if not found:
+            raise NotFound(f"model {model!r} has no rollout")
+        return found[0]
+
+    def decide(
+        self,
+        rollout: Rollout,
+        kind: str,
+        reason: str,
+        *,
+        state: RolloutState = RolloutState.RUNNING,
+        step: int | None = None,
+        weights: dict[str, float] | None = None,
+        statistics: dict[str, Any] | None = None,
+    ) -> Rollout:
+        """Record a decision and apply it; a promotion moves the alias to the challenger.
+
+        Returns the rollout after it. Raises Conflict when the rollout is no longer running.
+        """
+        after = dict(rollout.weights if weights is None else weights)
+        decision = self._decision(rollout, kind, reason, after, statistics)
+        new_step = rollout.step if step is None else step
+        updated = self._rollouts.apply_decision(decision, state=state, step=new_step, weights=after)
+        if state == RolloutState.PROMOTED:
+            self._registry.set_alias(
+                rollout.model,
+                rollout.policy.alias,
+                rollout.challenger,
+                reason=f"rollout {rollout.id}: {reason}",
+            )
+        return updated
+
+    def stop(self, model: str, *, reason: str = "") -> Rollout:
+        """Stop the model's running rollout: all traffic back to the champion, alias unmoved.
+
+        Raises NotFound when the model has no running rollout.
+        """
+        rollout = self.running(model)
+        if rollout is None:
+            raise NotFound(f"model {model!r} has no running rollout")
+        return self.decide(
+            rollout,
+            "stop",
+            reason or "stopped by hand",
+            state=RolloutState.STOPPED,
+            weights=shares(0.0),
+        )
+
+    def decisions(self, model: str, rollout_id: int | None = None) -> list[RolloutDecision]:
+        """The decisions of a model's rollouts (of one when given), oldest first."""
+        return self._rollouts.list_decisions(model_name(model), rollout_id)
+
+    def record_tally(
+        self, rollout_id: int, arm: str, holder: str, requests: int, errors: int
+    ) -> None:
+        """Store one server's running totals of answered and failed requests of an arm."""
+        self._rollouts.record_tally(rollout_id, arm, holder, requests, errors)
+
+    def analyze(self, model: str) -> RolloutAnalysis:
+        """Counts, metric, difference, SRM, power and guardrails of the model's newest rollout.
+
+        Raises NotFound when the model never had a rollout.
+        """
+        rollout = self.latest(model)
+        return analyze_rollout(rollout, self._log, self._rollouts.tallies(rollout.id))
+
+    def status(self, model: str) -> dict[str, Any]:
+        """The newest rollout as JSON-ready values: mode, state, arms, srm_p_value, sequential
+        (p_value, ci_low, ci_high), guardrails and decisions. NotFound without a rollout."""
+        analysis = self.analyze(model)
+        rollout = analysis.rollout
+        status = analysis.to_dict()
+        status["decisions"] = [decision_json(d) for d in self.decisions(model, rollout.id)]
+        return status

@@ -1,0 +1,128 @@
+"""Adaptive micro-batching: requests that arrive while the model is busy share one call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class _Pending:
+    frame: pd.DataFrame
+    future: asyncio.Future[Any]
+    tag: Any = None
+
+
+BatchHook = Callable[[pd.DataFrame, Any, list[Any]], None]
+logger = logging.getLogger("mloop.serving")
+
+
+class MicroBatcher:
+    """Merges concurrent frames into one ``predict`` call and hands each caller its rows.
+
+    A request that finds the model idle runs at once; requests arriving while a call is in
+    flight queue up and go together in the next call (up to ``max_rows``), optionally waiting
+    ``max_wait_ms`` for company. Results are split back by row offsets.
+    """
+
+    def __init__(
+        self,
+        predict: Callable[[pd.DataFrame], Any],
+        split: Callable[[Any, int, int], Any],
+        *,
+        max_rows: int = 512,
+        max_wait_ms: float = 0.0,
+        on_batch: BatchHook | None = None,
+    ) -> None:
+        self._predict = predict
+        self._split = split
+        self._max_rows = max_rows
+        self._max_wait = max_wait_ms / 1000
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mloop-predict")
+        self._worker: asyncio.Task[None] | None = None
+        self._carry: _Pending | None = None
+        self._on_batch = on_batch
+
+    async def submit(self, frame: pd.DataFrame, tag: Any = None) -> Any:
+        """Predict ``frame`` as part of the next batch; return its share of the outputs.
+
+        ``tag`` travels with the frame to the ``on_batch`` hook, which sees each merged batch
+        with its outputs once (the prediction log records batches, not single requests).
+        """
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._run())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(frame, future, tag))
+        return await future
+
+    async def _next(self, deadline: float) -> _Pending | None:
+        if self._carry is not None:
+            item, self._carry = self._carry, None
+            return item
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._queue.get(), remaining)
+        except TimeoutError:
+            return None
+
+    async def _collect(self) -> list[_Pending]:
+        first = self._carry or await self._queue.get()
+        self._carry = None
+        batch, rows = [first], len(first.frame)
+        deadline = asyncio.get_running_loop().time() + self._max_wait
+        while rows < self._max_rows:
+            item = await self._next(deadline)
+            if item is None:
+                break
+            if rows + len(item.frame) > self._max_rows:
+                self._carry = item
+                break
+            batch.append(item)
+            rows += len(item.frame)
+        return batch
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._collect()
+            frames = [p.frame for p in batch]
+            merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            try:
+                outputs = await loop.run_in_executor(self._executor, self._predict, merged)
+            except Exception as exc:
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                continue
+            self._report(merged, outputs, batch)
+            start = 0
+            for pending in batch:
+                stop = start + len(pending.frame)
+                if not pending.future.done():
+                    pending.future.set_result(self._split(outputs, start, stop))
+                start = stop
+
+    def _report(self, merged: pd.DataFrame, outputs: Any, batch: list[_Pending]) -> None:
+        if self._on_batch is None:
+            return
+        try:
+            self._on_batch(merged, outputs, [p.tag for p in batch])
+        except Exception:
+            logger.exception("the batch hook failed; the answers are still sent")
+
+    def close(self) -> None:
+        """Stop the batching task and the predict thread."""
+        if self._worker is not None:
+            self._worker.cancel()
+        self._executor.shutdown(wait=False)

@@ -1,0 +1,238 @@
+"""The prediction log writer: buffers answered requests and writes them in the background.
+
+With a spool, every answered micro-batch is also appended to a local file before it is buffered,
+so rows still buffered when the process is killed are written by the next server that starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from mloop.errors import MloopError
+from mloop.modelio.outputs import Outputs
+from mloop.prediction_log import (
+    FEATURE_PREFIX,
+    LATENCY_MS,
+    PREDICTION_ID,
+    TS,
+    UNIT_ID,
+    feature_columns,
+    output_columns,
+)
+from mloop.serving.spool import Spool, spool_record
+
+logger = logging.getLogger("mloop.serving.log")
+MAX_PENDING_ROWS = 1_000_000
+RETRYABLE = {"store_unavailable"}
+
+ChunkWriter = Callable[[str, int, str, pd.DataFrame], object]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """Answered rows (one request, or a micro-batch of them) as handed over: nothing copied.
+
+    ``latency_ms`` is one number for all rows or one per row.
+    """
+
+    prediction_ids: Sequence[str]
+    ts: float
+    unit_ids: Sequence[str | None] | None
+    latency_ms: float | Sequence[float]
+    features: pd.DataFrame
+    outputs: Outputs
+
+
+def log_frame(entries: Sequence[Answered]) -> pd.DataFrame:
+    """Assemble buffered requests into the prediction log's columns."""
+    features = feature_columns(pd.concat([e.features for e in entries], ignore_index=True))
+    counts = [len(e.features) for e in entries]
+    columns: dict[str, object] = {
+        "prediction_id": [pid for e in entries for pid in e.prediction_ids],
+        "ts": np.repeat([e.ts for e in entries], counts),
+        "unit_id": [u for e in entries for u in (e.unit_ids or [None] * len(e.features))],
+        "latency_ms": np.concatenate(
+            [
+                np.broadcast_to(np.asarray(e.latency_ms, dtype=np.float64), (n,))
+                for e, n in zip(entries, counts, strict=True)
+            ]
+        ),
+    }
+    head = pd.DataFrame(columns)
+    first = entries[0].outputs
+    stacked = None
+    if first.probabilities is not None and first.classes is not None:
+        stacked = np.concatenate(
+            [e.outputs.probabilities for e in entries if e.outputs.probabilities is not None]
+        )
+    predictions = np.concatenate([e.outputs.predictions for e in entries])
+    outputs = output_columns(Outputs(predictions, stacked, first.classes))
+    return pd.concat([head, features, pd.DataFrame(outputs)], axis=1)
+
+
+def _spool_append(spool: Spool, record: bytes) -> None:
+    try:
+        spool.append(record)
+    except OSError:
+        logger.exception("could not spool answered rows; they are only in memory")
+
+
+def log_batch(answered: Answered) -> pa.RecordBatch:
+    """One answered request (or micro-batch) in the log's columns as an Arrow record batch.
+
+    Built column by column from the arrays as handed over, without a DataFrame: this is what
+    the spool writes on the request path.
+    """
+    rows = len(answered.features)
+    columns: dict[str, Any] = {
+        PREDICTION_ID: pa.array(list(answered.prediction_ids), pa.string()),
+        TS: pa.array(np.full(rows, answered.ts)),
+        UNIT_ID: pa.array(list(answered.unit_ids or [None] * rows), pa.string()),
+        LATENCY_MS: pa.array(
+            np.broadcast_to(np.asarray(answered.latency_ms, dtype=np.float64), (rows,))
+        ),
+    }
+    for name in answered.features.columns:
+        values = answered.features[name].to_numpy()
+        columns[f"{FEATURE_PREFIX}{name}"] = pa.array(values, from_pandas=True)
+    for name, values in output_columns(answered.outputs).items():
+        columns[name] = pa.array(np.asarray(values), from_pandas=True)
+    return pa.RecordBatch.from_pydict(columns)
+
+
+class PredictionLogWriter:
+    """Collects answered requests per model version; writes them as chunks off the request path."""
+
+    def __init__(
+        self,
+        write_chunk: ChunkWriter,
+        *,
+        flush_rows: int = 5_000,
+        flush_seconds: float = 2.0,
+        on_written: Callable[[str, int, int], None] | None = None,
+        spool: Spool | None = None,
+    ) -> None:
+        self._write_chunk = write_chunk
+        self._flush_rows = flush_rows
+        self._flush_seconds = flush_seconds
+        self._on_written = on_written
+        self._spool = spool
+        self._pending: dict[tuple[str, int, str], list[Answered]] = {}
+        self._pending_rows = 0
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._writing: list[Answered] = []
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="mloop-prediction-log", daemon=True)
+        self.dropped_rows = 0
+
+    def start(self) -> None:
+        """Open the spool and start the background writer thread."""
+        if self._spool is not None:
+            self._spool.open()
+        self._thread.start()
+
+    def record(self, model: str, version: int, arm: str, answered: Answered) -> None:
+        """Queue one answered request, spooled first when there is a spool.
+
+        Never blocks on the store; the spool costs one local file write.
+        """
+        record = None
+        if self._spool is not None:
+            record = spool_record(model, version, arm, log_batch(answered))
+        with self._lock:
+            if self._pending_rows >= MAX_PENDING_ROWS:
+                self.dropped_rows += len(answered.features)
+                return
+            if record is not None and self._spool is not None:
+                _spool_append(self._spool, record)
+            self._pending.setdefault((model, version, arm), []).append(answered)
+            self._pending_rows += len(answered.features)
+            full = self._pending_rows >= self._flush_rows
+        if full:
+            self._wake.set()
+
+    def pending_ids(self) -> set[str]:
+        """Prediction ids answered but not yet written (buffered, or being written now)."""
+        with self._lock:
+            entries = [e for group in self._pending.values() for e in group] + self._writing
+            return {pid for e in entries for pid in e.prediction_ids}
+
+    def flush(self) -> None:
+        """Write everything buffered now, in the calling thread; waits for a flush under way."""
+        with self._flushing:
+            with self._lock:
+                pending, self._pending, self._pending_rows = self._pending, {}, 0
+                self._writing = [e for group in pending.values() for e in group]
+                written = self._spool.rotate() if self._spool and pending else []
+            try:
+                stored = self._write_all(pending)
+            finally:
+                with self._lock:
+                    self._writing = []
+            if stored and self._spool is not None:
+                with self._lock:
+                    self._spool.remove(written)
+
+    def _write_all(self, pending: dict[tuple[str, int, str], list[Answered]]) -> bool:
+        """Write the buffered groups; False when some were put back for a retry."""
+        stored = True
+        for (model, version, arm), entries in pending.items():
+            try:
+                self._write_chunk(model, version, arm, log_frame(entries))
+            except MloopError as exc:
+                if exc.code in RETRYABLE:
+                    logger.warning(
+                        "could not write %d logged requests (%s); will retry", len(entries), exc
+                    )
+                    self._requeue((model, version, arm), entries)
+                    stored = False
+                else:
+                    logger.error(
+                        "dropped %d logged requests the store refused: %s", len(entries), exc
+                    )
+                    self.dropped_rows += sum(len(e.features) for e in entries)
+                continue
+            except Exception:
+                logger.exception("could not write %d logged predictions; will retry", len(entries))
+                self._requeue((model, version, arm), entries)
+                stored = False
+                continue
+            if self._on_written is not None:
+                self._on_written(model, version, sum(len(e.features) for e in entries))
+        return stored
+
+    def _requeue(self, key: tuple[str, int, str], entries: list[Answered]) -> None:
+        with self._lock:
+            self._pending.setdefault(key, [])[:0] = entries
+            self._pending_rows += sum(len(e.features) for e in entries)
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            self.flush()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the thread and write what is left; nothing answered is lost."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        while self._pending_rows and time.monotonic() < deadline:
+            self.flush()
+            if self._pending_rows:
+                time.sleep(0.2)
+        if self._spool is not None:
+            self._spool.close(keep=bool(self._pending_rows))

@@ -1,0 +1,385 @@
+"""The store over HTTP: the four store protocols implemented by calls to ``mloop server``.
+
+``RestStore("http://team-server:5000")`` talks to the REST API under ``/api/v1``; every method
+sends one request and raises the mloop error the server answered with (NotFound, Conflict,
+InvalidInput ...). A bearer token, when given, goes with every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from mloop.entities import (
+    Alert,
+    AlertQuery,
+    AlertSighting,
+    AlertStatus,
+    AliasEvent,
+    AliasMove,
+    ArtifactRef,
+    ChunkQuery,
+    DatasetFingerprint,
+    Experiment,
+    LoggedModel,
+    Metric,
+    ModelVersion,
+    MonitorResult,
+    NewRun,
+    PredictionChunk,
+    RegisteredModel,
+    ResultQuery,
+    Run,
+    RunBatch,
+    RunQuery,
+    RunStatus,
+)
+from mloop.errors import InvalidInput, MloopError, StoreUnavailable
+from mloop.store.protocols import RetrainingStore, RolloutStore
+from mloop.store.wire import decode, encode
+from mloop.web import JSON_TYPE, error_from_body
+
+API_PREFIX = "/api/v1"
+SERVICE_NAME = "mloop"
+T = TypeVar("T")
+
+
+def _part(text: str) -> str:
+    return quote(text, safe="")
+
+
+class RestSession:
+    """One kept-alive HTTP connection pool to an mloop server, turning error bodies into errors."""
+
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(
+            base_url=f"{self.url}{API_PREFIX}", headers=headers, timeout=timeout
+        )
+
+    def send(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """The server's answer to one request; raises the mloop error an error answer names.
+
+        Raises StoreUnavailable when the server cannot be reached.
+        """
+        try:
+            response = self._http.request(method, path, **options)
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"mloop server {self.url} did not answer: {exc}") from exc
+        if response.status_code >= 400:
+            raise error_from_body(response.status_code, _json_or_none(response), response.text)
+        return response
+
+    def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """The parsed JSON answer to a request with an optional JSON body and query params."""
+        options: dict[str, Any] = {"params": {k: v for k, v in params.items() if v is not None}}
+        if body is not None:
+            options["json"] = encode(body)
+        return self.send(method, path, **options).json()
+
+    def check_server(self) -> None:
+        """Return if the URL is an mloop server; InvalidInput naming ServingClient otherwise."""
+        try:
+            answer = self.send("GET", "/", headers={"accept": JSON_TYPE}).json()
+        except StoreUnavailable:
+            raise
+        except (MloopError, ValueError) as exc:
+            raise _not_a_server(self.url) from exc
+        if not isinstance(answer, dict) or answer.get("service") != SERVICE_NAME:
+            raise _not_a_server(self.url)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _not_a_server(url: str) -> InvalidInput:
+    return InvalidInput(
+        f"{url} is not an mloop server (no {API_PREFIX} API answered there): start one with "
+        f"`mloop server`. For a model server started by `mloop serve`, use "
+        f"mloop.ServingClient({url!r})",
+        field="store_url",
+    )
+
+
+def _list(kind: type[T], items: Any) -> list[T]:
+    return [decode(kind, item) for item in items]
+
+
+class RestRunStore:
+    """Experiments and runs through the server's ``/experiments`` and ``/runs`` resources."""
+
+    def __init__(self, session: RestSession) -> None:
+        self._s = session
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """Return the experiment called ``name``, creating it on first use."""
+        return decode(Experiment, self._s.call("POST", "/experiments", {"name": name}))
+
+    def get_experiment(self, name: str) -> Experiment:
+        """Return the experiment called ``name`` or raise NotFound."""
+        return decode(Experiment, self._s.call("GET", f"/experiments/{_part(name)}"))
+
+    def list_experiments(self) -> list[tuple[Experiment, int]]:
+        """Every experiment with its number of runs, oldest first."""
+        rows = self._s.call("GET", "/experiments")
+        return [(decode(Experiment, row["experiment"]), int(row["runs"])) for row in rows]
+
+    def create_run(self, run: NewRun) -> str:
+        """Create a RUNNING run and return its id."""
+        return str(self._s.call("POST", "/runs", run)["id"])
+
+    def end_run(self, run_id: str, status: RunStatus) -> None:
+        """Mark a run finished, failed or killed."""
+        self._s.call("POST", f"/runs/{_part(run_id)}/end", {"status": status.value})
+
+    def log_batch(self, run_id: str, batch: RunBatch) -> None:
+        """Write params, metric points and tags in one transaction: all or nothing."""
+        self._s.call("POST", f"/runs/{_part(run_id)}/batch", batch)
+
+    def get_run(self, run_id: str) -> Run:
+        """Return a run with its params, latest metrics and tags."""
+        return decode(Run, self._s.call("GET", f"/runs/{_part(run_id)}"))
+
+    def run_ids_starting_with(self, prefix: str, limit: int) -> list[str]:
+        """Ids of runs that start with ``prefix``, sorted, at most ``limit`` of them."""
+        return list(self._s.call("GET", "/run-ids", prefix=prefix, limit=limit))
+
+    def search_runs(self, search: RunQuery) -> list[Run]:
+        """Runs matching the query, in its order; InvalidInput for a malformed filter."""
+        page = self._s.call("POST", "/runs/search", search)
+        return _list(Run, page["runs"])
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every logged point of one metric, in step then time order."""
+        path = f"/runs/{_part(run_id)}/metric-history"
+        return _list(Metric, self._s.call("GET", path, key=key, max_points=0)["points"])
+
+    def sample_metric_history(
+        self, run_id: str, key: str, max_points: int
+    ) -> tuple[list[Metric], int]:
+        """At most ``max_points`` points of one metric, down-sampled by the server, and the
+        count of all its points."""
+        path = f"/runs/{_part(run_id)}/metric-history"
+        answer = self._s.call("GET", path, key=key, max_points=max(1, max_points))
+        return _list(Metric, answer["points"]), int(answer["total"])
+
+    def log_dataset(self, run_id: str, fingerprint: DatasetFingerprint) -> None:
+        """Record the fingerprint of a dataset the run used; the same name twice must agree."""
+        self._s.call("POST", f"/runs/{_part(run_id)}/datasets", fingerprint)
+
+    def list_datasets(self, run_id: str) -> list[DatasetFingerprint]:
+        """The dataset fingerprints a run logged."""
+        return _list(DatasetFingerprint, self._s.call("GET", f"/runs/{_part(run_id)}/datasets"))
+
+    def record_artifact(self, run_id: str, ref: ArtifactRef) -> None:
+        """Record that a run holds a named artifact with this content address."""
+        self._s.call("POST", f"/runs/{_part(run_id)}/artifact-refs", ref)
+
+    def list_artifacts(self, run_id: str) -> list[ArtifactRef]:
+        """The named artifacts of a run, by path."""
+        return _list(ArtifactRef, self._s.call("GET", f"/runs/{_part(run_id)}/artifacts"))
+
+    def record_logged_model(self, model: LoggedModel) -> None:
+        """Record a model file a run logged; a name is logged once per run."""
+        self._s.call("POST", f"/runs/{_part(model.run_id)}/logged-models", model)
+
+    def get_logged_model(self, run_id: str, name: str) -> LoggedModel:
+        """Return the model a run logged under ``name``."""
+        path = f"/runs/{_part(run_id)}/logged-models/{_part(name)}"
+        return decode(LoggedModel, self._s.call("GET", path))
+
+
+class RestModelStore:
+    """The registry through the server's ``/models`` resources."""
+
+    def __init__(self, session: RestSession) -> None:
+        self._s = session
+
+    def create_model_version(
+        self, name: str, model: LoggedModel, description: str = ""
+    ) -> ModelVersion:
+        """Register a logged model as the next version of ``name``."""
+        body = {"model": encode(model), "description": description}
+        return decode(ModelVersion, self._s.call("POST", f"/models/{_part(name)}/versions", body))
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        """Return version ``version`` of model ``name``."""
+        path = f"/models/{_part(name)}/versions/{version}"
+        return decode(ModelVersion, self._s.call("GET", path))
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        """Every version of model ``name``, newest first."""
+        return _list(ModelVersion, self._s.call("GET", f"/models/{_part(name)}/versions"))
+
+    def list_models(self) -> list[RegisteredModel]:
+        """Every registered model with its newest version number and aliases."""
+        return _list(RegisteredModel, self._s.call("GET", "/models"))
+
+    def get_alias(self, name: str, alias: str) -> int:
+        """The version an alias points to."""
+        path = f"/models/{_part(name)}/aliases/{_part(alias)}"
+        return int(self._s.call("GET", path)["version"])
+
+    def move_alias(self, move: AliasMove) -> AliasEvent:
+        """Point an alias at a version (None deletes it) and audit the move, atomically."""
+        return decode(AliasEvent, self._s.call("POST", "/alias-moves", move))
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        """The audit trail of alias moves of a model, oldest first."""
+        path = f"/models/{_part(name)}/alias-history"
+        return _list(AliasEvent, self._s.call("GET", path, alias=alias))
+
+
+class RestPredictionLogStore:
+    """The prediction log's index and feedback through ``/prediction-chunks`` and ``/feedback``."""
+
+    def __init__(self, session: RestSession) -> None:
+        self._s = session
+
+    def record_prediction_chunk(
+        self, meta: PredictionChunk, prediction_ids: Sequence[str], times: Sequence[float]
+    ) -> int:
+        """Index a written chunk and every prediction id in it atomically; return the chunk id."""
+        body = {"chunk": encode(meta), "prediction_ids": list(prediction_ids)}
+        body["times"] = [float(t) for t in times]
+        return int(self._s.call("POST", "/prediction-chunks", body)["id"])
+
+    def list_prediction_chunks(self, query: ChunkQuery) -> list[PredictionChunk]:
+        """Chunks with rows in [start, end), or the fewest holding its newest last_n_rows."""
+        return _list(PredictionChunk, self._s.call("POST", "/prediction-chunks/search", query))
+
+    def record_feedback(self, labels: Mapping[str, Any]) -> int:
+        """Store labels by prediction id, logged yet or not (a later label of an id wins)."""
+        return int(self._s.call("POST", "/feedback", {"labels": dict(labels)})["stored"])
+
+    def unjoined_labels(self, prediction_ids: Sequence[str]) -> dict[str, float]:
+        """Ids with a stored label but no logged prediction, to their first label's time."""
+        found = self._s.call("POST", "/feedback/unjoined", {"ids": list(prediction_ids)})
+        return {key: float(value) for key, value in found.items()}
+
+    def logged_ids(self, prediction_ids: Sequence[str]) -> set[str]:
+        """The ids among these that are in the log."""
+        return set(self._s.call("POST", "/predictions/logged", {"ids": list(prediction_ids)}))
+
+    def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
+        """The labels received for these prediction ids; ids without feedback are absent."""
+        return dict(self._s.call("POST", "/feedback/lookup", {"ids": list(prediction_ids)}))
+
+    def feedback_for_chunks(self, chunk_ids: Sequence[int]) -> dict[str, Any]:
+        """The labels received for any prediction logged in these chunks, by prediction id."""
+        body = {"chunk_ids": [int(c) for c in chunk_ids]}
+        return dict(self._s.call("POST", "/feedback/by-chunks", body))
+
+
+class RestMonitoringStore:
+    """Profiles, monitor results, alerts and leases through the server's monitoring resources."""
+
+    def __init__(self, session: RestSession) -> None:
+        self._s = session
+
+    def save_reference_profile(self, name: str, version: int, profile: dict[str, Any]) -> None:
+        """Store (or replace) the reference profile of a model version."""
+        path = f"/models/{_part(name)}/versions/{version}/reference-profile"
+        self._s.call("PUT", path, profile)
+
+    def get_reference_profile(self, name: str, version: int) -> dict[str, Any]:
+        """The reference profile of a model version."""
+        path = f"/models/{_part(name)}/versions/{version}/reference-profile"
+        return dict(self._s.call("GET", path))
+
+    def save_chunk_profile(self, chunk_id: int, profile: dict[str, Any]) -> None:
+        """Store (or replace) the profile of one chunk of the prediction log."""
+        self._s.call("PUT", f"/prediction-chunks/{int(chunk_id)}/profile", profile)
+
+    def chunk_profiles(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored profiles of the given chunks (chunks without one are left out)."""
+        body = {"chunk_ids": [int(c) for c in chunk_ids]}
+        found = self._s.call("POST", "/prediction-chunks/profiles", body)
+        return {int(key): value for key, value in found.items()}
+
+    def record_monitor_result(self, result: MonitorResult) -> int:
+        """Store one monitoring result; return its id."""
+        return int(self._s.call("POST", "/monitor-results", result)["id"])
+
+    def list_monitor_results(self, query: ResultQuery) -> list[MonitorResult]:
+        """Stored results of a model, oldest first (the newest ``limit``)."""
+        return _list(MonitorResult, self._s.call("POST", "/monitor-results/search", query))
+
+    def raise_alert(self, sighting: AlertSighting) -> tuple[Alert, bool]:
+        """Open an alert, or count one more sighting of the active one; True when it is new."""
+        answer = self._s.call("POST", "/alerts/sightings", sighting)
+        return decode(Alert, answer["alert"]), bool(answer["new"])
+
+    def mark_notified(self, alert_id: int, at: float) -> None:
+        """Record when the alert's notifiers were last called."""
+        self._s.call("POST", f"/alerts/{int(alert_id)}/notified", {"at": at})
+
+    def set_alert_status(self, alert_id: int, status: AlertStatus, user: str) -> Alert:
+        """Acknowledge or resolve an alert; NotFound, or Conflict when the status would go back."""
+        body = {"status": status.value, "user": user}
+        return decode(Alert, self._s.call("POST", f"/alerts/{int(alert_id)}/status", body))
+
+    def list_alerts(self, query: AlertQuery) -> list[Alert]:
+        """Alerts, newest sighting first."""
+        params = encode(query)
+        return _list(Alert, self._s.call("GET", "/alerts", **params))
+
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take or renew a named lease unless another holder has it; True when it is ours."""
+        body = {"holder": holder, "seconds": seconds}
+        return bool(self._s.call("POST", f"/leases/{_part(name)}", body)["held"])
+
+
+class RestStore:
+    """A whole store on an mloop server: the four domain stores over one HTTP session.
+
+    Raises InvalidInput when ``url`` answers but is not an mloop server (a model server, say),
+    and StoreUnavailable when nothing answers there.
+    """
+
+    def __init__(self, url: str, *, token: str | None = None) -> None:
+        self.session = RestSession(url, token=token)
+        self.session.check_server()
+        self.runs = RestRunStore(self.session)
+        self.models = RestModelStore(self.session)
+        self.predictions = RestPredictionLogStore(self.session)
+        self.monitoring = RestMonitoringStore(self.session)
+
+    @property
+    def url(self) -> str:
+        """The server's URL."""
+        return self.session.url
+
+    @property
+    def rollouts(self) -> RolloutStore:
+        """Not served over HTTP yet: raises InvalidInput saying to use the store URL itself."""
+        raise _not_served(self.url, "rollouts")
+
+    @property
+    def retraining(self) -> RetrainingStore:
+        """Not served over HTTP yet: raises InvalidInput saying to use the store URL itself."""
+        raise _not_served(self.url, "retraining")
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.session.close()
+
+
+def _not_served(url: str, domain: str) -> InvalidInput:
+    return InvalidInput(
+        f"the mloop server at {url} does not serve {domain} yet; use its store URL "
+        "(sqlite:/// or postgresql://) for them",
+        field="store_url",
+    )

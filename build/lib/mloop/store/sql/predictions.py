@@ -1,0 +1,234 @@
+"""Store queries for the prediction log: the chunk index, prediction ids and feedback labels."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Row, insert, select
+
+from mloop.entities import ChunkQuery, PredictionChunk
+from mloop.errors import Conflict, InvalidInput
+from mloop.store.sql import schema as t
+from mloop.store.sql.base import SqlDatabase
+from mloop.store.sql.upsert import upsert_labels
+
+IN_LIST_SIZE = 500
+_T = TypeVar("_T")
+_chunks = t.prediction_chunks.c
+
+
+def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """Slices of ``items`` short enough for an IN list on any dialect."""
+    for start in range(0, len(items), IN_LIST_SIZE):
+        yield items[start : start + IN_LIST_SIZE]
+
+
+def _chunk(row: Row[Any]) -> PredictionChunk:
+    return PredictionChunk(**row._asdict())
+
+
+def _overlapping(start: float | None, end: float | None) -> list[ColumnElement[bool]]:
+    """Conditions for chunks with at least one row time in [start, end)."""
+    where = []
+    if start is not None:
+        where.append(_chunks.end_time >= start)
+    if end is not None:
+        where.append(_chunks.start_time < end)
+    return where
+
+
+def _inside(first: float, last: float, start: float | None, end: float | None) -> bool:
+    """Whether a chunk whose rows span [first, last] lies wholly in [start, end)."""
+    return (start is None or first >= start) and (end is None or last < end)
+
+
+def _check_rows(meta: PredictionChunk, ids: Sequence[str], times: Sequence[float]) -> None:
+    if not len(ids) == len(times) == meta.n_rows:
+        raise InvalidInput(
+            f"a chunk of {meta.n_rows} rows needs as many prediction ids and times, "
+            f"got {len(ids)} ids and {len(times)} times"
+        )
+    if len(set(ids)) != len(ids):
+        counts = Counter(ids)
+        repeated = next(pid for pid in ids if counts[pid] > 1)
+        raise Conflict(f"prediction id {repeated!r} appears twice in one chunk")
+
+
+class SqlPredictionLogStore:
+    """The prediction log index: chunks by model and time, prediction ids, feedback labels."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    def record_prediction_chunk(
+        self, meta: PredictionChunk, prediction_ids: Sequence[str], times: Sequence[float]
+    ) -> int:
+        """Index a written chunk and every prediction id in it atomically; return the chunk id."""
+        _check_rows(meta, prediction_ids, times)
+        try:
+            with self._db.write() as conn:
+                same = conn.execute(self._same_chunk(meta)).scalar()
+                if same is not None:
+                    return int(same)
+                return self._insert_chunk(conn, meta, prediction_ids, times)
+        except Conflict as exc:
+            raise Conflict(self._duplicates_message(prediction_ids)) from exc
+
+    def _insert_chunk(
+        self,
+        conn: Connection,
+        meta: PredictionChunk,
+        prediction_ids: Sequence[str],
+        times: Sequence[float],
+    ) -> int:
+        values = {k: v for k, v in meta.__dict__.items() if k != "id"}
+        result = conn.execute(insert(t.prediction_chunks).values(**values))
+        (chunk_id,) = result.inserted_primary_key or (0,)
+        rows = [
+            {"prediction_id": pid, "chunk_id": chunk_id, "row": row, "at": at}
+            for row, (pid, at) in enumerate(zip(prediction_ids, times, strict=True))
+        ]
+        conn.execute(insert(t.prediction_ids), rows)
+        return int(chunk_id)
+
+    def _same_chunk(self, meta: PredictionChunk) -> Any:
+        """The id of an identical chunk already indexed, so a retried write is harmless."""
+        return select(_chunks.id).where(
+            _chunks.model == meta.model,
+            _chunks.version == meta.version,
+            _chunks.start_time == meta.start_time,
+            _chunks.arm == meta.arm,
+            _chunks.digest == meta.digest,
+        )
+
+    def _duplicates_message(self, prediction_ids: Sequence[str]) -> str:
+        known = sorted(self._known_ids(prediction_ids))
+        shown = ", ".join(repr(pid) for pid in known[:5])
+        more = f" and {len(known) - 5} more" if len(known) > 5 else ""
+        return f"prediction ids already logged: {shown}{more}; nothing of the chunk was written"
+
+    def _known_ids(self, prediction_ids: Sequence[str]) -> set[str]:
+        column = t.prediction_ids.c.prediction_id
+        with self._db.read() as conn:
+            return {
+                pid
+                for batch in _batches(prediction_ids)
+                for pid in conn.execute(select(column).where(column.in_(batch))).scalars()
+            }
+
+    def list_prediction_chunks(self, query: ChunkQuery) -> list[PredictionChunk]:
+        """The chunks ``query`` selects, oldest first."""
+        if query.last_n_rows is not None and query.last_n_rows <= 0:
+            return []
+        where = [_chunks.model == query.model, *_overlapping(query.start, query.end)]
+        if query.version is not None:
+            where.append(_chunks.version == query.version)
+        if query.arm is not None:
+            where.append(_chunks.arm == query.arm)
+        with self._db.read() as conn:
+            if query.last_n_rows is not None:
+                bound = self._newest_bound(conn, where, query.start, query.end, query.last_n_rows)
+                if bound is not None:
+                    where.append(_chunks.end_time >= bound)
+            chosen = select(t.prediction_chunks).where(*where)
+            rows = conn.execute(chosen.order_by(_chunks.start_time, _chunks.id))
+            return [_chunk(row) for row in rows]
+
+    def _newest_bound(
+        self,
+        conn: Connection,
+        where: list[ColumnElement[bool]],
+        start: float | None,
+        end: float | None,
+        last_n: int,
+    ) -> float | None:
+        """A time no later than the newest ``last_n`` rows of the window; None if all count.
+
+        Walks chunks from the newest end, counting rows of chunks wholly inside the window;
+        chunks that overlap in time (several writers) are all kept by the bound.
+        """
+        query = (
+            select(_chunks.start_time, _chunks.end_time, _chunks.n_rows)
+            .where(*where)
+            .order_by(_chunks.end_time.desc(), _chunks.id.desc())
+            .execution_options(yield_per=256)
+        )
+        counted, bound = 0, float("inf")
+        result = conn.execute(query)
+        try:
+            for row in result:
+                if _inside(row.start_time, row.end_time, start, end):
+                    counted += row.n_rows
+                    bound = min(bound, row.start_time)
+                    if counted >= last_n:
+                        return bound
+        finally:
+            result.close()
+        return None
+
+    def record_feedback(self, labels: Mapping[str, Any]) -> int:
+        """Store labels by prediction id, logged yet or not; a later label of an id wins.
+
+        Returns how many labels were stored.
+        """
+        now = time.time()
+        rows = [
+            {"prediction_id": pid, "label": label, "received_at": now, "updated_at": now}
+            for pid, label in sorted(labels.items())
+        ]
+        with self._db.write() as conn:
+            for start in range(0, len(rows), IN_LIST_SIZE):
+                upsert_labels(conn, t.labels, rows[start : start + IN_LIST_SIZE])
+        return len(rows)
+
+    def unjoined_labels(self, prediction_ids: Sequence[str]) -> dict[str, float]:
+        """Ids among these with a stored label but no logged prediction yet.
+
+        Returns each such id with the time (epoch seconds) its first label arrived.
+        """
+        labels, logged = t.labels.c, t.prediction_ids.c
+        query = select(labels.prediction_id, labels.received_at).where(
+            ~select(logged.prediction_id)
+            .where(logged.prediction_id == labels.prediction_id)
+            .exists()
+        )
+        with self._db.read() as conn:
+            return {
+                pid: float(at)
+                for batch in _batches(list(prediction_ids))
+                for pid, at in conn.execute(query.where(labels.prediction_id.in_(batch)))
+            }
+
+    def logged_ids(self, prediction_ids: Sequence[str]) -> set[str]:
+        """The ids among these that are in the log."""
+        return self._known_ids(prediction_ids)
+
+    def feedback_for(self, prediction_ids: Sequence[str]) -> dict[str, Any]:
+        """The labels received for these prediction ids; ids without feedback are absent."""
+        column = t.labels.c.prediction_id
+        with self._db.read() as conn:
+            return {
+                pid: label
+                for batch in _batches(list(prediction_ids))
+                for pid, label in conn.execute(
+                    select(column, t.labels.c.label).where(column.in_(batch))
+                )
+            }
+
+    def feedback_for_chunks(self, chunk_ids: Sequence[int]) -> dict[str, Any]:
+        """The labels received for any prediction logged in these chunks, by prediction id."""
+        ids, labels = t.prediction_ids.c, t.labels.c
+        joined = t.labels.join(t.prediction_ids, ids.prediction_id == labels.prediction_id)
+        with self._db.read() as conn:
+            return {
+                pid: label
+                for batch in _batches(list(chunk_ids))
+                for pid, label in conn.execute(
+                    select(labels.prediction_id, labels.label)
+                    .select_from(joined)
+                    .where(ids.chunk_id.in_(batch))
+                )
+            }

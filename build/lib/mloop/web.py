@@ -1,0 +1,102 @@
+"""HTTP helpers shared by mloop's servers, free of any web framework.
+
+The one table from error code to HTTP status, the error body, the bearer-token check, request
+ids and JSON bytes. Both tables are built from the classes of ``mloop.errors``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from mloop import errors
+from mloop.errors import MloopError, Unauthorized
+
+JSON_TYPE = "application/json"
+INTERNAL = 500
+INTERNAL_MESSAGE = "internal error; see the server log"
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+ERROR_CLASSES: Mapping[str, type[MloopError]] = {
+    kind.code: kind
+    for kind in vars(errors).values()
+    if isinstance(kind, type) and issubclass(kind, MloopError)
+}
+"""Every mloop error class by its ``code``, so an HTTP client can raise what the server raised."""
+
+STATUS_BY_CODE: Mapping[str, int] = {
+    MloopError.code: INTERNAL,
+    errors.InvalidInput.code: 422,
+    errors.MalformedRequest.code: 400,
+    errors.PayloadTooLarge.code: 413,
+    errors.UnsupportedMediaType.code: 415,
+    errors.MethodNotAllowed.code: 405,
+    errors.NotReady.code: 503,
+    errors.NotFound.code: 404,
+    errors.Conflict.code: 409,
+    errors.AliasMoved.code: 409,
+    errors.Unauthorized.code: 401,
+    errors.Forbidden.code: 403,
+    errors.IntegrityError.code: INTERNAL,
+    errors.UnsafeModel.code: 422,
+    errors.StoreVersionError.code: INTERNAL,
+    errors.StoreUnavailable.code: 503,
+}
+"""The one table from error code to HTTP status; a test keeps it covering ``ERROR_CLASSES``."""
+
+
+def http_status(error: MloopError) -> int:
+    """The HTTP status (400-599) for an mloop error; 500 for a code the table does not know."""
+    return STATUS_BY_CODE.get(error.code, INTERNAL)
+
+
+def public_message(error: MloopError) -> str:
+    """The message a caller may see: the error's own, or a generic one for a 500."""
+    return error.message if http_status(error) != INTERNAL else INTERNAL_MESSAGE
+
+
+def error_body(error: MloopError) -> dict[str, Any]:
+    """mloop's error body: ``{"error": message, "code": slug, "field": name or null}``."""
+    return {"error": public_message(error), "code": error.code, "field": error.field}
+
+
+def error_from_body(status: int, body: Any, text: str = "") -> MloopError:
+    """The mloop error an error body describes (MloopError for an unknown code or shape)."""
+    fields = body if isinstance(body, Mapping) else {}
+    kind = ERROR_CLASSES.get(str(fields.get("code") or ""), MloopError)
+    message = fields.get("error") or text[:200]
+    return kind(f"HTTP {status}: {message}", field=fields.get("field"))
+
+
+def check_bearer(authorization: str | None, token: str | None) -> None:
+    """Accept the ``Authorization: Bearer <token>`` header when ``token`` is set.
+
+    The scheme is case-insensitive (RFC 7235); the token comparison takes the same time whatever
+    the header holds. Raises Unauthorized when the header is missing, names another scheme or
+    carries another token; does nothing when no token is configured.
+    """
+    if not token:
+        return
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("this server needs 'Authorization: Bearer <MLOOP_TOKEN>' for writes")
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Unauthorized("the bearer token is not this server's MLOOP_TOKEN")
+
+
+def request_id(given: str | None) -> str:
+    """The caller's request id when it is 1-64 safe characters, else a new 32-hex-digit one."""
+    if given and _REQUEST_ID.match(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def json_bytes(body: Any) -> bytes:
+    """``body`` as compact UTF-8 JSON (numpy scalars and arrays included)."""
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
