@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.text import Text
 
 from mloop import __version__, errors
-from mloop.cli.common import CliState, client, out
+from mloop.cli.common import CliState
+from mloop.cli.demo import demo, report
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
 from mloop.cli.retraining import retrain_app
@@ -54,6 +55,8 @@ app.add_typer(retrain_app, name="retrain")
 app.command()(serve)
 app.command()(predict)
 app.command()(server)
+app.command()(demo)
+app.command()(report)
 
 
 def _print_version(wanted: bool) -> None:
@@ -76,17 +79,6 @@ def _root(
 ) -> None:
     """mloop: track, register, serve and monitor tabular models."""
     ctx.obj = CliState.from_options(store, artifacts)
-
-
-@app.command()
-def demo(
-    ctx: typer.Context,
-    rows: Annotated[int, typer.Option(min=500, help="Customers in the scenario's dataset.")] = 5000,
-) -> None:
-    """Train the churn scenario's three models, track them and register the best."""
-    from mloop.demo import run_demo
-
-    run_demo(client(ctx, create=True), rows=rows, console=out)
 
 
 def main() -> None:
