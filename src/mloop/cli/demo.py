@@ -15,8 +15,9 @@ from mloop.cli.common import client, out, say
 def demo(
     ctx: typer.Context,
     rows: Annotated[
-        int, typer.Option(min=500, help="Customers in the training data (traffic scales).")
-    ] = 5000,
+        int | None,
+        typer.Option(min=500, help="Customers in the training data (5000; 2000 with --fast)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the data and the models.")] = 42,
     fast: Annotated[bool, typer.Option("--fast", help="Smaller traffic and models.")] = False,
     keep_serving: Annotated[
@@ -40,8 +41,13 @@ def demo(
     """
     from mloop.demo import DemoOptions, run_demo
 
-    options = DemoOptions(rows=rows, seed=seed, fast=fast, keep_serving=keep_serving,
-                          report=report)  # fmt: skip
+    options = DemoOptions(
+        rows=rows or (2000 if fast else 5000),
+        seed=seed,
+        fast=fast,
+        keep_serving=keep_serving,
+        report=report,
+    )
     console = Console(stderr=True) if as_json else out
     state = run_demo(client(ctx, create=True), options, console=console)
     if as_json:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from mloop.client import Client
 from mloop.demo.traffic import Sent, deliver_labels, send_one_by_one
 from mloop.entities import Rollout
+from mloop.errors import Conflict
 from mloop.rollouts import evaluate
 from mloop.scenario import downturn_traffic
 from mloop.serving_client import ServingClient
@@ -25,11 +26,11 @@ HEADROOM = 1.25
 
 
 def hold_rollout_lease(client: Client, model: str) -> str:
-    """Take the lease the model servers' evaluators need, so only the demo decides; returns
-    the holder name. Raises RuntimeError when another process holds it."""
+    """Take (before the rollout starts) the lease the model servers' evaluators need, so only
+    the demo decides; returns the holder name. Raises Conflict when another process holds it."""
     holder = f"mloop-demo:{os.getpid()}"
     if not client.monitoring.acquire_lease(f"rollout:{model}", holder, LEASE_SECONDS):
-        raise RuntimeError(f"another process is evaluating the rollouts of {model}")
+        raise Conflict(f"another process is evaluating the rollouts of {model}; try again later")
     return holder
 
 
@@ -46,15 +47,16 @@ def run_canary(
     *,
     budget: int,
     seed: int,
+    holder: str,
     on_stretch: Callable[[Rollout, int], None],
 ) -> tuple[Rollout, Sent]:
     """Send downturn customers one request each until the running rollout of ``model`` is
     promoted or rolled back, or ``budget`` requests are spent (then it is stopped).
 
     ``on_stretch(rollout, requests)`` is called after each stretch. Returns the rollout after
-    its last decision and the traffic sent.
+    its last decision and the traffic sent. ``holder`` holds the rollout lease (see
+    ``hold_rollout_lease``).
     """
-    holder = hold_rollout_lease(client, model)
     sent, spent, stretch = Sent(), 0, 0
     rollout = client.rollouts.running(model)
     while rollout is not None and spent < budget:

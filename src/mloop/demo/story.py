@@ -8,10 +8,10 @@ the rollout promote it or roll it back, then write the report.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from rich.console import Console
 from sklearn.model_selection import train_test_split
 
 from mloop.client import Client
-from mloop.demo.canary import run_canary
+from mloop.demo.canary import hold_rollout_lease, run_canary
 from mloop.demo.endstate import EndState, alert_json, print_summary, rollout_json
 from mloop.demo.models import candidates, train_candidate
 from mloop.demo.servers import ServerProcess, free_port, start_server
@@ -44,7 +44,7 @@ DRIFT = DriftOptions(dataset_share=0.2)
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """Sizes and switches of one demo run; ``fast`` halves the sizes (and trees)."""
+    """Sizes and switches of one demo run; ``fast`` uses less traffic and fewer trees."""
 
     rows: int = 5000
     seed: int = 42
@@ -96,17 +96,21 @@ def _story(
     client: Client, options: DemoOptions, stages: Stages, stack: ExitStack, folder: Path
 ) -> EndState:
     started = time.perf_counter()
+    api = _start(client, stack, "team server", ["server"])
     split = _split(options, stages)
     runs = _track(client, split, options, stages, folder)
     champion = _register(client, runs, split, stages)
     _set_policy(client, champion["name"], runs[champion["name"]]["params"], options)
-    api, model = stack.enter_context(_servers(client, stages, options, champion["version"]))
+    serve = ["serve", f"models:/{MODEL_NAME}@champion", "--poll-seconds", "0.5"]
+    model = _start(client, stack, "model server", serve)
+    _wait(stages, api, model, champion["version"])
     serving = ServingClient(model.url)
     stack.callback(serving.close)
     _baseline(client, serving, options, stages)
     drift = _downturn(client, serving, options, stages)
+    holder = hold_rollout_lease(client, MODEL_NAME)
     decision = _retrain(client, stages)
-    rollout, canary = _canary(client, serving, options, stages)
+    rollout, canary = _canary(client, serving, options, stages, holder)
     report = _report(client, options, stages)
     return EndState(
         runs=[{k: v for k, v in r.items() if k != "params"} for r in runs.values()],
@@ -201,46 +205,42 @@ def _set_policy(client: Client, family: str, fitted: dict[str, Any], options: De
         target=TARGET,
         params={"model": family, **params},
         triggers=Triggers(drift=True),
-        gate=GateConfig(metric="f1", resamples=1000, guardrails={"accuracy": 0.02}),
+        gate=GateConfig(metric="roc_auc", resamples=1000, guardrails={"accuracy": 0.02}),
         window=str(options.baseline + options.downturn),
         holdout=0.3,
         cooldown_seconds=0.0,
         max_per_day=1000,
         on_pass="canary",
+        canary={
+            "steps": (0.1, 0.5, 1.0),
+            "min_sample": 50 if options.fast else 100,
+            "evaluate_every_seconds": 5.0,
+        },
     )
     client.retraining.set_policy(policy)
 
 
-@contextmanager
-def _servers(
-    client: Client, stages: Stages, options: DemoOptions, champion: int
-) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def _start(client: Client, stack: ExitStack, name: str, arguments: list[str]) -> ServerProcess:
+    """Start a server now (it loads while the demo goes on); it stops when the demo ends."""
     env = {"MLOOP_STORE_URL": client.store_url, "MLOOP_ARTIFACTS_URL": client.artifacts_url}
-    logs = client.settings.home / "demo-logs"
+    server = start_server(name, arguments, free_port(), env, client.settings.home / "demo-logs")
+    stack.callback(_stop, server)
+    return server
+
+
+def _stop(server: ServerProcess) -> None:
+    code = server.stop()
+    if code != 0:
+        print(f"the {server.name} exited with {code}; its log: {server.log}", file=sys.stderr)
+
+
+def _wait(stages: Stages, api: ServerProcess, model: ServerProcess, champion: int) -> None:
     with stages.stage("starting the team server and the model server", total=2) as advance:
-        api = start_server("team server", ["server"], free_port(), env, logs)
-        model = start_server(
-            "model server",
-            ["serve", f"models:/{MODEL_NAME}@champion", "--poll-seconds", "0.5"],
-            free_port(),
-            env,
-            logs,
-        )
-        try:
-            api.wait_ready("/api/v1/models")
-            advance(1)
-            model.wait_ready("/v2/health/ready")
-            advance(1)
-        except BaseException:
-            api.stop(), model.stop()
-            raise
+        api.wait_ready("/api/v1/models")
+        advance(1)
+        model.wait_ready("/v2/health/ready")
+        advance(1)
     stages.say(f"dashboard and API on {api.url}/, {MODEL_NAME}@champion v{champion} on {model.url}")
-    try:
-        yield api, model
-    finally:
-        codes = {server.name: server.stop() for server in (model, api)}
-        if any(codes.values()):
-            stages.say(f"servers exited with {codes}; their logs are in {logs}")
 
 
 def _traffic(
@@ -300,7 +300,7 @@ def _retrain(client: Client, stages: Stages) -> Any:
 
 
 def _canary(
-    client: Client, serving: ServingClient, options: DemoOptions, stages: Stages
+    client: Client, serving: ServingClient, options: DemoOptions, stages: Stages, holder: str
 ) -> tuple[dict[str, Any], Sent]:
     if client.rollouts.running(MODEL_NAME) is None:
         stages.say("no challenger passed the gate: no rollout")
@@ -311,7 +311,7 @@ def _canary(
 
     with stages.stage("canary rollout with sequential analysis", options.canary_budget) as advance:
         rollout, sent = run_canary(client, serving, MODEL_NAME, budget=options.canary_budget,
-                                   seed=options.seed, on_stretch=report)  # fmt: skip
+                                   seed=options.seed, holder=holder, on_stretch=report)  # fmt: skip
     summary = rollout_json(client, rollout)
     for decision in summary["decisions"]:
         stages.say(f"{decision['kind']}: {decision['reason']}")
