@@ -102,7 +102,8 @@ def print_summary(stages: Stages, state: EndState) -> None:
     verdict = f"{decision['kind']}"
     if gate:
         verdict += (
-            f" (F1 {gate.get('champion', 0):.3f} -> {gate.get('challenger', 0):.3f}, "
+            f" ({gate.get('metric')} {gate.get('champion', 0):.3f} -> "
+            f"{gate.get('challenger', 0):.3f}, "
             f"interval [{gate.get('ci_low', 0):+.3f}, {gate.get('ci_high', 0):+.3f}])"
         )
     table.add_row("retraining", verdict)

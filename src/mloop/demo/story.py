@@ -8,6 +8,7 @@ the rollout promote it or roll it back, then write the report.
 
 from __future__ import annotations
 
+import signal
 import sys
 import tempfile
 import time
@@ -230,7 +231,7 @@ def _start(client: Client, stack: ExitStack, name: str, arguments: list[str]) ->
 
 def _stop(server: ServerProcess) -> None:
     code = server.stop()
-    if code != 0:
+    if code not in (0, -signal.SIGTERM):  # uvicorn ends on the signal it shut down for
         print(f"the {server.name} exited with {code}; its log: {server.log}", file=sys.stderr)
 
 
