@@ -45,7 +45,7 @@ def demo_home(tmp_path: Path) -> dict[str, str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
     )
     assert demo.returncode == 0, demo.stderr
     return env

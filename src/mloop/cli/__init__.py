@@ -12,6 +12,7 @@ from rich.text import Text
 from mloop import __version__, errors
 from mloop.cli.common import CliState
 from mloop.cli.demo import demo, report
+from mloop.cli.examples import add_examples
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
 from mloop.cli.retraining import retrain_app
@@ -108,3 +109,6 @@ def _fail(message: str, code: int) -> None:
 def exit_code(exc: MloopError) -> int:
     """The process exit code for an error: its class's row, else its nearest base class's."""
     return next(EXIT_CODES[cls] for cls in type(exc).__mro__ if cls in EXIT_CODES)
+
+
+add_examples(app)  # last: after every command and group is registered

@@ -36,8 +36,6 @@ def demo(
     model server on 127.0.0.1, sends production traffic and late labels, shifts it as an
     economic downturn does, detects the drift and alerts, retrains, gates, rolls the
     challenger out as a canary until it is promoted or rolled back, and writes the report.
-
-    Example: mloop demo --fast --json > end-state.json
     """
     from mloop.demo import DemoOptions, run_demo
 
@@ -63,10 +61,7 @@ def report(
     ] = None,
 ) -> None:
     """Write one self-contained HTML report of a model: versions, aliases, drift, performance,
-    alerts, retraining and rollout decisions (opens with no network).
-
-    Example: mloop report --model churn --out report.html --png overview.png
-    """
+    alerts, retraining and rollout decisions (opens with no network)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from mloop.services.model_report import write_model_report
