@@ -62,13 +62,10 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of a model: versions, aliases, drift, performance,
     alerts, retraining and rollout decisions (opens with no network)."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
+    from mloop.cli.progress import working
     from mloop.services.model_report import write_model_report
 
     active = client(ctx)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        progress.add_task(f"writing the report of {model}", total=None)
+    with working(f"writing the report of {model}"):
         path = write_model_report(active, model, output, png=png)
     say(f"wrote {path}" + (f" and {png}" if png else ""))
