@@ -231,7 +231,7 @@ def _start(client: Client, stack: ExitStack, name: str, arguments: list[str]) ->
 
 def _stop(server: ServerProcess) -> None:
     code = server.stop()
-    if code not in (0, -signal.SIGTERM):  # uvicorn ends on the signal it shut down for
+    if code not in (0, -signal.SIGTERM, -signal.SIGINT):  # uvicorn ends on the signal it got
         print(f"the {server.name} exited with {code}; its log: {server.log}", file=sys.stderr)
 
 
