@@ -283,7 +283,7 @@ def _downturn(
         f"({found.drift.share_drifted:.0%} of the features)"
     )
     for alert in found.alerts:
-        stages.say(f"alert {alert.id} [{alert.severity}] {alert.message}")
+        stages.say(f"alert {alert.id}: {alert.rule} on {alert.subject} ({alert.severity})")
     if found.performance:
         f1 = found.performance.get("metrics", {}).get("f1")
         reference = found.performance.get("reference", {}).get("f1")

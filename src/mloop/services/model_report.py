@@ -66,6 +66,7 @@ class ModelReport:
     versions: list[dict[str, Any]]
     aliases: list[AliasEvent]
     drift: list[MonitorResult]
+    prediction_drift: list[MonitorResult]
     performance: list[MonitorResult]
     alerts: list[Alert]
     retraining: list[Decision]
@@ -91,6 +92,7 @@ def gather(services: LoopServices, model: str) -> ModelReport:
         versions=rows,
         aliases=services.registry.alias_history(name),
         drift=results(name, kind=MonitorKind.DRIFT),
+        prediction_drift=results(name, kind=MonitorKind.PREDICTION_DRIFT),
         performance=results(name, kind=MonitorKind.PERFORMANCE),
         alerts=services.monitoring.alerts(model=name),
         retraining=services.retraining.decisions(name),
@@ -255,6 +257,8 @@ def write_model_report(
         performance=report.performance,
         alerts=report.alerts,
         rollouts=report.rollouts,
+        retraining=report.retraining,
+        prediction_drift=report.prediction_drift,
     )
     if png is not None:
         png.parent.mkdir(parents=True, exist_ok=True)

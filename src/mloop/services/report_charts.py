@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from mloop.entities import Alert, MonitorResult, RolloutDecision
+from mloop.entities import Alert, Decision, MonitorResult, RolloutDecision
 
 PERFORMANCE_METRICS = ("f1", "accuracy", "roc_auc")
 
@@ -115,6 +115,37 @@ def _draw_versions(axis: Any, versions: Sequence[dict[str, Any]]) -> bool:
     return True
 
 
+def _draw_output_drift(axis: Any, results: Sequence[MonitorResult]) -> bool:
+    rows = [(r.created_at, r.details[0]) for r in results if r.details]
+    if not rows:
+        return False
+    minutes = _minutes([at for at, _ in rows])
+    axis.plot(minutes, [float(d.get("statistic") or 0.0) for _, d in rows], marker="o")
+    threshold = rows[-1][1].get("threshold")
+    if threshold is not None:
+        axis.axhline(float(threshold), linestyle=":", color="#c0392b")
+    axis.set_xlabel("minutes (dotted: threshold)")
+    axis.set_ylabel(f"drift of {rows[-1][1].get('column')}")
+    axis.set_title("Prediction (output) drift")
+    return True
+
+
+def _draw_gate(axis: Any, retraining: Sequence[Decision]) -> bool:
+    judged = [d for d in retraining if d.gate.get("champion") is not None]
+    if not judged:
+        return False
+    last = judged[-1]
+    gate = last.gate
+    labels = [f"champion v{last.champion_version}", f"challenger v{last.challenger_version}"]
+    axis.bar(labels, [gate["champion"], gate["challenger"]], color=["#7f8c8d", "#27ae60"])
+    low, high = gate.get("ci_low"), gate.get("ci_high")
+    interval = "" if low is None or high is None else f", difference in [{low:+.3f}, {high:+.3f}]"
+    verdict = "passed" if gate.get("passed") else "failed"
+    axis.set_ylabel(f"{gate.get('metric')} on the production holdout")
+    axis.set_title(f"Gate {verdict}{interval}", fontsize=10)
+    return True
+
+
 def _draw_alerts(axis: Any, alerts: Sequence[Alert]) -> bool:
     if not alerts:
         return False
@@ -163,18 +194,23 @@ def overview_figure(
     performance: Sequence[MonitorResult],
     alerts: Sequence[Alert],
     rollouts: Sequence[RolloutDecision],
+    retraining: Sequence[Decision],
+    prediction_drift: Sequence[MonitorResult],
 ) -> bytes:
-    """PNG bytes of a 2 x 3 overview: versions, drift per feature, drift over time,
-    performance, rollout traffic, alerts; a panel without data says so."""
+    """PNG bytes of a 2 x 4 overview: the tracked versions' F1, drift per feature, drift over
+    time, performance, the last gate, rollout traffic, alerts and the drift of the predicted
+    churn probability; a panel without data says so."""
     plt = _pyplot()
-    figure, axes = plt.subplots(2, 3, figsize=(16, 8.5))
+    figure, axes = plt.subplots(2, 4, figsize=(20, 8.5))
     panels: list[tuple[Callable[[Any, Any], bool], Any, str]] = [
         (_draw_versions, versions, "Model versions"),
         (_draw_drift, drift, "Data drift"),
         (_draw_drift_share, drift, "Drift over time"),
         (_draw_performance, performance, "Realized performance"),
+        (_draw_gate, retraining, "Retraining gate"),
         (_draw_rollout, rollouts, "Rollout traffic"),
         (_draw_alerts, alerts, "Alerts"),
+        (_draw_output_drift, prediction_drift, "Prediction drift"),
     ]
     for axis, (draw, items, title) in zip(axes.flat, panels, strict=True):
         if not draw(axis, items):
