@@ -8,7 +8,6 @@ decision waits for a timer.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 
@@ -27,11 +26,17 @@ HEADROOM = 1.25
 
 def hold_rollout_lease(client: Client, model: str) -> str:
     """Take (before the rollout starts) the lease the model servers' evaluators need, so only
-    the demo decides; returns the holder name. Raises Conflict when another process holds it."""
-    holder = f"mloop-demo:{os.getpid()}"
+    the demo decides; returns the holder name, the same for every demo run, so a run takes
+    over what an interrupted one held. Raises Conflict when another process holds it."""
+    holder = "mloop-demo"
     if not client.monitoring.acquire_lease(f"rollout:{model}", holder, LEASE_SECONDS):
         raise Conflict(f"another process is evaluating the rollouts of {model}; try again later")
     return holder
+
+
+def release_rollout_lease(client: Client, model: str, holder: str) -> None:
+    """Let the lease lapse now, so the model servers (or a next demo) may evaluate again."""
+    client.monitoring.acquire_lease(f"rollout:{model}", holder, 1e-3)
 
 
 def stretch_size(rollout: Rollout) -> int:

@@ -22,7 +22,7 @@ from rich.console import Console
 from sklearn.model_selection import train_test_split
 
 from mloop.client import Client
-from mloop.demo.canary import hold_rollout_lease, run_canary
+from mloop.demo.canary import hold_rollout_lease, release_rollout_lease, run_canary
 from mloop.demo.endstate import EndState, alert_json, print_summary, rollout_json
 from mloop.demo.models import candidates, train_candidate
 from mloop.demo.servers import ServerProcess, free_port, start_server
@@ -110,6 +110,7 @@ def _story(
     _baseline(client, serving, options, stages)
     drift = _downturn(client, serving, options, stages)
     holder = hold_rollout_lease(client, MODEL_NAME)
+    stack.callback(release_rollout_lease, client, MODEL_NAME, holder)
     decision = _retrain(client, stages)
     rollout, canary = _canary(client, serving, options, stages, holder)
     report = _report(client, options, stages)
