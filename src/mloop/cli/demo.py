@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from mloop.cli.common import client, out, say
+from mloop.cli.common import cli_state, client, out, say
+from mloop.errors import InvalidInput
+from mloop.store import is_server_url
 
 
 def demo(
@@ -47,6 +49,12 @@ def demo(
         report=report,
     )
     console = Console(stderr=True) if as_json else out
+    if is_server_url(cli_state(ctx).settings.store_url):
+        raise InvalidInput(
+            "mloop demo starts its own servers on a database store (sqlite:/// or "
+            "postgresql://), not on a server URL",
+            field="store_url",
+        )
     state = run_demo(client(ctx, create=True), options, console=console)
     if as_json:
         typer.echo(json.dumps(state.to_dict(), indent=2, default=str))
