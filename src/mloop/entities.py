@@ -512,7 +512,8 @@ class RetrainingPolicy:
     ``half_life_seconds`` weights recent rows (None: equal weights); ``max_rows`` caps the set.
     ``candidates`` are param overrides trained as a sweep on ``executor`` (``local`` or
     ``dask``; ``dask_address`` names a scheduler, None starts a local cluster). ``on_pass`` is
-    ``promote`` or ``canary``.
+    ``promote`` or ``canary``; ``canary`` holds options of the canary a pass starts (fields of
+    ``RolloutPolicy`` such as ``steps`` and ``min_sample``; empty: the canary defaults).
     """
 
     model: str
@@ -534,6 +535,7 @@ class RetrainingPolicy:
     on_pass: str = "promote"
     executor: str = "local"
     dask_address: str | None = None
+    canary: Mapping[str, Any] = field(default_factory=dict)
 
 
 class EventKind(StrEnum):

@@ -20,6 +20,7 @@ CATEGORICAL_FEATURES = ("geographic_region",)
 REGIONS = ("North", "South", "East", "West")
 TARGET = "churn"
 CHURN_RATE = 0.25
+HARDSHIP = 1.0  # how much more a low income drives churn in the downturn
 
 
 def _churn_score(frame: pd.DataFrame, noise: np.ndarray) -> np.ndarray:
@@ -56,5 +57,24 @@ def churn_customers(n: int, seed: int = 42, *, economic_downturn: float = 0.0) -
         }
     )
     score = _churn_score(frame, rng.normal(0, 0.5, n))
+    frame[TARGET] = (score > np.quantile(score, 1 - CHURN_RATE)).astype("int64")
+    return frame
+
+
+def downturn_traffic(n: int, seed: int) -> pd.DataFrame:
+    """``n`` production customers after the downturn, as the scenario's monitoring sees them.
+
+    The features shift as in the scenario's production drift: incomes x0.85, spending
+    (``avg_transaction_amount``) x0.9 and credit scores -20 +/- 10 (normal). The ``churn`` labels
+    follow the new economy: customers with low incomes now leave more often, which a model
+    trained before the downturn cannot know (about 25% churn, as before).
+    """
+    rng = np.random.default_rng([seed, 1])  # a stream apart from the customers' own
+    frame = churn_customers(n, seed=seed).drop(columns=[TARGET])
+    frame["annual_income"] = frame["annual_income"] * 0.85
+    frame["avg_transaction_amount"] = frame["avg_transaction_amount"] * 0.9
+    frame["credit_score"] = (frame["credit_score"] + rng.normal(-20, 10, n)).clip(300, 850)
+    hardship = -(np.log(frame["annual_income"]) - 10.5) / 0.6
+    score = _churn_score(frame, rng.normal(0, 0.5, n)) + HARDSHIP * hardship
     frame[TARGET] = (score > np.quantile(score, 1 - CHURN_RATE)).astype("int64")
     return frame

@@ -12,6 +12,8 @@ from mloop.entities import FeedbackResult
 from mloop.errors import InvalidInput, MloopError, StoreUnavailable
 from mloop.web import error_from_body, json_bytes
 
+UNIT_ID_HEADER = "x-unit-id"
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -30,9 +32,9 @@ class ServingClient:
         self.url = _server_url(url)
         self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
 
-    def _post(self, path: str, body: Any) -> Any:
+    def _post(self, path: str, body: Any, headers: Mapping[str, str] | None = None) -> Any:
         try:
-            response = self._http.post(path, content=json_bytes(body))
+            response = self._http.post(path, content=json_bytes(body), headers=headers)
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"model server {self.url} did not answer: {exc}") from exc
         if response.status_code >= 400:
@@ -48,16 +50,21 @@ class ServingClient:
 
         Returns the server's answer: ``predictions``, ``probabilities`` for a classifier, the
         model name and version, and ``prediction_ids`` to send feedback to. Missing values
-        (None, NaN) are sent as JSON null. Raises InvalidInput (naming the field) for records
-        the model cannot take, StoreUnavailable when the server does not answer.
+        (None, NaN) are sent as JSON null. A single unit id also goes in ``x-unit-id``, so a
+        rollout routes the request by it (a request with several rows takes one arm). Raises
+        InvalidInput (naming the field) for records the model cannot take, StoreUnavailable
+        when the server does not answer.
         """
         body: Any = records
+        headers: dict[str, str] = {}
         if hasattr(records, "to_dict") and not isinstance(records, Mapping):
             body = records.to_dict(orient="records")
         if unit_ids is not None:
             rows = [body] if isinstance(body, Mapping) else list(body)
             body = {"records": rows, "unit_ids": list(unit_ids)}
-        result: dict[str, Any] = self._post("/predict", body)
+            if len(unit_ids) == 1:
+                headers[UNIT_ID_HEADER] = str(unit_ids[0])
+        result: dict[str, Any] = self._post("/predict", body, headers)
         return result
 
     def feedback(self, labels: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> FeedbackResult:

@@ -1,12 +1,21 @@
-"""The interim main job: the churn scenario's three models, tracked and the best registered."""
+"""``mloop demo --fast --json``: the whole loop in one command, its end state, the report."""
 
 from __future__ import annotations
 
-from rich.console import Console
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 
-import mloop
-from mloop.demo import run_demo
-from mloop.scenario import NUMERIC_FEATURES, TARGET, churn_customers
+import pytest
+
+from mloop.scenario import NUMERIC_FEATURES, TARGET, churn_customers, downturn_traffic
+
+MLOOP = [sys.executable, "-c", "from mloop.cli import main; main()"]
+SHIFTED = {"annual_income", "credit_score", "avg_transaction_amount"}
 
 
 def test_scenario_data_has_the_features_and_a_quarter_churn() -> None:
@@ -17,16 +26,119 @@ def test_scenario_data_has_the_features_and_a_quarter_churn() -> None:
     assert shifted["annual_income"].median() < frame["annual_income"].median()
 
 
-def test_demo_tracks_three_runs_and_makes_the_best_champion() -> None:
-    client = mloop.Client()
-    version = run_demo(client, rows=800, console=Console(quiet=True))
-    runs = client.search_runs("churn", order_by=["metrics.f1 DESC"])
-    assert len(runs) == 3
-    assert {r.status.value for r in runs} == {"FINISHED"}
-    champion = client.resolve("models:/churn@champion")
-    assert champion.version == version
-    assert champion.run_id == runs[0].id
-    assert {a.path for a in client.list_artifacts(runs[0].id)} >= {"model/model.skops"}
-    loaded = client.load_model("models:/churn@champion")
-    sample = churn_customers(50, seed=9).drop(columns=[TARGET])
-    assert loaded.predict_proba(sample).shape == (50, 2)
+def test_downturn_traffic_shifts_as_the_scenario_says() -> None:
+    before, after = churn_customers(20_000, seed=4), downturn_traffic(20_000, seed=4)
+    ratio = after["annual_income"].median() / before["annual_income"].median()
+    assert ratio == pytest.approx(0.85, rel=1e-9)
+    spending = after["avg_transaction_amount"].median() / before["avg_transaction_amount"].median()
+    assert spending == pytest.approx(0.9, rel=1e-9)
+    drop = (after["credit_score"] - before["credit_score"]).describe()
+    assert drop["mean"] == pytest.approx(-20, abs=0.5)
+    assert 8 < drop["std"] < 12  # -20 +/- 10, less where the 300..850 clip holds
+    assert abs(after[TARGET].mean() - 0.25) < 0.01
+    poorer = after["annual_income"] < after["annual_income"].median()
+    assert after.loc[poorer, TARGET].mean() > after.loc[~poorer, TARGET].mean() + 0.1
+
+
+class _Page(HTMLParser):
+    """Collects the attributes that would make a browser fetch something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.images = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value is not None:
+                self.links.append(value)
+        self.images += tag == "img"
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return page
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, str]]:
+    """One ``mloop demo --fast --json`` in a fresh home: its end state and environment."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env.update(MLOOP_HOME=str(home), MLOOP_USER="tester", NO_COLOR="1")
+    done = subprocess.run(
+        [*MLOOP, "demo", "--fast", "--json"], env=env, capture_output=True, text=True, timeout=280
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout), env
+
+
+@pytest.mark.timeout(300)
+def test_demo_fast_json_ends_with_the_whole_loop_recorded(
+    demo_run: tuple[dict[str, Any], dict[str, str]],
+) -> None:
+    state, _ = demo_run
+    assert sorted(run["name"] for run in state["runs"]) == [
+        "gradient_boosting", "logistic_regression", "random_forest"
+    ]  # fmt: skip
+    assert all(0 < run["metrics"]["f1"] < 1 for run in state["runs"])
+    assert state["champion_before"] == 1
+    drifted = {alert["subject"] for alert in state["alerts"] if alert["rule"] == "feature-drift"}
+    assert drifted and drifted <= SHIFTED
+    assert set(state["drifted_features"]) <= SHIFTED
+    kinds = [d["kind"] for d in state["retraining"]]
+    assert kinds[:2] == ["triggered", "trained"] and "drift" in state["retraining"][0]["trigger"]
+    gate = state["retraining_decision"]["gate"]
+    assert gate["metric"] == "roc_auc" and gate["n"] > 0
+    assert gate["ci_low"] <= gate["difference"] <= gate["ci_high"]
+    assert state["retraining_decision"]["kind"] in ("canary", "rejected")
+    if state["retraining_decision"]["kind"] == "canary":
+        rollout = state["rollout"]
+        assert rollout["mode"] == "canary" and rollout["challenger"] == 2
+        assert rollout["state"] in ("promoted", "rolled_back", "stopped")
+        last = rollout["decisions"][-1]
+        assert last["kind"] in ("promote", "rollback", "stop") and last["reason"]
+        assert last["sequential"] is not None
+        expected = 2 if rollout["state"] == "promoted" else 1
+        assert state["champion_after"] == expected
+        assert state["traffic"]["canary"] > 0 and state["traffic"]["failed"] == 0
+    assert state["dashboard_url"].startswith("http://127.0.0.1:")
+
+
+def test_demo_report_opens_with_no_network(
+    demo_run: tuple[dict[str, Any], dict[str, str]],
+) -> None:
+    state, _ = demo_run
+    page = _parse(Path(state["report"]))
+    assert page.images >= 3
+    assert all(link.startswith(("data:", "#")) for link in page.links), page.links
+    text = " ".join(page.text)
+    for heading in ("Versions and aliases", "Drift", "Alerts", "Retraining decisions", "Rollouts"):
+        assert heading in text
+    assert "annual_income" in text
+
+
+def test_mloop_report_writes_html_and_the_overview_png(
+    demo_run: tuple[dict[str, Any], dict[str, str]], tmp_path: Path
+) -> None:
+    _, env = demo_run
+    out, png = tmp_path / "report.html", tmp_path / "overview.png"
+    done = subprocess.run(
+        [*MLOOP, "report", "--model", "churn", "--out", str(out), "--png", str(png)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _parse(out).images >= 3
+    missing = subprocess.run(
+        [*MLOOP, "report", "--model", "nope", "--out", str(tmp_path / "x.html")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "nope" in missing.stderr
+    assert not (tmp_path / "x.html").exists()

@@ -6,6 +6,7 @@ README, and the serving block talks to a real ``mloop serve`` of the demo's cham
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -21,7 +22,7 @@ import pytest
 README = Path(__file__).parents[2] / "README.md"
 MLOOP = [sys.executable, "-c", "from mloop.cli import main; main()"]
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(400)
 
 
 def _blocks(language: str) -> list[str]:
@@ -40,7 +41,11 @@ def demo_home(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
     env.update(MLOOP_HOME=str(tmp_path / "home"), NO_COLOR="1")
     demo = subprocess.run(
-        [*MLOOP, "demo", "--rows", "500"], env=env, capture_output=True, text=True, timeout=120
+        [*MLOOP, "demo", "--fast", "--rows", "500"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert demo.returncode == 0, demo.stderr
     return env
@@ -93,5 +98,6 @@ def test_every_python_block_runs_in_order_after_the_demo(
     check = subprocess.run(
         [*MLOOP, "models", "ls", "--json"], env=demo_home, capture_output=True, text=True
     )
-    assert '"champion": 1' in check.stdout  # the demo's champion and the example's, each v1
-    assert "churn-lr" in check.stdout
+    champions = {m["name"]: m["aliases"].get("champion") for m in json.loads(check.stdout)}
+    assert champions["churn-lr"] == 1  # the example's
+    assert champions["churn"] in (1, 2)  # the demo's: v2 when its canary promoted the challenger

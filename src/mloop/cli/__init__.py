@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.text import Text
 
 from mloop import __version__, errors
-from mloop.cli.common import CliState, client, out
+from mloop.cli.common import CliState
+from mloop.cli.demo import demo, report
+from mloop.cli.examples import add_examples
 from mloop.cli.models import models_app, store_app
 from mloop.cli.monitoring import alerts_app, monitor_app
 from mloop.cli.predictions import predictions_app
@@ -58,6 +60,8 @@ app.add_typer(predictions_app, name="predictions")
 app.command()(serve)
 app.command()(predict)
 app.command()(server)
+app.command()(demo)
+app.command()(report)
 
 
 def _print_version(wanted: bool) -> None:
@@ -80,17 +84,6 @@ def _root(
 ) -> None:
     """mloop: track, register, serve and monitor tabular models."""
     ctx.obj = CliState.from_options(store, artifacts)
-
-
-@app.command()
-def demo(
-    ctx: typer.Context,
-    rows: Annotated[int, typer.Option(min=500, help="Customers in the scenario's dataset.")] = 5000,
-) -> None:
-    """Train the churn scenario's three models, track them and register the best."""
-    from mloop.demo import run_demo
-
-    run_demo(client(ctx, create=True), rows=rows, console=out)
 
 
 def main() -> None:
@@ -120,3 +113,6 @@ def _fail(message: str, code: int) -> None:
 def exit_code(exc: MloopError) -> int:
     """The process exit code for an error: its class's row, else its nearest base class's."""
     return next(EXIT_CODES[cls] for cls in type(exc).__mro__ if cls in EXIT_CODES)
+
+
+add_examples(app)  # last: after every command and group is registered

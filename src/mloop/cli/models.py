@@ -209,6 +209,7 @@ def models_evaluate(
 ) -> None:
     """Score versions on one labelled dataset: each metric with its 95% interval."""
     from mloop.cli.files import read_frame
+    from mloop.cli.progress import working
     from mloop.retraining import evaluate_versions
 
     try:
@@ -221,7 +222,8 @@ def models_evaluate(
     if label_column not in frame:
         raise InvalidInput(f"{data} has no column {label_column!r}", field="label_column")
     labels = frame.pop(label_column)
-    rows = evaluate_versions(client(ctx), name, numbers, frame, labels)
+    with working(f"scoring {len(numbers)} versions of {name} on {len(frame)} rows"):
+        rows = evaluate_versions(client(ctx), name, numbers, frame, labels)
     emit(rows, as_json, f"{name} on {data.name} ({len(frame)} rows)")
 
 

@@ -52,6 +52,7 @@ def monitor_run(
     as_json: JsonOption = False,
 ) -> None:
     """Compare a window of production with the reference; store the result and alert."""
+    from mloop.cli.progress import working
     from mloop.monitoring.monitor import run_monitor
     from mloop.monitoring.notifiers import LogNotifier, Notifier, WebhookNotifier
 
@@ -60,7 +61,8 @@ def monitor_run(
     notifiers: list[Notifier] = [LogNotifier()]
     if webhook:
         notifiers.append(WebhookNotifier(webhook, allowed=active.settings.webhook_allow))
-    run = run_monitor(active, model, chosen, arm=arm, notifiers=notifiers)
+    with working(f"monitoring {model} over {chosen.describe()}"):
+        run = run_monitor(active, model, chosen, arm=arm, notifiers=notifiers)
     rows = [
         {str(k): v for k, v in row.items() if k != "reference_missing"}
         for row in run.drift.table.to_dict("records")

@@ -21,7 +21,7 @@ from mloop.retraining.gate import gate_reason, judge, shadow_replay
 from mloop.retraining.recipe import RecipeError
 from mloop.retraining.training_set import TrainingSet, assemble
 from mloop.retraining.triggers import Fired, fired_triggers, held_back
-from mloop.services.rollouts import make_policy
+from mloop.services.retraining_policy import canary_policy
 from mloop.uris import ModelUri
 
 MIN_HOLDOUT_ROWS = 30
@@ -166,7 +166,7 @@ def _promote(
 ) -> Decision:
     version = int(trained.challenger_version or 0)
     if policy.on_pass == "canary":
-        canary = make_policy("canary", alias=policy.alias)
+        canary = canary_policy(policy)
         client.rollouts.start(policy.model, version, canary, reason=f"retraining: {reason}")
         how = f"{reason}; a canary of v{version} started (steps {list(canary.steps)})"
         return client.retraining.record(_with(trained, DecisionKind.CANARY, how, gate=report))

@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields, replace
 from typing import Any
 
-from mloop.entities import GateConfig, RetrainingPolicy, Triggers
+from mloop.entities import GateConfig, RetrainingPolicy, RolloutPolicy, Triggers
 from mloop.errors import InvalidInput
 from mloop.prediction_log import parse_window
 from mloop.services.integers import integer
+from mloop.services.rollouts import make_policy
 from mloop.stats import PAIRED_METRICS
 from mloop.uris import alias_name, model_name
 
@@ -103,6 +104,9 @@ def check_policy(policy: RetrainingPolicy) -> RetrainingPolicy:
         value = getattr(policy, name)
         if not isinstance(value, str) and not (name == "dask_address" and value is None):
             raise InvalidInput(f"{name} must be a string, got {value!r}", field=name)
+    if not isinstance(policy.canary, Mapping):
+        raise InvalidInput("canary must map rollout options to values", field="canary")
+    canary_policy(policy)
     return replace(
         policy,
         model=model_name(policy.model),
@@ -113,7 +117,15 @@ def check_policy(policy: RetrainingPolicy) -> RetrainingPolicy:
         gate=_gate(policy.gate),
         params=dict(policy.params),
         candidates=tuple(dict(c) for c in policy.candidates),
+        canary=dict(policy.canary),
     )
+
+
+def canary_policy(policy: RetrainingPolicy) -> RolloutPolicy:
+    """The canary a passing challenger of ``policy`` starts: the canary defaults with
+    ``policy.canary``'s options, on ``policy.alias``. Raises InvalidInput naming a bad option."""
+    options = {**policy.canary, "alias": policy.alias}
+    return make_policy("canary", **options)
 
 
 def policy_to_dict(policy: RetrainingPolicy) -> dict[str, Any]:

@@ -1,8 +1,7 @@
-"""The churn scenario end to end: train three models, track them, register the best."""
+"""The scenario's models: three families tracked as runs, and the retraining recipe."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -24,15 +20,13 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mloop.client import Client
-from mloop.scenario import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET, churn_customers
+from mloop.scenario import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 EXPERIMENT = "churn"
-MODEL_NAME = "churn"
 
 
 @dataclass(frozen=True)
@@ -43,14 +37,15 @@ class Candidate:
     estimator: Any
 
 
-def candidates(seed: int = 42) -> list[Candidate]:
-    """The scenario's three model families."""
+def candidates(seed: int = 42, trees: int = 100) -> list[Candidate]:
+    """The scenario's three model families; the ensembles grow ``trees`` trees."""
     return [
         Candidate(
-            "random_forest", RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1)
+            "random_forest",
+            RandomForestClassifier(n_estimators=trees, random_state=seed, n_jobs=1),
         ),
         Candidate(
-            "gradient_boosting", GradientBoostingClassifier(n_estimators=100, random_state=seed)
+            "gradient_boosting", GradientBoostingClassifier(n_estimators=trees, random_state=seed)
         ),
         Candidate("logistic_regression", LogisticRegression(max_iter=1000, random_state=seed)),
     ]
@@ -137,7 +132,7 @@ def train_candidate(
         client.tracking.log_params(
             run_id, {"model": candidate.name, **candidate.estimator.get_params()}
         )
-        client.tracking.log_dataset(run_id, "train", x_train, y_train)
+        client.tracking.log_dataset(run_id, "train", x_train, y_train, store=True)
         client.tracking.log_dataset(run_id, "test", x_test, y_test)
         started = time.perf_counter()
         model.fit(x_train, y_train)
@@ -153,55 +148,3 @@ def train_candidate(
         raise
     client.tracking.end_run(run_id)
     return run_id, metrics
-
-
-def run_demo(client: Client, *, rows: int = 5000, console: Console | None = None) -> int:
-    """Train, track and compare the three models; register the best and make it champion."""
-    console = console or Console()
-    data = churn_customers(rows, seed=42)
-    features = data.drop(columns=[TARGET])
-    split = tuple(
-        train_test_split(
-            features, data[TARGET], test_size=0.2, random_state=42, stratify=data[TARGET]
-        )
-    )
-    results: dict[str, tuple[str, dict[str, float]]] = {}
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        Progress(console=console, transient=True) as progress,
-    ):
-        task = progress.add_task("training churn models", total=3)
-        for candidate in candidates():
-            results[candidate.name] = train_candidate(client, candidate, split, Path(folder))
-            progress.advance(task)
-    _print_results(console, results)
-    best = max(results, key=lambda name: results[name][1]["f1"])
-    run_id, metrics = results[best]
-    version = client.register_model(
-        run_id,
-        MODEL_NAME,
-        description=f"{best} trained by mloop demo",
-        reference=split[1],
-        reference_labels=split[3],
-    )
-    client.registry.set_alias(
-        MODEL_NAME,
-        "champion",
-        version.version,
-        reason=f"best test F1 ({metrics['f1']:.3f}) of the demo's 3 models",
-    )
-    console.print(
-        f"registered [bold]{best}[/bold] as {MODEL_NAME} v{version.version} and made it champion; "
-        f"load it with mloop.load_model('models:/{MODEL_NAME}@champion')"
-    )
-    return version.version
-
-
-def _print_results(console: Console, results: dict[str, tuple[str, dict[str, float]]]) -> None:
-    table = Table(title="churn models (held-out 20%)")
-    for column in ("model", "run", "accuracy", "precision", "recall", "f1", "roc_auc"):
-        table.add_column(column)
-    for name, (run_id, metrics) in results.items():
-        values = [f"{metrics[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")]
-        table.add_row(name, run_id[:8], *values)
-    console.print(table)
