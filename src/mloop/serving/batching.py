@@ -20,6 +20,7 @@ class _Pending:
 
 
 BatchHook = Callable[[pd.DataFrame, Any, list[Any]], None]
+TURN_PATIENCE_SECONDS = 0.005
 logger = logging.getLogger("mloop.serving")
 
 
@@ -33,7 +34,9 @@ class MicroBatcher:
     Batchers sharing one ``turn`` (the arms of one server) call their models one at a time:
     a batcher waiting for its turn keeps collecting, so with two arms each call carries the
     requests that arrived during the other arm's call instead of the two arms' threads
-    contending for the interpreter with half-empty batches.
+    contending for the interpreter with half-empty batches. A batcher waits at most
+    ``TURN_PATIENCE_SECONDS`` for its turn, then calls anyway: a slow or stuck arm never holds
+    the other back longer than that.
     """
 
     def __init__(
@@ -114,18 +117,29 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
-            async with self._turn:
+            held = await self._take_turn()
+            try:
                 self._drain(batch)
                 frames = [p.frame for p in batch]
                 merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-                try:
-                    outputs = await loop.run_in_executor(self._executor, self._predict, merged)
-                except Exception as exc:
-                    for pending in batch:
-                        if not pending.future.done():
-                            pending.future.set_exception(exc)
-                    continue
+                outputs = await loop.run_in_executor(self._executor, self._predict, merged)
+            except Exception as exc:
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                continue
+            finally:
+                if held:
+                    self._turn.release()
             self._answer(merged, outputs, batch)
+
+    async def _take_turn(self) -> bool:
+        """Wait for the shared turn (at most the patience); True when this batcher holds it."""
+        try:
+            await asyncio.wait_for(self._turn.acquire(), TURN_PATIENCE_SECONDS)
+        except TimeoutError:
+            return False
+        return True
 
     def _answer(self, merged: pd.DataFrame, outputs: Any, batch: list[_Pending]) -> None:
         self._report(merged, outputs, batch)
