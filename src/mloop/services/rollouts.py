@@ -226,12 +226,16 @@ class RolloutService:
     ) -> Rollout:
         """Record a decision and apply it; a promotion moves the alias to the challenger.
 
-        Returns the rollout after it. Raises Conflict when the rollout is no longer running.
+        ``rollout`` is the state the decision was taken on. Returns the rollout after it.
+        Raises Conflict when the rollout is no longer running or changed since ``rollout`` was
+        read (two servers evaluating at once record one decision).
         """
         after = dict(rollout.weights if weights is None else weights)
         decision = self._decision(rollout, kind, reason, after, statistics)
         new_step = rollout.step if step is None else step
-        updated = self._rollouts.apply_decision(decision, state=state, step=new_step, weights=after)
+        updated = self._rollouts.apply_decision(
+            decision, state=state, step=new_step, weights=after, based_on=rollout.updated_at
+        )
         if state == RolloutState.PROMOTED:
             self._registry.set_alias(
                 rollout.model,

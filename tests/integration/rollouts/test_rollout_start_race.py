@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, literal, select, text
 import mloop
 from mloop.entities import RolloutState
 from mloop.errors import Conflict
-from mloop.services.rollouts import make_policy
+from mloop.services.rollouts import make_policy, shares
 from mloop.store.sql import SqlStore
 from mloop.store.sql import schema as t
 
@@ -105,3 +105,27 @@ def test_upgrading_a_store_with_two_running_rollouts_stops_the_older(churn: mloo
     assert stop.kind == "stop" and "newer rollout" in stop.reason
     with pytest.raises(Conflict):
         churn.rollouts.start("churn", 2, make_policy("ab"))
+
+
+def test_two_servers_deciding_on_the_same_state_record_one_decision(churn: mloop.Client) -> None:
+    rollout = churn.rollouts.start("churn", 2, make_policy("canary", steps=(0.1, 0.5, 1.0)))
+    racers = [mloop.Client(churn.store_url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+
+    def advance(racer: mloop.Client) -> str:
+        barrier.wait()
+        try:
+            racer.rollouts.decide(rollout, "advance", "held", step=1, weights=shares(0.5))
+        except Conflict as exc:
+            assert "changed since it was read" in str(exc)
+            return "conflict"
+        return "decided"
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sorted(pool.map(advance, racers)) == ["conflict", "decided"]
+    assert [d.kind for d in churn.rollouts.decisions("churn")] == ["start", "advance"]
+    with pytest.raises(Conflict):  # a stale snapshot cannot move the rollout either
+        churn.rollouts.decide(rollout, "weights", "late", weights=shares(0.2))
+    current = churn.rollouts.running("churn")
+    assert current is not None and current.step == 1
+    assert churn.rollouts.decide(current, "advance", "held", step=2, weights=shares(1.0)).step == 2

@@ -115,10 +115,13 @@ class SqlRolloutStore:
         state: RolloutState,
         step: int,
         weights: dict[str, float],
+        based_on: float | None = None,
     ) -> Rollout:
         """Record a decision and the rollout's new state in one write; returns the rollout.
 
-        Raises NotFound for an unknown rollout and Conflict when it is no longer running.
+        ``based_on`` is the ``updated_at`` of the rollout the decision was taken on: when the
+        rollout changed since (another server decided first), nothing is written. Raises
+        NotFound for an unknown rollout, Conflict when it is no longer running or changed.
         """
         table = t.rollouts
         where = table.c.id == decision.rollout_id
@@ -128,11 +131,18 @@ class SqlRolloutStore:
                 raise NotFound(f"rollout {decision.rollout_id} does not exist")
             if row.state != RolloutState.RUNNING.value:
                 raise Conflict(f"rollout {row.id} of {row.model!r} is {row.state}, not running")
+            changed = Conflict(
+                f"rollout {row.id} of {row.model!r} changed since it was read; decide again"
+            )
+            if based_on is not None and row.updated_at != based_on:
+                raise changed
             changes: dict[str, Any] = {"state": RolloutState(state).value, "step": step}
             changes.update(updated_at=decision.at, weights=weights)
             if weights != dict(row.weights):
                 changes["weights_at"] = decision.at
-            conn.execute(update(table).where(where, table.c.state == row.state).values(**changes))
+            unchanged = (table.c.state == row.state, table.c.updated_at == row.updated_at)
+            if conn.execute(update(table).where(where, *unchanged).values(**changes)).rowcount != 1:
+                raise changed
             _insert_decision(conn, decision, row.id)
             return _rollout(conn.execute(select(table).where(where)).one())
 
