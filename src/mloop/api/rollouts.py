@@ -63,6 +63,7 @@ class AppliedDecision(Body):
     state: RolloutState
     step: Count
     weights: dict[str, float]
+    based_on: float | None = None
 
 
 class Tally(Body):
@@ -143,10 +144,11 @@ def get_rollout(rollout_id: int, served: Served) -> Rollout:
 
 @router.post("/rollouts/{rollout_id}/decisions")
 def apply_decision(rollout_id: int, body: AppliedDecision, served: Served) -> Rollout:
-    """Record a decision and the rollout's new state in one write; 409 when it has ended."""
+    """Record a decision and the rollout's new state in one write; 409 when it has ended or
+    changed since ``based_on`` (its ``updated_at`` when the decision was taken)."""
     decision = replace(body.decision, rollout_id=rollout_id)
     return served.client.rollouts.apply(
-        decision, state=body.state, step=body.step, weights=body.weights
+        decision, state=body.state, step=body.step, weights=body.weights, based_on=body.based_on
     )
 
 

@@ -48,8 +48,19 @@ def check_weights(weights: Mapping[str, float]) -> dict[str, float]:
 def assign(unit_id: str, salt: str, weights: Mapping[str, float]) -> str:
     """The arm of ``unit_id``: the arm whose cumulative weight range holds the unit's point.
 
-    ``weights`` maps arm names to non-negative weights (any scale), in range order. Raises
-    InvalidInput for weights ``check_weights`` refuses.
+    ``weights`` maps arm names to non-negative weights (any scale), in range order. Returns one
+    of its arm names (never an arm of weight 0). Raises InvalidInput for weights
+    ``check_weights`` refuses.
+
+    A unit's point depends only on ``unit_id`` and ``salt``, so when the weights change (same
+    salt, same arm order) a unit keeps its arm unless its point left that arm's range. With the
+    two arms of a rollout (champion first, then challenger), the boundary sits at the champion's
+    share: a canary step from challenger share ``s`` to ``t > s`` moves exactly the units with
+    points in ``[1 - t, 1 - s)``, about ``t - s`` of all units, from champion to challenger;
+    every challenger unit stays, so the challenger's units at 5% are among its units at 25%. A
+    share going down (a bandit rebalancing, a rollback to 0) moves only challenger units back,
+    those in ``[1 - s, 1 - t)``. With three or more arms a change moves the units between the
+    old and new boundaries, which can touch arms whose own weight did not change.
     """
     shares = check_weights(weights)
     return arm_at(unit_point(unit_id, salt), shares)

@@ -237,16 +237,20 @@ class RolloutService:
         state: RolloutState,
         step: int,
         weights: dict[str, float],
+        based_on: float | None = None,
     ) -> Rollout:
         """Record a decision another client took and the rollout's state after it.
 
-        Returns the rollout. Raises InvalidInput for a bad decision, step or weights, NotFound
-        for an unknown rollout, Conflict when it is no longer running.
+        ``based_on`` is the ``updated_at`` of the rollout the decision was taken on. Returns the
+        rollout. Raises InvalidInput for a bad decision, step or weights, NotFound for an
+        unknown rollout, Conflict when it is no longer running or changed since ``based_on``.
         """
         check_decision(decision)
         checked = check_weights(weights)
         step = integer("step", step, minimum=0)
-        return self._rollouts.apply_decision(decision, state=state, step=step, weights=checked)
+        return self._rollouts.apply_decision(
+            decision, state=state, step=step, weights=checked, based_on=based_on
+        )
 
     def get(self, rollout_id: int) -> Rollout:
         """The rollout with this id; NotFound when there is none."""
@@ -306,12 +310,16 @@ class RolloutService:
     ) -> Rollout:
         """Record a decision and apply it; a promotion moves the alias to the challenger.
 
-        Returns the rollout after it. Raises Conflict when the rollout is no longer running.
+        ``rollout`` is the state the decision was taken on. Returns the rollout after it.
+        Raises Conflict when the rollout is no longer running or changed since ``rollout`` was
+        read (two servers evaluating at once record one decision).
         """
         after = dict(rollout.weights if weights is None else weights)
         decision = self._decision(rollout, kind, reason, after, statistics)
         new_step = rollout.step if step is None else step
-        updated = self._rollouts.apply_decision(decision, state=state, step=new_step, weights=after)
+        updated = self._rollouts.apply_decision(
+            decision, state=state, step=new_step, weights=after, based_on=rollout.updated_at
+        )
         tell(self._events, EventKind.ROLLOUT_DECIDED, decision)
         if state == RolloutState.PROMOTED:
             self._registry.set_alias(

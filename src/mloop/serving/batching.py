@@ -20,6 +20,7 @@ class _Pending:
 
 
 BatchHook = Callable[[pd.DataFrame, Any, list[Any]], None]
+TURN_PATIENCE_SECONDS = 0.005
 logger = logging.getLogger("mloop.serving")
 
 
@@ -29,6 +30,13 @@ class MicroBatcher:
     A request that finds the model idle runs at once; requests arriving while a call is in
     flight queue up and go together in the next call (up to ``max_rows``), optionally waiting
     ``max_wait_ms`` for company. Results are split back by row offsets.
+
+    Batchers sharing one ``turn`` (the arms of one server) call their models one at a time:
+    a batcher waiting for its turn keeps collecting, so with two arms each call carries the
+    requests that arrived during the other arm's call instead of the two arms' threads
+    contending for the interpreter with half-empty batches. A batcher waits at most
+    ``TURN_PATIENCE_SECONDS`` for its turn, then calls anyway: a slow or stuck arm never holds
+    the other back longer than that.
     """
 
     def __init__(
@@ -39,6 +47,7 @@ class MicroBatcher:
         max_rows: int = 512,
         max_wait_ms: float = 0.0,
         on_batch: BatchHook | None = None,
+        turn: asyncio.Lock | None = None,
     ) -> None:
         self._predict = predict
         self._split = split
@@ -49,6 +58,7 @@ class MicroBatcher:
         self._worker: asyncio.Task[None] | None = None
         self._carry: _Pending | None = None
         self._on_batch = on_batch
+        self._turn = turn or asyncio.Lock()
 
     async def submit(self, frame: pd.DataFrame, tag: Any = None) -> Any:
         """Predict ``frame`` as part of the next batch; return its share of the outputs.
@@ -92,26 +102,53 @@ class MicroBatcher:
             rows += len(item.frame)
         return batch
 
+    def _drain(self, batch: list[_Pending]) -> None:
+        """Add what queued up while waiting for the turn, up to ``max_rows``."""
+        rows = sum(len(p.frame) for p in batch)
+        while self._carry is None and not self._queue.empty():
+            item = self._queue.get_nowait()
+            if rows + len(item.frame) > self._max_rows:
+                self._carry = item
+                break
+            batch.append(item)
+            rows += len(item.frame)
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
-            frames = [p.frame for p in batch]
-            merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            held = await self._take_turn()
             try:
+                self._drain(batch)
+                frames = [p.frame for p in batch]
+                merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
                 outputs = await loop.run_in_executor(self._executor, self._predict, merged)
             except Exception as exc:
                 for pending in batch:
                     if not pending.future.done():
                         pending.future.set_exception(exc)
                 continue
-            self._report(merged, outputs, batch)
-            start = 0
-            for pending in batch:
-                stop = start + len(pending.frame)
-                if not pending.future.done():
-                    pending.future.set_result(self._split(outputs, start, stop))
-                start = stop
+            finally:
+                if held:
+                    self._turn.release()
+            self._answer(merged, outputs, batch)
+
+    async def _take_turn(self) -> bool:
+        """Wait for the shared turn (at most the patience); True when this batcher holds it."""
+        try:
+            await asyncio.wait_for(self._turn.acquire(), TURN_PATIENCE_SECONDS)
+        except TimeoutError:
+            return False
+        return True
+
+    def _answer(self, merged: pd.DataFrame, outputs: Any, batch: list[_Pending]) -> None:
+        self._report(merged, outputs, batch)
+        start = 0
+        for pending in batch:
+            stop = start + len(pending.frame)
+            if not pending.future.done():
+                pending.future.set_result(self._split(outputs, start, stop))
+            start = stop
 
     def _report(self, merged: pd.DataFrame, outputs: Any, batch: list[_Pending]) -> None:
         if self._on_batch is None:

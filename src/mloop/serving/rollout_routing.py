@@ -19,7 +19,7 @@ from collections import Counter
 from mloop.client import Client
 from mloop.entities import Rollout, RolloutMode
 from mloop.errors import MloopError
-from mloop.rollouts import arm_at, unit_point
+from mloop.rollouts import arm_at, check_weights, unit_point
 from mloop.serving.config import ServeConfig
 from mloop.serving.routing import RequestContext, Route, RoutingPolicy
 from mloop.serving.served import ModelSlot, ModelSlots
@@ -35,6 +35,7 @@ class RolloutRouting:
     def __init__(self, slots: ModelSlots, config: ServeConfig) -> None:
         self.champion = slots.add(config.arm, config.model_uri)
         self.rollout: Rollout | None = None
+        self._shares: dict[str, float] = {CHAMPION: 1.0}
         self.challenger: ModelSlot | None = None
         self._slots = slots
         self._client: Client = slots.client
@@ -47,7 +48,12 @@ class RolloutRouting:
         self._follower: asyncio.Task[None] | None = None
 
     def choose(self, request: RequestContext) -> Route:
-        """The champion, or the rollout's arm for the unit; raises NotReady before loading."""
+        """The champion, or the rollout's arm for the unit; raises NotReady before loading.
+
+        The arms' ranges are always champion first, then challenger (``follow``), whatever
+        order the store hands the weights back in, so a unit keeps its arm across servers and
+        moves only when a weight change passes its point.
+        """
         rollout, challenger = self.rollout, self.challenger
         champion = Route(self.champion.arm, self.champion.current)
         if rollout is None or challenger is None:
@@ -55,9 +61,16 @@ class RolloutRouting:
         if rollout.policy.mode == RolloutMode.SHADOW:
             return Route(champion.arm, champion.served, shadow=challenger.current)
         point = unit_point(request.unit_id or request.request_id, rollout.salt)
-        if arm_at(point, rollout.weights) == CHALLENGER:
+        if arm_at(point, self._shares) == CHALLENGER:
             return Route(challenger.arm, challenger.current)
         return champion
+
+    def follow(self, rollout: Rollout | None) -> None:
+        """Route by ``rollout`` (None: the champion only), its arms in range order."""
+        weights = {} if rollout is None else rollout.weights
+        ordered = {arm: weights.get(arm, 0.0) for arm in (CHAMPION, CHALLENGER)}
+        self._shares = check_weights(ordered) if any(ordered.values()) else {CHAMPION: 1.0}
+        self.rollout = rollout
 
     def record(self, arm: str, ok: bool) -> None:
         """Count a request of ``arm`` for the running rollout's guardrails."""
@@ -105,7 +118,7 @@ class RolloutRouting:
             uri = str(ModelUri.of_version(rollout.model, rollout.challenger))
             self.challenger = await self._slots.load(CHALLENGER, uri)
             logger.info("rollout %s: challenger %s loaded", rollout.id, uri)
-        self.rollout = rollout
+        self.follow(rollout)
 
     def _write_tallies(self) -> None:
         for (rollout_id, arm), requests in list(self._requests.items()):

@@ -63,9 +63,16 @@ ServedBatchHook = Callable[["ServedModel", pd.DataFrame, Outputs, list[Any]], No
 
 
 def serve_model(
-    model: LoadedModel, config: ServeConfig, on_batch: ServedBatchHook | None, arm: str = ""
+    model: LoadedModel,
+    config: ServeConfig,
+    on_batch: ServedBatchHook | None,
+    arm: str = "",
+    turn: asyncio.Lock | None = None,
 ) -> ServedModel:
-    """Wrap a loaded model for ``arm``, with a micro-batcher when batching is on."""
+    """Wrap a loaded model for ``arm``, with a micro-batcher when batching is on.
+
+    Models sharing a ``turn`` (the arms of one server) are called one at a time.
+    """
     served = ServedModel(model, arm)
     if config.batching:
         estimator = model.estimator
@@ -76,6 +83,7 @@ def serve_model(
             max_rows=config.batch_max_rows,
             max_wait_ms=config.batch_max_wait_ms,
             on_batch=hook,
+            turn=turn,
         )
     return served
 
@@ -90,12 +98,14 @@ class ModelSlot:
         arm: str,
         model_uri: str,
         on_batch: ServedBatchHook | None = None,
+        turn: asyncio.Lock | None = None,
     ) -> None:
         self.arm = arm
         self.model_uri = model_uri
         self._client = client
         self._config = config
         self._on_batch = on_batch
+        self._turn = turn
         self._current: ServedModel | None = None
         self._follower: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
@@ -115,7 +125,7 @@ class ModelSlot:
     def put(self, loaded: LoadedModel) -> ServedModel | None:
         """Serve ``loaded`` from now on; returns the model it replaces (None for the first)."""
         previous = self._current
-        self._current = serve_model(loaded, self._config, self._on_batch, self.arm)
+        self._current = serve_model(loaded, self._config, self._on_batch, self.arm, self._turn)
         return previous
 
     async def start(self) -> None:
@@ -166,7 +176,11 @@ class ModelSlot:
 
 
 class ModelSlots:
-    """The model versions one server holds at once: one slot per arm, loaded at start-up."""
+    """The model versions one server holds at once: one slot per arm, loaded at start-up.
+
+    The arms take turns calling their models (one shared turn), so a second arm does not halve
+    every batch.
+    """
 
     def __init__(
         self, client: Client, config: ServeConfig, on_batch: ServedBatchHook | None = None
@@ -176,12 +190,13 @@ class ModelSlots:
         self._on_batch = on_batch
         self._slots: dict[str, ModelSlot] = {}
         self._retired: list[ModelSlot] = []
+        self._turn = asyncio.Lock()
 
     def add(self, arm: str, model_uri: str) -> ModelSlot:
         """A slot that serves ``model_uri`` as ``arm``; raises Conflict if the arm has one."""
         if arm in self._slots:
             raise Conflict(f"arm {arm!r} already has a model", field="arm")
-        slot = ModelSlot(self._client, self._config, arm, model_uri, self._on_batch)
+        slot = ModelSlot(self._client, self._config, arm, model_uri, self._on_batch, self._turn)
         self._slots[arm] = slot
         return slot
 
@@ -197,7 +212,7 @@ class ModelSlots:
         """
         if arm in self._slots:
             raise Conflict(f"arm {arm!r} already has a model", field="arm")
-        slot = ModelSlot(self._client, self._config, arm, model_uri, self._on_batch)
+        slot = ModelSlot(self._client, self._config, arm, model_uri, self._on_batch, self._turn)
         await slot.start()
         self._slots[arm] = slot
         return slot

@@ -65,6 +65,9 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
     }
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
     """The uvicorn settings a server runs with."""
     return {
@@ -76,6 +79,9 @@ def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
         "log_config": logging_config(),
         "log_level": "warning",
         "timeout_graceful_shutdown": 30,
+        # A worker still importing on a busy machine is not hung: killing it after uvicorn's
+        # default 5 s would restart it in a loop and the server would never become ready.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
         "factory": True,
     }
 

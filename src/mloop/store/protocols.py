@@ -280,10 +280,13 @@ class RolloutStore(Protocol):
         state: RolloutState,
         step: int,
         weights: dict[str, float],
+        based_on: float | None = None,
     ) -> Rollout:
         """Record a decision and the rollout's new state in one write; returns the rollout.
 
-        Raises NotFound for an unknown rollout and Conflict when it is no longer running.
+        ``based_on`` is the ``updated_at`` of the rollout the decision was taken on; nothing is
+        written when the rollout changed since. Raises NotFound for an unknown rollout, Conflict
+        when it is no longer running or changed.
         """
         ...
 

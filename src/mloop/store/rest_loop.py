@@ -39,13 +39,16 @@ class RestRolloutStore:
         state: RolloutState,
         step: int,
         weights: dict[str, float],
+        based_on: float | None = None,
     ) -> Rollout:
         """Record a decision and the rollout's new state in one write; returns the rollout.
 
-        Raises NotFound for an unknown rollout and Conflict when it is no longer running.
+        Raises NotFound for an unknown rollout and Conflict when it is no longer running or
+        changed since ``based_on`` (the ``updated_at`` the decision was taken on).
         """
         body = {"decision": encode(decision), "state": RolloutState(state).value, "step": step}
         body["weights"] = dict(weights)
+        body["based_on"] = based_on
         path = f"/rollouts/{int(decision.rollout_id)}/decisions"
         return decode(Rollout, self._s.call("POST", path, body))
 

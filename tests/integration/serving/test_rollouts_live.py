@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,31 +28,37 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import mloop
 from mloop.entities import RolloutState
 from mloop.scenario import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-from mloop.services.rollouts import make_policy
+from mloop.services.rollouts import make_policy, shares
 
 from .conftest import ChurnModels, free_port, wait_until_ready
+from .slow_model import TRUST, SlowClassifier
+
+ROOT = Path(__file__).resolve().parents[3]
+POLL_SECONDS = 0.3
+# Scheduling on a machine shared with other work: added to "within one evaluation interval".
+SLACK_SECONDS = 1.5
 
 
-@pytest.fixture
-def server(churn_models: ChurnModels, tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(client: mloop.Client, log_path: Path, env: dict[str, str]) -> Iterator[str]:
     """Two worker processes serving churn@champion, polling the store every 0.3 s.
 
     The server's log goes to a file: a pipe nobody reads would fill and stall the workers.
     """
-    client = churn_models.client
     port = free_port()
-    env = {**os.environ, "MLOOP_STORE_URL": client.store_url,
+    env = {**os.environ, **env, "MLOOP_STORE_URL": client.store_url,
            "MLOOP_ARTIFACTS_URL": client.artifacts_url}  # fmt: skip
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = (tmp_path / "server.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-c", "from mloop.cli import main; main()", "serve",
-         "models:/churn@champion", "--port", str(port), "--workers", "2", "--poll-seconds", "0.3"],
+         "models:/churn@champion", "--port", str(port), "--workers", "2",
+         "--poll-seconds", str(POLL_SECONDS)],
         env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(url, 60)
+        wait_until_ready(url, 120)  # two workers import and load on a shared 2-core machine
         for _ in range(20):  # both workers, whichever the kernel hands the connection to
             wait_until_ready(url, 60)
         yield url
@@ -57,7 +66,24 @@ def server(churn_models: ChurnModels, tmp_path: Path) -> Iterator[str]:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         log.close()
-    assert process.returncode == 0, (tmp_path / "server.log").read_text()[-3000:]
+    assert process.returncode == 0, log_path.read_text()[-3000:]
+
+
+@pytest.fixture
+def server(churn_models: ChurnModels, tmp_path: Path) -> Iterator[str]:
+    with serving(churn_models.client, tmp_path / "server.log", {}) as url:
+        yield url
+
+
+@pytest.fixture
+def slow_server(
+    churn_models: ChurnModels, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The server of ``server``, trusting the slow test model's module (as the test does)."""
+    monkeypatch.setenv("MLOOP_TRUSTED_TYPES", TRUST)
+    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))
+    with serving(churn_models.client, tmp_path / "server.log", {"PYTHONPATH": path}) as url:
+        yield url
 
 
 def _records(churn_models: ChurnModels, n: int = 50) -> list[dict[str, Any]]:
@@ -96,6 +122,41 @@ def _until(condition: Any, traffic: Traffic, seconds: float = 60) -> None:
         traffic.send(40)
 
 
+class BreachWatcher:
+    """Notes when the store first shows a breached guardrail (epoch seconds), in a thread."""
+
+    def __init__(self, client: mloop.Client) -> None:
+        self.client = client
+        self.first_breach: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1) and self.first_breach is None:
+            analysis = self.client.rollouts.analyze("churn")
+            if any(g.breached for g in analysis.guardrails):
+                self.first_breach = time.time()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def _assert_rolled_back_within_one_interval(
+    client: mloop.Client, watcher: BreachWatcher, guardrail: str
+) -> None:
+    """The rollback names ``guardrail`` and came one evaluation interval after the breach."""
+    watcher.stop()
+    rollout = client.rollouts.latest("churn")
+    decision = client.rollouts.decisions("churn", rollout.id)[-1]
+    assert rollout.state == RolloutState.ROLLED_BACK
+    assert decision.kind == "rollback" and guardrail in decision.reason
+    breach = decision.at if watcher.first_breach is None else watcher.first_breach
+    interval = rollout.policy.evaluate_every_seconds + POLL_SECONDS
+    assert decision.at - breach <= interval + SLACK_SECONDS, (decision.at, breach)
+
+
 def test_a_canary_walks_its_steps_to_promotion_and_fails_no_request(
     churn_models: ChurnModels, server: str
 ) -> None:
@@ -129,13 +190,13 @@ def test_a_failing_challenger_is_rolled_back_within_the_error_budget(
                          guardrail_min_requests=10, evaluate_every_seconds=0.5)  # fmt: skip
     client.rollouts.start("churn", strict, policy)
     traffic = Traffic(server, records)
+    watcher = BreachWatcher(client)
     _until(lambda: client.rollouts.running("churn") is None, traffic)
+    _assert_rolled_back_within_one_interval(client, watcher, "error_rate")
     failed_before_rollback = sum(status != 200 for status, _, _ in traffic.answers)
     time.sleep(1.0)  # every worker drops the challenger within its 0.3 s poll
     traffic.send(200)
-    rollout = client.rollouts.latest("churn")
-    assert rollout.state == RolloutState.ROLLED_BACK
-    assert "error_rate" in client.rollouts.decisions("churn")[-1].reason
+    # Only the challenger's 10% share failed, and only until the rollback.
     assert 0 < failed_before_rollback <= 0.1 * len(traffic.answers)
     tail = traffic.answers[-100:]
     assert {status for status, _, _ in tail} == {200}
@@ -178,3 +239,68 @@ def test_shadow_scores_every_request_and_only_the_champion_answers(
     shadow = client.read_predictions("churn", version=2)
     assert shadow["prediction_id"].str.endswith("~shadow").all()
     assert np.isfinite(shadow["latency_ms"]).all()
+
+
+def test_a_slow_challenger_is_rolled_back_by_its_p99_guardrail_within_one_interval(
+    churn_models: ChurnModels, slow_server: str
+) -> None:
+    client = churn_models.client
+    trusting = mloop.Client(client.store_url, artifacts_url=client.artifacts_url)
+    features = churn_models.features
+    slow = SlowClassifier(churn_models.v1, delay_seconds=0.3).fit(features, None)
+    run_id = trusting.create_run("churn", "slow")
+    trusting.log_model(run_id, slow, input_example=features)
+    version = trusting.register_model(run_id, "churn").version
+    policy = make_policy("canary", steps=(0.5, 1.0), min_sample=10_000, max_p99_ms=150.0,
+                         guardrail_min_requests=10, evaluate_every_seconds=1.0)  # fmt: skip
+    client.rollouts.start("churn", version, policy)
+    traffic = Traffic(slow_server, _records(churn_models))
+    watcher = BreachWatcher(client)
+    _until(lambda: client.rollouts.running("churn") is None, traffic)
+    _assert_rolled_back_within_one_interval(client, watcher, "p99_ms")
+    time.sleep(1.0)  # every worker drops the challenger within its 0.3 s poll
+    traffic.send(100)
+    assert {status for status, _, _ in traffic.answers} == {200}  # slow, never failed
+    assert {version for _, _, version in traffic.answers[-100:]} == {"1"}
+    assert client.get_alias("churn", "champion") == 1
+
+
+def test_changing_weights_under_load_fails_no_request(
+    churn_models: ChurnModels, server: str
+) -> None:
+    client = churn_models.client
+    rollout = client.rollouts.start("churn", 2, make_policy("ab", steps=(0.2,),
+                                    evaluate_every_seconds=600))  # fmt: skip
+    records = _records(churn_models)
+    answers: list[tuple[float, int, str]] = []
+    stop = threading.Event()
+
+    def load(worker: int) -> None:
+        with httpx.Client(base_url=server, timeout=30) as http:
+            for index in itertools.count(worker, 4):
+                if stop.is_set():
+                    return
+                headers = {"x-unit-id": f"customer-{index}"}
+                sent = time.time()
+                answer = http.post("/predict", json=records[index % len(records)],
+                                   headers=headers)  # fmt: skip
+                answers.append((sent, answer.status_code, answer.headers["x-model-version"]))
+
+    with ThreadPoolExecutor(4) as pool:
+        for worker in range(4):
+            pool.submit(load, worker)
+        for share in (0.8, 0.0, 0.5, 1.0, 0.3):
+            time.sleep(2 * POLL_SECONDS)
+            rollout = client.rollouts.decide(rollout, "weights", "by hand",
+                                             weights=shares(share))  # fmt: skip
+        time.sleep(2 * POLL_SECONDS)
+        client.rollouts.stop("churn", reason="done")
+        stopped = time.time()
+        time.sleep(3 * POLL_SECONDS + 0.5)
+        stop.set()
+    assert len(answers) >= 100
+    failed = [(sent, status) for sent, status, _ in answers if status != 200]
+    assert failed == []
+    assert {version for _, _, version in answers} == {"1", "2"}
+    after = [version for sent, _, version in answers if sent > stopped + 2 * POLL_SECONDS]
+    assert after and set(after) == {"1"}

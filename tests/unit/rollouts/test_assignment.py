@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from scipy import stats
 
 from mloop.errors import InvalidInput
 from mloop.rollouts import assign, unit_point
+from mloop.services.rollouts import shares
 
 IDS = [f"customer-{i}" for i in range(100_000)]
 WEIGHTS = {"champion": 0.7, "challenger": 0.2, "holdout": 0.1}
@@ -64,3 +66,31 @@ def test_a_zero_weight_arm_gets_nobody_and_bad_weights_are_refused() -> None:
         with pytest.raises(InvalidInput) as raised:
             assign("u", "s", bad)
         assert raised.value.field == "weights"
+
+
+def test_each_canary_step_moves_exactly_the_units_between_the_old_and_new_boundary() -> None:
+    sample = IDS[:20_000]
+    points = np.array([unit_point(i, "s") for i in sample])
+    schedule = (0.05, 0.25, 0.5, 1.0)
+    arms = [np.array([assign(i, "s", shares(t)) for i in sample]) for t in schedule]
+    for (before, after), (s, t) in zip(
+        itertools.pairwise(arms), itertools.pairwise(schedule), strict=True
+    ):
+        moved = before != after
+        assert set(before[moved]) == {"champion"} and set(after[moved]) == {"challenger"}
+        must_move = (points >= 1 - t) & (points < 1 - s)
+        assert np.array_equal(moved, must_move)
+        assert moved.mean() == pytest.approx(t - s, abs=0.01)
+    challenger_sets = [set(np.flatnonzero(a == "challenger")) for a in arms]
+    assert all(a <= b for a, b in itertools.pairwise(challenger_sets))
+
+
+def test_a_share_going_down_moves_only_challenger_units_back() -> None:
+    sample = IDS[:20_000]
+    before = np.array([assign(i, "s", shares(0.5)) for i in sample])
+    after = np.array([assign(i, "s", shares(0.3)) for i in sample])
+    moved = before != after
+    assert set(before[moved]) == {"challenger"} and set(after[moved]) == {"champion"}
+    assert moved.mean() == pytest.approx(0.2, abs=0.01)
+    back = np.array([assign(i, "s", shares(0.0)) for i in sample])
+    assert set(back) == {"champion"}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
+import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -11,7 +14,8 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 from mloop.modelio.outputs import Outputs, predict_outputs, split_outputs
-from mloop.serving.batching import MicroBatcher
+from mloop.serving import batching
+from mloop.serving.batching import TURN_PATIENCE_SECONDS, MicroBatcher
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +113,60 @@ def test_waiting_for_company_fills_a_batch() -> None:
 
     asyncio.run(scenario())
     assert sizes == [8]
+
+
+def _echo(batch: pd.DataFrame) -> Outputs:
+    return Outputs(batch["a"].to_numpy())
+
+
+def test_arms_sharing_a_turn_never_call_their_models_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batching, "TURN_PATIENCE_SECONDS", 5.0)  # no give-up on a busy machine
+    calls: list[tuple[str, float, float]] = []
+    lock = threading.Lock()
+
+    def timed(arm: str) -> Callable[[pd.DataFrame], Outputs]:
+        def predict(batch: pd.DataFrame) -> Outputs:
+            began = time.perf_counter()
+            time.sleep(0.002)
+            with lock:
+                calls.append((arm, began, time.perf_counter()))
+            return _echo(batch)
+
+        return predict
+
+    async def scenario() -> None:
+        turn = asyncio.Lock()
+        arms = {arm: MicroBatcher(timed(arm), split_outputs, turn=turn) for arm in "ab"}
+        frames = [pd.DataFrame({"a": [float(i)]}) for i in range(60)]
+        answers = await asyncio.gather(*(arms["ab"[i % 2]].submit(f) for i, f in enumerate(frames)))
+        assert [a.predictions.tolist() for a in answers] == [[float(i)] for i in range(60)]
+        for batcher in arms.values():
+            batcher.close()
+
+    asyncio.run(scenario())
+    spans = sorted((began, ended) for _, began, ended in calls)
+    assert all(ended <= began for (_, ended), (began, _) in itertools.pairwise(spans))
+    assert len(calls) < 60  # each call took what queued during the other arm's
+
+
+def test_a_slow_arm_holds_the_other_back_no_longer_than_the_patience() -> None:
+    def slow(batch: pd.DataFrame) -> Outputs:
+        time.sleep(0.5)
+        return _echo(batch)
+
+    async def scenario() -> float:
+        turn = asyncio.Lock()
+        stuck, fast = (MicroBatcher(p, split_outputs, turn=turn) for p in (slow, _echo))
+        slow_call = asyncio.create_task(stuck.submit(pd.DataFrame({"a": [0.0]})))
+        await asyncio.sleep(0.05)  # the slow arm holds the turn now
+        started = time.perf_counter()
+        await fast.submit(pd.DataFrame({"a": [1.0]}))
+        waited = time.perf_counter() - started
+        await slow_call
+        stuck.close()
+        fast.close()
+        return waited
+
+    assert asyncio.run(scenario()) < TURN_PATIENCE_SECONDS + 0.2

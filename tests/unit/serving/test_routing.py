@@ -10,9 +10,13 @@ import pandas as pd
 import pytest
 
 import mloop
+from mloop.entities import Rollout, RolloutState
 from mloop.errors import InvalidInput, NotFound, NotReady
 from mloop.modelio.signature import Signature
+from mloop.rollouts import assign
+from mloop.services.rollouts import make_policy, shares
 from mloop.serving.config import ServeConfig
+from mloop.serving.rollout_routing import RolloutRouting
 from mloop.serving.routing import (
     RequestContext,
     Route,
@@ -132,3 +136,28 @@ def test_an_arm_takes_one_slot(slots: ModelSlots) -> None:
     slots.add("champion", "models:/churn/1")
     with pytest.raises(mloop.errors.Conflict):
         slots.add("champion", "models:/churn/2")
+
+
+def test_a_rollout_routes_units_as_assign_does_whatever_order_the_weights_come_in(
+    slots: ModelSlots, train: pd.DataFrame, signature: Signature
+) -> None:
+    routing = RolloutRouting(slots, CONFIG)
+    slots["champion"].put(loaded_model(train, signature, 1))
+    routing.challenger = ModelSlot(slots.client, CONFIG, "challenger", "models:/churn/2")
+    routing.challenger.put(loaded_model(train, signature, 2))
+    units = [f"customer-{i}" for i in range(2000)]
+    for share in (0.05, 0.25, 1.0):
+        weights = shares(share)
+        reversed_order = dict(reversed(weights.items()))
+        for stored in (weights, reversed_order):
+            rollout = _rollout(stored)
+            routing.follow(rollout)
+            arms = [routing.choose(RequestContext("r", unit)).arm for unit in units]
+            assert arms == [assign(unit, rollout.salt, weights) for unit in units]
+    routing.follow(None)
+    assert {routing.choose(RequestContext("r", unit)).arm for unit in units} == {"champion"}
+
+
+def _rollout(weights: dict[str, float]) -> Rollout:
+    policy = make_policy("ab")
+    return Rollout(1, "churn", 1, 2, policy, "salt", RolloutState.RUNNING, 0, weights, 0, 0, 0)

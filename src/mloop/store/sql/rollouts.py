@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from mloop.entities import Rollout, RolloutDecision, RolloutMode, RolloutPolicy, RolloutState
 from mloop.errors import Conflict, NotFound
@@ -63,7 +64,11 @@ class SqlRolloutStore:
         self._db = db
 
     def create_rollout(self, rollout: Rollout, decision: RolloutDecision) -> Rollout:
-        """Store a running rollout and its start decision; Conflict if the model has one."""
+        """Store a running rollout and its start decision; Conflict if the model has one.
+
+        Atomic across processes: the partial unique index ``uq_rollouts_running_model`` lets
+        only one of two concurrent starts for the same model commit; the other gets Conflict.
+        """
         table = t.rollouts
         running = (table.c.model == rollout.model, table.c.state == RolloutState.RUNNING.value)
         values = asdict(rollout)
@@ -73,13 +78,16 @@ class SqlRolloutStore:
             state=RolloutState(rollout.state).value,
             policy=_policy_json(rollout.policy),
         )
+        taken = Conflict(f"model {rollout.model!r} already has a running rollout")
         with self._db.write() as conn:
             if conn.execute(select(func.count()).select_from(table).where(*running)).scalar():
-                raise Conflict(f"model {rollout.model!r} already has a running rollout")
-            (rollout_id,) = conn.execute(insert(table).values(**values)).inserted_primary_key or (
-                0,
-            )
-            _insert_decision(conn, decision, int(rollout_id))
+                raise taken
+            try:
+                inserted = conn.execute(insert(table).values(**values)).inserted_primary_key
+            except IntegrityError as exc:
+                raise taken from exc
+            rollout_id = int(inserted[0]) if inserted else 0
+            _insert_decision(conn, decision, rollout_id)
             return _rollout(conn.execute(select(table).where(table.c.id == rollout_id)).one())
 
     def get_rollout(self, rollout_id: int) -> Rollout:
@@ -107,10 +115,13 @@ class SqlRolloutStore:
         state: RolloutState,
         step: int,
         weights: dict[str, float],
+        based_on: float | None = None,
     ) -> Rollout:
         """Record a decision and the rollout's new state in one write; returns the rollout.
 
-        Raises NotFound for an unknown rollout and Conflict when it is no longer running.
+        ``based_on`` is the ``updated_at`` of the rollout the decision was taken on: when the
+        rollout changed since (another server decided first), nothing is written. Raises
+        NotFound for an unknown rollout, Conflict when it is no longer running or changed.
         """
         table = t.rollouts
         where = table.c.id == decision.rollout_id
@@ -120,11 +131,18 @@ class SqlRolloutStore:
                 raise NotFound(f"rollout {decision.rollout_id} does not exist")
             if row.state != RolloutState.RUNNING.value:
                 raise Conflict(f"rollout {row.id} of {row.model!r} is {row.state}, not running")
+            changed = Conflict(
+                f"rollout {row.id} of {row.model!r} changed since it was read; decide again"
+            )
+            if based_on is not None and row.updated_at != based_on:
+                raise changed
             changes: dict[str, Any] = {"state": RolloutState(state).value, "step": step}
             changes.update(updated_at=decision.at, weights=weights)
             if weights != dict(row.weights):
                 changes["weights_at"] = decision.at
-            conn.execute(update(table).where(where, table.c.state == row.state).values(**changes))
+            unchanged = (table.c.state == row.state, table.c.updated_at == row.updated_at)
+            if conn.execute(update(table).where(where, *unchanged).values(**changes)).rowcount != 1:
+                raise changed
             _insert_decision(conn, decision, row.id)
             return _rollout(conn.execute(select(table).where(where)).one())
 

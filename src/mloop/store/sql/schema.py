@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -283,6 +284,14 @@ rollouts = Table(
     Column("updated_at", Float, nullable=False),
     Column("weights_at", Float, nullable=False),
     Index("ix_rollouts_model_state", "model", "state"),
+    # At most one running rollout per model, even when two servers start one at once.
+    Index(
+        "uq_rollouts_running_model",
+        "model",
+        unique=True,
+        sqlite_where=text("state = 'running'"),
+        postgresql_where=text("state = 'running'"),
+    ),
 )
 
 rollout_decisions = Table(
