@@ -50,6 +50,14 @@ EXAMPLES = {
     ),
     "mloop retrain policy show": "mloop retrain policy show churn --json",
     "mloop serve": "mloop serve models:/churn@champion --port 8000 --workers 2",
+    "mloop predictions": "mloop predictions erase --unit C-10293",
+    "mloop predictions retain": "mloop predictions retain --days 90",
+    "mloop predictions erase": "mloop predictions erase --unit C-10293 --json",
+    "mloop predictions erasures": "mloop predictions erasures --json",
+    "mloop predictions rollup": "mloop predictions rollup",
+    "mloop webhooks": "mloop webhooks deliveries --status failed",
+    "mloop webhooks deliveries": "mloop webhooks deliveries --status failed --limit 20",
+    "mloop webhooks deliver": "mloop webhooks deliver",
     "mloop predict": (
         "mloop predict --input customers.parquet --model models:/churn@champion -o scored.parquet"
     ),

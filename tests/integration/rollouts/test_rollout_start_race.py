@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -16,8 +17,15 @@ from mloop.errors import Conflict
 from mloop.services.rollouts import make_policy, shares
 from mloop.store.sql import SqlStore
 from mloop.store.sql import schema as t
+from tests.conftest import SQL_STORES, open_store_url, store_ids
 
 ROUNDS = 8
+
+
+@pytest.fixture(params=SQL_STORES, ids=store_ids(SQL_STORES))
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """These tests reach into the database's rows and indexes: SQL stores only."""
+    yield from open_store_url(request, monkeypatch)
 
 
 @pytest.fixture
