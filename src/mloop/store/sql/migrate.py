@@ -8,8 +8,8 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from mloop.errors import NotFound, StoreVersionError
 
-HEAD_REVISION = "0007"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+HEAD_REVISION = "0008"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
