@@ -1,4 +1,4 @@
-"""The CBPE-estimated drop and schedule triggers fire; the daily maximum holds a retraining back."""
+"""Triggers and the scheduler: what fires, what holds a retraining back, who runs it."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import time
 
 import mloop
 from mloop.entities import Decision, DecisionKind, MonitorKind, MonitorResult, Triggers
-from mloop.retraining import plan_retraining
+from mloop.retraining import RetrainingScheduler, plan_retraining
 from mloop.retraining.triggers import held_back
 
-from .conftest import policy, train_champion
+from .conftest import Scenario, policy, train_champion
+
+FINAL = {DecisionKind.PROMOTED, DecisionKind.REJECTED, DecisionKind.FAILED}
 
 
 def test_an_estimated_drop_and_the_schedule_fire_their_triggers(client: mloop.Client) -> None:
@@ -42,3 +44,23 @@ def test_the_daily_maximum_and_the_cool_down_hold_a_retraining_back() -> None:
     assert cooling is not None and cooling.startswith("cool-down")
     busy = held_back(chosen, [*started, _started(now, 5)], now)
     assert busy is not None and "3 retrainings in the last 24 h" in busy
+
+
+def test_the_scheduler_runs_the_policy_by_itself(scenario: Scenario) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy(cooldown_seconds=3600.0))
+    scheduler = RetrainingScheduler(client, "churn", every_seconds=0.2)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 240
+        while (
+            time.monotonic() < deadline
+            and not {d.kind for d in client.retraining.decisions("churn")} & FINAL
+        ):
+            time.sleep(0.2)
+    finally:
+        scheduler.stop()
+    decisions = client.retraining.decisions("churn")
+    first = decisions[0]
+    assert first.kind is DecisionKind.TRIGGERED and "new labelled rows" in first.reason
+    assert {d.kind for d in decisions} & FINAL
