@@ -6,6 +6,7 @@ pandas and pyarrow report a malformed file with their own exceptions; here they 
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,63 @@ def check_output(source: Path, target: Path) -> Path:
             f"output {str(target)!r} is the input file: choose another output", field="output"
         )
     return target
+
+
+def input_files(pattern: str, field: str = "input") -> list[Path]:
+    """The .csv and .parquet files of a folder, or the files a glob pattern matches, sorted.
+
+    A folder's hidden files are skipped. Raises NotFound naming the pattern when nothing
+    matches, InvalidInput for a matched file of another kind.
+    """
+    folder = Path(pattern)
+    if folder.is_dir():
+        found = sorted(
+            p for p in folder.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES
+        )  # fmt: skip
+    else:
+        found = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        other = [p for p in found if p.suffix.lower() not in SUFFIXES]
+        if other:
+            raise InvalidInput(
+                f"{field} {str(other[0])!r} (matched by {pattern!r}) is not a .csv or .parquet "
+                "file: narrow the pattern",
+                field=field,
+            )
+    if not found:
+        raise NotFound(f"no .csv or .parquet files match {field} {pattern!r}", field=field)
+    return found
+
+
+def output_folder(path: Path | None, sources: list[Path], field: str = "output") -> Path:
+    """The folder the predictions of several files go to, created if only it is missing.
+
+    Raises InvalidInput when no folder is given, its parent does not exist, it is a file, two
+    inputs share a name, or an output would overwrite an input.
+    """
+    if path is None:
+        raise InvalidInput(
+            f"several input files need --{field} naming a folder for their predictions",
+            field=field,
+        )
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{field} {str(path)!r} is a file, not a folder", field=field)
+    if not path.parent.is_dir():
+        raise InvalidInput(f"output folder {str(path.parent)!r} does not exist", field=field)
+    names = [source.name for source in sources]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise InvalidInput(
+            f"two inputs are named {twice!r}: their outputs would clash", field=field
+        )
+    inputs = {source.resolve() for source in sources}
+    clash = next((n for n in names if (path / n).resolve() in inputs), None)
+    if clash is not None:
+        raise InvalidInput(
+            f"output {str(path / clash)!r} is an input file: choose another folder", field=field
+        )
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @contextmanager

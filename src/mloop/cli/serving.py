@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mloop.cli.common import client, out, say
 from mloop.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from mloop.modelio.loaded import LoadedModel
+    from mloop.serving.batch_scoring import FileJob, MapTasks
 
 
 def serve(
@@ -76,17 +80,89 @@ def serve(
 def predict(
     ctx: typer.Context,
     input: Annotated[
-        Path, typer.Option("--input", "-i", help="A .csv or .parquet file of features.")
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            help="A .csv or .parquet file, a folder of them, or a glob ('scores/*.parquet').",
+        ),
     ],
     model: Annotated[
         str, typer.Option("--model", "-m", help="models:/NAME@ALIAS or models:/NAME/VERSION")
     ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Default: INPUT.predictions.EXT")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="A file (default INPUT.predictions.EXT); a folder for many."
+        ),
     ] = None,
     batch_rows: Annotated[int, typer.Option(min=1)] = 10_000,
+    executor: Annotated[
+        str, typer.Option(help="local, or dask: one task per file on Dask workers.")
+    ] = "local",
+    dask_address: Annotated[
+        str | None, typer.Option(help="A Dask scheduler (tcp://host:8786); default a local one.")
+    ] = None,
 ) -> None:
-    """Score a file offline with a registered model; the same format comes out."""
+    """Score files offline with a registered model; each comes out in its own format."""
+    from mloop.retraining.executors import executor_for
+
+    if dask_address is not None and executor != "dask":
+        raise InvalidInput("--dask-address needs --executor dask", field="dask_address")
+    runner = executor_for(executor, dask_address)
+    if executor == "local" and _one_file(input):
+        _predict_file(ctx, Path(input), model, output, batch_rows)
+        return
+    jobs = _file_jobs(input, output)
+    loaded = client(ctx).registry.load_model(model)
+    _score_jobs(loaded, jobs, runner.map, executor, batch_rows)
+    folder = jobs[0].target.parent
+    say(f"scored {len(jobs)} file(s) with {loaded.name} v{loaded.version} into {folder}")
+
+
+def _one_file(input: str) -> bool:
+    """Whether ``--input`` names one file rather than a folder or a glob pattern."""
+    return not any(mark in input for mark in "*?[") and not Path(input).is_dir()
+
+
+def _file_jobs(input: str, output: Path | None) -> list[FileJob]:
+    from mloop.cli.files import check_input, check_output, input_files, output_folder
+    from mloop.serving.batch_scoring import FileJob, file_format
+
+    if _one_file(input):
+        source = check_input(Path(input), "input")
+        target = output or source.with_name(f"{source.stem}.predictions{source.suffix}")
+        file_format(check_output(source, target))
+        return [FileJob(source, target)]
+    sources = input_files(input)
+    folder = output_folder(output, sources)
+    return [FileJob(source, folder / source.name) for source in sources]
+
+
+def _score_jobs(
+    loaded: LoadedModel, jobs: list[FileJob], map_tasks: MapTasks, executor: str, batch_rows: int
+) -> None:
+    from rich.progress import Progress
+
+    from mloop.serving.batch_scoring import score_files
+
+    with Progress(console=out, transient=True, disable=not out.is_terminal) as bar:
+        task = bar.add_task(f"scoring {len(jobs)} file(s) on {executor}", total=len(jobs))
+        rows = score_files(
+            loaded,
+            jobs,
+            map_tasks,
+            batch_rows=batch_rows,
+            progress=lambda done: bar.update(task, completed=done),
+        )
+    for job, count in zip(jobs, rows, strict=True):
+        say(f"{job.source} -> {job.target}: {count} rows")
+
+
+def _predict_file(
+    ctx: typer.Context, input: Path, model: str, output: Path | None, batch_rows: int
+) -> None:
+    """One file in this process, with a progress bar by rows."""
     from rich.progress import Progress
 
     from mloop.cli.files import check_input, check_output, reading

@@ -78,7 +78,6 @@ def assemble(client: Client, policy: RetrainingPolicy, champion: int, now: float
     """
     window = parse_window(policy.window, now)
     logged = model_columns(client.prediction_log.read_window(policy.model, window))
-    logged = logged.sort_values(TS, kind="stable", ignore_index=True)
     base, note = _base(client, policy, champion)
     features = [
         c

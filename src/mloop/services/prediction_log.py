@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pandas.api.extensions import ExtensionDtype, take
 
 from mloop.artifacts import ArtifactStore
 from mloop.entities import ChunkQuery, FeedbackResult, PredictionChunk
@@ -88,10 +89,18 @@ def _read_chunk(
 def _concat(tables: list[pa.Table]) -> pd.DataFrame:
     """Tables of chunks with possibly different columns as one frame; missing values are NaN."""
     try:
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        table = pa.concat_tables(tables, promote_options="permissive")
+        return table.to_pandas(split_blocks=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         frames = [table.to_pandas() for table in tables if table.num_rows]
         return pd.concat(frames, ignore_index=True) if frames else tables[0].to_pandas()
+
+
+def _oldest_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows by ``ts``, ties in their order; a frame already in order is not copied."""
+    if frame["ts"].is_monotonic_increasing:
+        return frame
+    return frame.sort_values("ts", kind="stable", ignore_index=True)
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
@@ -99,6 +108,20 @@ def _empty(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(
         {name: pd.Series(dtype=EMPTY_DTYPES.get(name, "object")) for name in columns}
     )
+
+
+def _joined(prediction_ids: pd.Series, labels: Mapping[str, Any]) -> Any:
+    """Each id's label, NaN where none arrived: ``prediction_ids.map(labels)``, vectorised.
+
+    The ids are matched by an Arrow hash lookup and the labels taken in one step, so the values
+    and dtype are those ``map`` gives (integers become floats when an id has no label).
+    """
+    mapper = pd.Series(list(labels.values()), dtype=None if labels else np.float64)
+    found = pc.index_in(
+        pa.array(prediction_ids, pa.string()), value_set=pa.array(list(labels), pa.string())
+    )
+    values = mapper.array if isinstance(mapper.dtype, ExtensionDtype) else mapper.to_numpy()
+    return take(values, found.fill_null(-1).to_numpy(), allow_fill=True)
 
 
 def _check_window(start: float | None, end: float | None, last_n: int | None) -> None:
@@ -176,12 +199,12 @@ class PredictionLogService:
             return _empty([*(LOG_COLUMNS if wanted is None else wanted), *label])
         needed = _needed(wanted, with_feedback)
         tables = [_read_chunk(self._artifacts, chunk, needed, (start, end)) for chunk in chunks]
-        frame = _concat(tables).sort_values("ts", kind="stable", ignore_index=True)
+        frame = _oldest_first(_concat(tables))
         if last_n is not None:
             frame = frame.iloc[-last_n:].reset_index(drop=True)
         if with_feedback:
             labels = self._predictions.feedback_for_chunks([chunk.id for chunk in chunks])
-            frame["label"] = frame["prediction_id"].map(labels)
+            frame["label"] = _joined(frame["prediction_id"], labels)
         return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
 
     def read_window(

@@ -1,11 +1,15 @@
 """Offline batch scoring: a CSV or Parquet file in, the same rows with predictions out.
 
+Many files are scored as independent jobs by an executor's ``map`` (in this process, or on
+Dask workers), each into a file of the same name and format.
+
 A CSV's cells are typed by the model's signature, exactly as ``/invocations`` types a CSV body.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -139,3 +143,64 @@ def score_file(
     finally:
         temp.unlink(missing_ok=True)
     return total
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to score and where its predictions go."""
+
+    source: Path
+    target: Path
+
+
+@dataclass(frozen=True)
+class FileScorer:
+    """Scores one ``FileJob`` with one model; picklable, so a Dask worker can run it too."""
+
+    model: LoadedModel
+    batch_rows: int = 10_000
+
+    def __call__(self, job: FileJob) -> int:
+        """Score ``job.source`` into ``job.target``; return the row count.
+
+        Raises InvalidInput naming the file when it has no rows or cannot be read.
+        """
+        try:
+            if count_rows(job.source) == 0:
+                raise InvalidInput(f"{job.source} has no rows", field=str(job.source))
+            return score_file(self.model, job.source, job.target, batch_rows=self.batch_rows)
+        except (pa.ArrowException, UnicodeDecodeError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise InvalidInput(
+                f"{job.source} cannot be read: {reason}", field=str(job.source)
+            ) from exc
+
+
+MapTasks = Callable[[Callable[[Any], Any], Sequence[Any], Callable[[int], None] | None], list[Any]]
+
+
+def score_files(
+    model: LoadedModel,
+    jobs: Sequence[FileJob],
+    map_tasks: MapTasks,
+    *,
+    batch_rows: int = 10_000,
+    progress: Callable[[int], None] | None = None,
+) -> list[int]:
+    """Score every job's file with ``map_tasks`` (an executor's ``map``); return rows per file.
+
+    The predictions are written next to their targets under temporary names and moved into
+    place only when every file has been scored, so a failure leaves no output behind.
+    ``progress(done)`` is called with the number of files finished. Raises what scoring a file
+    raises (see ``read_batches``).
+    """
+    token = uuid.uuid4().hex[:8]
+    staged = [FileJob(j.source, j.target.with_name(f".{token}.{j.target.name}")) for j in jobs]
+    try:
+        rows = map_tasks(FileScorer(model, batch_rows), staged, progress)
+        for stage, job in zip(staged, jobs, strict=True):
+            stage.target.replace(job.target)
+    finally:
+        for stage in staged:
+            stage.target.unlink(missing_ok=True)
+    return [int(n) for n in rows]

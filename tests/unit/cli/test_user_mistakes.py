@@ -52,7 +52,7 @@ MISTAKES = [
     (("predict", "-i", "{files}/header.csv", "-m", CHAMPION), "no rows"),
     (("predict", "-i", "{files}/nothere.csv", "-m", CHAMPION), "does not exist"),
     (("predict", "-i", "{files}/notes.txt", "-m", CHAMPION), ".csv or .parquet"),
-    (("predict", "-i", "{files}", "-m", CHAMPION), "not a file"),
+    (("predict", "-i", "{files}", "-m", CHAMPION), "--output"),
     (("predict", "-i", "{files}/good.csv", "-m", CHAMPION, "-o", "/no/such/dir/x.csv"), "folder"),
     (("predict", "-i", "{files}/good.csv", "-m", CHAMPION, "-o", "{files}/good.csv"), "input"),
     (("predict", "-i", "{files}/good.csv", "-m", CHAMPION, "-o", "{files}"), "folder"),

@@ -39,12 +39,12 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
-def _json_value(text: Any) -> Any:
+def json_value(text: Any) -> Any:
     """JSON columns are read by orjson; SQLite hands numeric scalars back already typed."""
     return orjson.loads(text) if isinstance(text, str | bytes) else text
 
 
-JSON_OPTIONS = {"json_serializer": _json_text, "json_deserializer": _json_value}
+JSON_OPTIONS = {"json_serializer": _json_text, "json_deserializer": json_value}
 
 
 def _sqlite_engine(url: str, create: bool) -> Engine:

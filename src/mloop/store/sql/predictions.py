@@ -7,17 +7,30 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Row, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Text,
+    cast,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 
 from mloop.entities import ChunkQuery, PredictionChunk
 from mloop.errors import Conflict, InvalidInput
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
+from mloop.store.sql.engine import json_value
 from mloop.store.sql.upsert import upsert_labels
 
 IN_LIST_SIZE = 500
 _T = TypeVar("_T")
 _chunks = t.prediction_chunks.c
+_labels = t.labels.c
+_ids = t.prediction_ids.c
 
 
 def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
@@ -92,6 +105,12 @@ class SqlPredictionLogStore:
             for row, (pid, at) in enumerate(zip(prediction_ids, times, strict=True))
         ]
         conn.execute(insert(t.prediction_ids), rows)
+        in_chunk = select(_ids.prediction_id).where(_ids.chunk_id == chunk_id)
+        conn.execute(
+            update(t.labels)
+            .where(_labels.chunk_id.is_(None), _labels.prediction_id.in_(in_chunk))
+            .values(chunk_id=chunk_id)
+        )
         return int(chunk_id)
 
     def _same_chunk(self, meta: PredictionChunk) -> Any:
@@ -181,8 +200,23 @@ class SqlPredictionLogStore:
         ]
         with self._db.write() as conn:
             for start in range(0, len(rows), IN_LIST_SIZE):
-                upsert_labels(conn, t.labels, rows[start : start + IN_LIST_SIZE])
+                batch = rows[start : start + IN_LIST_SIZE]
+                upsert_labels(conn, t.labels, batch)
+                self._attach_labels(conn, [row["prediction_id"] for row in batch])
         return len(rows)
+
+    def _attach_labels(self, conn: Connection, prediction_ids: list[str]) -> None:
+        """Give labels of already logged predictions their chunk, so reads by chunk find them."""
+        logged = (
+            select(_ids.chunk_id)
+            .where(_ids.prediction_id == _labels.prediction_id)
+            .scalar_subquery()
+        )
+        conn.execute(
+            update(t.labels)
+            .where(_labels.chunk_id.is_(None), _labels.prediction_id.in_(prediction_ids))
+            .values(chunk_id=logged)
+        )
 
     def unjoined_labels(self, prediction_ids: Sequence[str]) -> dict[str, float]:
         """Ids among these with a stored label but no logged prediction yet.
@@ -219,16 +253,38 @@ class SqlPredictionLogStore:
             }
 
     def feedback_for_chunks(self, chunk_ids: Sequence[int]) -> dict[str, Any]:
-        """The labels received for any prediction logged in these chunks, by prediction id."""
-        ids, labels = t.prediction_ids.c, t.labels.c
-        joined = t.labels.join(t.prediction_ids, ids.prediction_id == labels.prediction_id)
+        """The labels received for any prediction logged in these chunks, by prediction id.
+
+        One indexed read of ``labels`` by chunk per batch of chunks, plus a join for labels
+        whose chunk was not attached yet (written concurrently with their chunk).
+        """
+        found: dict[str, Any] = {}
         with self._db.read() as conn:
-            return {
-                pid: label
-                for batch in _batches(list(chunk_ids))
-                for pid, label in conn.execute(
-                    select(labels.prediction_id, labels.label)
-                    .select_from(joined)
-                    .where(ids.chunk_id.in_(batch))
-                )
-            }
+            stored = _stored_label(conn)
+            for batch in _batches(list(chunk_ids)):
+                for query in _labels_of_chunks(batch, stored):
+                    found.update(conn.execute(query).all())
+        texts = {pid: json_value(value) for pid, value in found.items() if type(value) is str}
+        return found | texts
+
+
+def _stored_label(conn: Connection) -> ColumnElement[Any]:
+    """The label column as the database stores it, left for ``json_value`` to decode.
+
+    SQLite keeps a number as a number and anything else as JSON text; PostgreSQL's ``json`` is
+    read as its text. Skipping the per-row JSON processing is what makes large reads fast.
+    """
+    if conn.dialect.name == "postgresql":
+        return cast(_labels.label, Text)
+    return type_coerce(_labels.label, Text)
+
+
+def _labels_of_chunks(chunk_ids: Sequence[int], label: ColumnElement[Any]) -> tuple[Any, Any]:
+    """Queries of (prediction id, stored label) for the labels of these chunks' rows."""
+    attached = select(_labels.prediction_id, label).where(_labels.chunk_id.in_(chunk_ids))
+    pending = (
+        select(_labels.prediction_id, label)
+        .join(t.prediction_ids, _ids.prediction_id == _labels.prediction_id)
+        .where(_labels.chunk_id.is_(None), _ids.chunk_id.in_(chunk_ids))
+    )
+    return attached, pending

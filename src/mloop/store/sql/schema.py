@@ -199,6 +199,8 @@ labels = Table(
     Column("label", JSON, nullable=False),
     Column("received_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("chunk_id", BigInteger, nullable=True),
+    Index("ix_labels_chunk", "chunk_id"),
 )
 
 reference_profiles = Table(
