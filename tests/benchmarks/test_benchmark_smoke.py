@@ -79,7 +79,7 @@ def test_server_benchmark_mloop_side_runs_a_quick_configuration() -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     timings = json.loads(result.stdout.strip().splitlines()[-1])
     assert timings["mlflow"] is None
-    assert set(timings["mloop"]) == {"log_metric", "search"}
+    assert set(timings["mloop"]) == {"log_metric", "search", "runs_page", "curve_page"}
     assert all(seconds > 0 for seconds in timings["mloop"].values())
 
 

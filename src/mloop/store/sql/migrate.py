@@ -10,7 +10,17 @@ from mloop.errors import NotFound, StoreVersionError
 
 HEAD_REVISION = "0011"
 KNOWN_REVISIONS = (
-    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
 )
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
