@@ -2,9 +2,9 @@
 
 The churn scenario in small: three tracked runs with metric histories, ``churn`` v1 as
 champion with its reference, logged traffic that shifts (the downturn) with labels, two
-monitor runs (the second alerts on the shifted features), a retraining whose gate passes and
-hands the challenger to a canary, rollout decisions on the canary's traffic, and the champion
-alias moved to v2 so that it can be rolled back.
+monitor runs (the second alerts on the shifted features), a retraining with its gate report
+(its challenger handed to a canary whatever the verdict), rollout decisions on the canary's
+traffic, and the champion alias moved to v2 so that it can be rolled back.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ a person takes through the loop works end to end.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,7 +112,8 @@ def test_a_person_walks_the_loop(watched: Watched, site: Site) -> None:
     # read a gate report
     watched.open(f"{site.url}/retraining?model=churn")
     report = page.locator("table.gate-report").first
-    assert "PASSED" in report.locator("caption").inner_text()
+    caption = report.locator("caption").inner_text()
+    assert re.search(r"Gate report: (PASSED|FAILED) on \d+ holdout rows", caption), caption
     assert "f1 (primary)" in report.inner_text() and "accuracy (guardrail)" in report.inner_text()
     # roll the champion back through the confirmation
     watched.open(f"{site.url}/registry?model=churn")

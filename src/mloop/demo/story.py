@@ -34,6 +34,7 @@ from mloop.retraining import retrain
 from mloop.scenario import TARGET, churn_customers, downturn_traffic
 from mloop.services.model_report import write_model_report
 from mloop.serving_client import ServingClient
+from mloop.uris import ModelUri
 
 MODEL_NAME = "churn"
 RECIPE = "mloop.demo:train_churn"
@@ -102,7 +103,7 @@ def _story(
     runs = _track(client, split, options, stages, folder)
     champion = _register(client, runs, split, stages)
     _set_policy(client, champion["name"], runs[champion["name"]]["params"], options)
-    serve = ["serve", f"models:/{MODEL_NAME}@champion", "--poll-seconds", "0.5"]
+    serve = ["serve", str(ModelUri(MODEL_NAME, alias="champion")), "--poll-seconds", "0.5"]
     model = _start(client, stack, "model server", serve)
     _wait(stages, api, model, champion["version"])
     serving = ServingClient(model.url)

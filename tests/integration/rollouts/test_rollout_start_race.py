@@ -98,9 +98,9 @@ def _copy_as_running(store: SqlStore, rollout_id: int) -> int:
 def test_upgrading_a_store_with_two_running_rollouts_stops_the_older(churn: mloop.Client) -> None:
     first = churn.rollouts.start("churn", 2, make_policy("ab"))
     store = SqlStore(churn.store_url)
-    with store.db.write() as conn:  # the store as revision 0009 left it, after a lost race
+    with store.db.write() as conn:  # the store as revision 0010 left it, after a lost race
         conn.execute(text("DROP INDEX uq_rollouts_running_model"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0010'"))
     newer = _copy_as_running(store, first.id)
     store.close()
     upgraded = SqlStore(churn.store_url)

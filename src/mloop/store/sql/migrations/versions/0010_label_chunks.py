@@ -4,8 +4,8 @@ Reading a window's labels used to join ``labels`` with ``prediction_ids`` by pre
 index lookup per labelled row; with ``labels.chunk_id`` indexed they are read by chunk. Labels of
 predictions not logged yet keep a NULL ``chunk_id`` until their chunk is recorded.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ Two servers starting a rollout of the same model at once could both insert one b
 that already holds several running rollouts of a model keeps the newest running; the older
 ones are stopped, each with an audited ``stop`` decision saying why.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
