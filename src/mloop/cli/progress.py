@@ -11,8 +11,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 @contextmanager
 def working(description: str) -> Iterator[None]:
-    """Show ``description`` with a spinner and the elapsed time while the block runs."""
+    """Show ``description`` with a spinner and the elapsed time while the block runs (on a
+    terminal only: piped or captured stderr gets nothing)."""
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    console = Console(stderr=True)
+    shown = console.is_terminal
+    with Progress(*columns, console=console, transient=True, disable=not shown) as progress:
         progress.add_task(description, total=None)
         yield
