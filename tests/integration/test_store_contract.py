@@ -64,6 +64,12 @@ def test_batch_with_a_conflicting_param_writes_nothing(store: Store) -> None:
     assert store.runs.get_metric_history(run_id, "f1") == []
 
 
+def test_a_run_is_created_in_an_experiment_given_as_an_object(client: mloop.Client) -> None:
+    experiment = client.get_or_create_experiment("objects")
+    run_id = client.create_run(experiment, "by-object")
+    assert client.get_run(run_id).experiment_id == experiment.id
+
+
 def test_batch_with_an_invalid_metric_writes_nothing(client: mloop.Client) -> None:
     run_id = client.create_run("churn", "rf")
     with pytest.raises(InvalidInput, match="finite"):

@@ -89,13 +89,19 @@ class TrackingService:
 
     def create_run(
         self,
-        experiment: str = DEFAULT_EXPERIMENT,
+        experiment: str | Experiment = DEFAULT_EXPERIMENT,
         name: str | None = None,
         *,
         parent_run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> str:
-        """Create a RUNNING run in ``experiment`` and return its id."""
+        """Create a RUNNING run in ``experiment`` (a name, or an ``Experiment`` as
+        ``get_or_create_experiment`` returns) and return its id.
+
+        Raises InvalidInput for a bad experiment name or tag.
+        """
+        if isinstance(experiment, Experiment):
+            experiment = experiment.name
         experiment_id = self._experiment_ids.get(experiment)
         if experiment_id is None:
             experiment_id = self.get_or_create_experiment(experiment).id
