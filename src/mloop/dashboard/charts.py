@@ -47,7 +47,7 @@ def layout(y_title: str = "", x_title: str = "", **extra: Any) -> dict[str, Any]
         "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
         "legend": {"orientation": "h", "y": 1.12},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
-        "yaxis": {"title": {"text": y_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True, "exponentformat": "none"},
         "font": {"size": 12},
         "colorway": list(PALETTE),
     }
