@@ -6,9 +6,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import pandas as pd
 import pytest
-from sklearn.dummy import DummyClassifier
 from sqlalchemy import func, insert, literal, select, text
 
 import mloop
@@ -26,19 +24,6 @@ ROUNDS = 8
 def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """These tests reach into the database's rows and indexes: SQL stores only."""
     yield from open_store_url(request, monkeypatch)
-
-
-@pytest.fixture
-def churn(client: mloop.Client) -> mloop.Client:
-    """churn v1 (champion) and v2, two constant classifiers."""
-    features = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
-    for label in (0, 1):
-        model = DummyClassifier(strategy="constant", constant=label).fit(features, [0, 1, 0, 1])
-        run_id = client.create_run("churn", f"constant-{label}")
-        client.log_model(run_id, model, input_example=features)
-        client.register_model(run_id, "churn")
-    client.set_alias("churn", "champion", 1)
-    return client
 
 
 def test_two_concurrent_starts_leave_one_running_rollout(churn: mloop.Client) -> None:
