@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 bench:
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mloop.scenario import NUMERIC_FEATURES, TARGET, churn_customers, downturn_traffic
 
-MLOOP = [sys.executable, "-c", "from mloop.cli import main; main()"]
+from .conftest import MLOOP, DemoRun
+
 SHIFTED = {"annual_income", "credit_score", "avg_transaction_amount"}
 
 
@@ -66,24 +63,10 @@ def _parse(path: Path) -> _Page:
     return page
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, str]]:
-    """One ``mloop demo --fast --json`` in a fresh home: its end state and environment."""
-    home = tmp_path_factory.mktemp("demo") / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
-    env.update(MLOOP_HOME=str(home), MLOOP_USER="tester", NO_COLOR="1")
-    done = subprocess.run(
-        [*MLOOP, "demo", "--fast", "--json"], env=env, capture_output=True, text=True, timeout=280
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout), env
-
-
-@pytest.mark.timeout(300)
 def test_demo_fast_json_ends_with_the_whole_loop_recorded(
-    demo_run: tuple[dict[str, Any], dict[str, str]],
+    demo_run: DemoRun,
 ) -> None:
-    state, _ = demo_run
+    state = demo_run.state
     assert sorted(run["name"] for run in state["runs"]) == [
         "gradient_boosting", "logistic_regression", "random_forest"
     ]  # fmt: skip
@@ -112,9 +95,9 @@ def test_demo_fast_json_ends_with_the_whole_loop_recorded(
 
 
 def test_demo_report_opens_with_no_network(
-    demo_run: tuple[dict[str, Any], dict[str, str]],
+    demo_run: DemoRun,
 ) -> None:
-    state, _ = demo_run
+    state = demo_run.state
     page = _parse(Path(state["report"]))
     assert page.images >= 3
     assert all(link.startswith(("data:", "#")) for link in page.links), page.links
@@ -124,10 +107,8 @@ def test_demo_report_opens_with_no_network(
     assert "annual_income" in text
 
 
-def test_mloop_report_writes_html_and_the_overview_png(
-    demo_run: tuple[dict[str, Any], dict[str, str]], tmp_path: Path
-) -> None:
-    _, env = demo_run
+def test_mloop_report_writes_html_and_the_overview_png(demo_run: DemoRun, tmp_path: Path) -> None:
+    env = demo_run.env
     out, png = tmp_path / "report.html", tmp_path / "overview.png"
     done = subprocess.run(
         [*MLOOP, "report", "--model", "churn", "--out", str(out), "--png", str(png)],

@@ -29,7 +29,8 @@ from mloop.store.sql.migrate import MIGRATIONS_DIR
 from .serving.conftest import LiveServer, free_port
 from .serving.test_durability import ServerProcess
 
-PAIRS = 1000
+PAIRS = 400
+THREADS = 8
 FLUSH_SECONDS = 0.5
 
 
@@ -67,16 +68,19 @@ def _settings(client: mloop.Client) -> Settings:
 def _pairs(urls: list[str], record: dict[str, Any]) -> list[dict[str, Any]]:
     """PAIRS predict-then-feedback pairs from 8 threads, each label sent to the next server."""
 
-    def pair(i: int) -> dict[str, Any]:
+    def thread(first: int) -> list[dict[str, Any]]:
+        sent = []
         with httpx.Client(timeout=30) as http:
-            answer = http.post(f"{urls[i % len(urls)]}/predict", json=record).json()
-            (pid,) = answer["prediction_ids"]
-            labels = {"labels": {pid: i % 2}}
-            reply = http.post(f"{urls[(i + 1) % len(urls)]}/feedback", json=labels).json()
-            return {"id": pid, "label": i % 2, **reply}
+            for i in range(first, PAIRS, THREADS):
+                answer = http.post(f"{urls[i % len(urls)]}/predict", json=record).json()
+                (pid,) = answer["prediction_ids"]
+                labels = {"labels": {pid: i % 2}}
+                reply = http.post(f"{urls[(i + 1) % len(urls)]}/feedback", json=labels).json()
+                sent.append({"id": pid, "label": i % 2, **reply})
+        return sent
 
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(pair, range(PAIRS)))
+    with ThreadPoolExecutor(THREADS) as pool:
+        return [pair for sent in pool.map(thread, range(THREADS)) for pair in sent]
 
 
 def _all_joined(client: mloop.Client, sent: list[dict[str, Any]]) -> None:

@@ -7,7 +7,6 @@ README, and the serving block talks to a real ``mloop serve`` of the demo's cham
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -19,8 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .conftest import MLOOP, DemoRun
+
 README = Path(__file__).parents[2] / "README.md"
-MLOOP = [sys.executable, "-c", "from mloop.cli import main; main()"]
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -36,19 +36,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def demo_home(tmp_path: Path) -> dict[str, str]:
-    """The environment of a fresh home the demo has filled."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
-    env.update(MLOOP_HOME=str(tmp_path / "home"), NO_COLOR="1")
-    demo = subprocess.run(
-        [*MLOOP, "demo", "--fast", "--rows", "500"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert demo.returncode == 0, demo.stderr
-    return env
+def demo_home(demo_run: DemoRun) -> dict[str, str]:
+    """The environment of the home the session's ``mloop demo`` filled."""
+    return demo_run.env
 
 
 @pytest.fixture

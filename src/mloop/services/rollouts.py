@@ -291,9 +291,13 @@ class RolloutService:
         return found[0] if found else None
 
     def latest(self, model: str) -> Rollout:
-        """The model's newest rollout, running or not; NotFound when it never had one."""
+        """The model's newest rollout, running or not.
+
+        Raises NotFound naming the model when it is not registered, or when it never had a rollout.
+        """
         found = self._rollouts.list_rollouts(model_name(model))
         if not found:
+            self._registry.list_model_versions(model_name(model))
             raise NotFound(f"model {model!r} has no rollout")
         return found[0]
 

@@ -48,8 +48,10 @@ class ServerProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """SIGTERM, then wait for the graceful shutdown: up to 30 s for open connections, then
+        each worker's last flush, which a loaded machine with a busy SQLite file can slow."""
         self.process.send_signal(signal.SIGTERM)
-        self.process.communicate(timeout=60)
+        self.process.communicate(timeout=120)
 
     def workers(self) -> list[int]:
         """The pids of the worker processes."""

@@ -39,3 +39,5 @@ def test_user_mistakes_exit_2_naming_the_field(home: Home) -> None:
     assert same.returncode == 2 and "champion" in same.stderr
     missing = mloop_main(home.path, "--store", home.store_url, "rollout", "stop", MODEL)
     assert missing.returncode == 2 and "no running rollout" in missing.stderr
+    unknown = mloop_main(home.path, "--store", home.store_url, "rollout", "status", "nope")
+    assert unknown.returncode == 2 and "'nope' does not exist" in unknown.stderr
