@@ -102,8 +102,9 @@ def _iso_seconds(text: str, field: str) -> float:
 def emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
     """Print rows as a table, or as JSON with ``--json``; no rows print "<title>: none".
 
-    A table of more than four columns that is wider than the terminal is printed one record
-    at a time instead (a field and value per line), so it stays readable at 80 columns.
+    A table of more than four columns that is wider than the terminal keeps its leading
+    columns that fit and names the others in a note (``--json`` shows them); one such row is
+    printed as a record instead (a field and value per line), so it stays readable at 80 columns.
     """
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
@@ -112,16 +113,21 @@ def emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
         say(f"{title}: none")
         return
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    table = _table(title, columns, rows)
-    if (
-        len(columns) <= _FOLDED_COLUMNS
-        or Measurement.get(out, out.options.update_width(10_000), table).maximum <= out.width
-    ):
-        out.print(table)
-        return
-    for number, row in enumerate(rows, 1):
-        fields = [{"field": c, "value": row.get(c)} for c in columns]
-        out.print(_table(f"{title} ({number} of {len(rows)})", ["field", "value"], fields))
+    if len(columns) <= _FOLDED_COLUMNS or _fits(_table(title, columns, rows)):
+        out.print(_table(title, columns, rows))
+    elif len(rows) == 1:
+        fields = [{"field": c, "value": rows[0].get(c)} for c in columns]
+        out.print(_table(title, ["field", "value"], fields))
+    else:
+        shown = 2
+        while shown < len(columns) and _fits(_table(title, columns[: shown + 1], rows)):
+            shown += 1
+        out.print(_table(title, columns[:shown], rows))
+        say(f"not shown: {', '.join(columns[shown:])} (--json shows every column)")
+
+
+def _fits(table: Table) -> bool:
+    return Measurement.get(out, out.options.update_width(10_000), table).maximum <= out.width
 
 
 _FOLDED_COLUMNS = 4

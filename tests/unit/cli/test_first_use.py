@@ -134,3 +134,20 @@ def test_monitor_run_takes_start_end_and_arm(home: Home) -> None:
         (1714521600.0, 1735689600.0, ""),
         (1714557600.0, None, "b"),
     ]
+
+
+def test_a_wide_listing_keeps_one_table_and_names_the_columns_it_leaves_out(
+    shared_home: Home,
+) -> None:
+    runner = CliRunner(env={"COLUMNS": "80", "MLOOP_USER": "bob"})
+    options = ["--store", shared_home.store_url, "--artifacts", shared_home.artifacts_url]
+    result = runner.invoke(app, [*options, "runs", "ls"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert sum("run_id" in line for line in lines) == 1
+    assert max(len(line) for line in lines) <= 80
+    (note,) = [line for line in lines if line.startswith("not shown: ")]
+    hidden = note.removeprefix("not shown: ").split(" (")[0].split(", ")
+    assert "metrics.f1" in hidden and all(f"{h} " not in lines[2] for h in hidden)
+    wide = CliRunner(env={"COLUMNS": "250"}).invoke(app, [*options, "runs", "ls"])
+    assert "not shown" not in wide.stdout and "metrics.f1" in wide.stdout
