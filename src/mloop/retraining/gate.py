@@ -135,6 +135,21 @@ def judge(
     }
 
 
+def gate_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """The challenger run's metrics from a gate report: both models on the same holdout.
+
+    ``holdout.<metric>`` is the challenger's value and ``holdout.<metric>.champion`` the
+    champion's, for the primary metric and each guardrail; undefined values are left out.
+    """
+    pairs = {report["metric"]: report, **report["guardrails"]}
+    found = {}
+    for metric, values in pairs.items():
+        for model, suffix in (("challenger", ""), ("champion", ".champion")):
+            if values[model] is not None and np.isfinite(values[model]):
+                found[f"holdout.{metric}{suffix}"] = float(values[model])
+    return found
+
+
 def gate_reason(report: dict[str, Any]) -> str:
     """One sentence a person can read: why the gate passed or failed."""
     level = f"{report['confidence']:.0%}"

@@ -17,7 +17,7 @@ from mloop.client import Client
 from mloop.entities import AlertSighting, Decision, DecisionKind, RetrainingPolicy, Severity
 from mloop.retraining.challenger import Challenger, train_challenger
 from mloop.retraining.executors import Progress
-from mloop.retraining.gate import gate_reason, judge, shadow_replay
+from mloop.retraining.gate import gate_metrics, gate_reason, judge, shadow_replay
 from mloop.retraining.recipe import RecipeError
 from mloop.retraining.training_set import TrainingSet, assemble
 from mloop.retraining.triggers import Fired, fired_triggers, held_back
@@ -156,6 +156,7 @@ def _judge(
     report["shadow"] = shadow_replay(challenger.model, data.shadow, features)
     reason = gate_reason(report)
     client.tracking.set_tags(challenger.run_id, {"mloop.retraining.gate": reason})
+    client.tracking.log_metrics(challenger.run_id, gate_metrics(report))
     if not report["passed"]:
         return client.retraining.record(_with(trained, DecisionKind.REJECTED, reason, gate=report))
     return _promote(client, policy, trained, report, reason)

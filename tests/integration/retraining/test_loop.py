@@ -35,6 +35,9 @@ def test_new_labels_retrain_and_a_better_challenger_is_promoted(scenario: Scenar
     run = client.get_run(decision.run_id or "")
     assert run.status is RunStatus.FINISHED
     assert run.tags["mloop.retraining.champion_version"] == "1"
+    assert run.metrics["holdout.f1"] == gate["challenger"]
+    assert run.metrics["holdout.f1.champion"] == gate["champion"]
+    assert run.metrics["holdout.accuracy"] == gate["guardrails"]["accuracy"]["challenger"]
     names = {d.name for d in client.list_datasets(run.id)}
     assert names == {"retraining.train", "retraining.holdout"}
     train, target = client.tracking.load_dataset(run.id, "retraining.train")
