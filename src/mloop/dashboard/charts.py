@@ -41,6 +41,32 @@ def when(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
+MIN_TIME_SPAN_SECONDS = 3600.0
+"""The narrowest time axis drawn: fewer points closer together are centred in one hour."""
+_WHEN_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def widen_time_axis(figure: dict[str, Any]) -> dict[str, Any]:
+    """``figure`` with its x axis widened to one hour when every x is a ``when`` time and they
+    span less (one gate verdict alone would otherwise spread over milliseconds).
+
+    Returns a new figure dict; figures with other x values come back unchanged.
+    """
+    times = []
+    for trace in figure.get("data", []):
+        for x in trace.get("x", []):
+            try:
+                times.append(datetime.strptime(x, _WHEN_FORMAT).replace(tzinfo=UTC).timestamp())
+            except (TypeError, ValueError):
+                return figure
+    if not times or max(times) - min(times) >= MIN_TIME_SPAN_SECONDS:
+        return figure
+    middle = (max(times) + min(times)) / 2
+    edges = [when(middle - MIN_TIME_SPAN_SECONDS / 2), when(middle + MIN_TIME_SPAN_SECONDS / 2)]
+    xaxis = {**figure.get("layout", {}).get("xaxis", {}), "range": edges}
+    return {**figure, "layout": {**figure.get("layout", {}), "xaxis": xaxis}}
+
+
 def layout(y_title: str = "", x_title: str = "", **extra: Any) -> dict[str, Any]:
     """The common layout: tight margins, a legend on top, axis titles."""
     base: dict[str, Any] = {

@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from mloop import __version__
+from mloop.dashboard.charts import widen_time_axis
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -66,7 +67,8 @@ def percent(value: Any) -> str:
 
 def figure_json(figure: Any) -> Markup:
     """A figure as JSON safe inside a ``<script type="application/json">`` block."""
-    text = json.dumps(finite(figure), allow_nan=False, default=str)
+    widened = widen_time_axis(figure) if isinstance(figure, dict) else figure
+    text = json.dumps(finite(widened), allow_nan=False, default=str)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from mloop.dashboard.charts import heatmap
+from mloop.dashboard.charts import heatmap, layout, when, widen_time_axis
 from mloop.dashboard.service import _from_families
 from mloop.serving.telemetry import ServerMetrics
 
@@ -37,3 +39,19 @@ def test_server_metrics_become_load_per_version() -> None:
     )
     assert load.mean_ms == pytest.approx((98 * 2 + 2 * 900) / 100)
     assert load.p99_ms == 1000.0  # the histogram bucket that holds the 99th percentile
+
+
+def test_one_time_point_gets_an_hour_wide_axis_and_other_axes_stay() -> None:
+    verdict = {"data": [{"x": [when(1_700_000_000.0)], "y": [0.03]}], "layout": layout("d")}
+    widened = widen_time_axis(verdict)
+    low, high = (
+        datetime.strptime(edge, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC).timestamp()
+        for edge in widened["layout"]["xaxis"]["range"]
+    )
+    assert (low, high) == (1_700_000_000.0 - 1800, 1_700_000_000.0 + 1800)
+    assert widened["layout"]["xaxis"]["title"] == verdict["layout"]["xaxis"]["title"]
+    assert "range" not in verdict["layout"]["xaxis"]
+    day = {"data": [{"x": [when(0.0), when(86_400.0)], "y": [1, 2]}], "layout": layout()}
+    assert widen_time_axis(day) is day
+    numbers = {"data": [{"x": [1.0], "y": [2.0]}], "layout": layout()}
+    assert widen_time_axis(numbers) is numbers
