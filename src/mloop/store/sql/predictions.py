@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    Select,
     Text,
     cast,
     insert,
@@ -256,16 +257,30 @@ class SqlPredictionLogStore:
         """The labels received for any prediction logged in these chunks, by prediction id.
 
         One indexed read of ``labels`` by chunk per batch of chunks, plus a join for labels
-        whose chunk was not attached yet (written concurrently with their chunk).
+        whose chunk was not attached yet (written concurrently with their chunk). The rows are
+        taken as the driver returns them: a retraining window reads hundreds of thousands.
         """
         found: dict[str, Any] = {}
         with self._db.read() as conn:
             stored = _stored_label(conn)
             for batch in _batches(list(chunk_ids)):
                 for query in _labels_of_chunks(batch, stored):
-                    found.update(conn.execute(query).all())
+                    found.update(_driver_rows(conn, query))
         texts = {pid: json_value(value) for pid, value in found.items() if type(value) is str}
         return found | texts
+
+
+def _driver_rows(conn: Connection, query: Select[Any]) -> Sequence[tuple[Any, ...]]:
+    """The rows of ``query`` as tuples straight from the database driver.
+
+    Skips SQLAlchemy's per-row result objects and type processing, so it only suits columns
+    the driver already returns as wanted (text, numbers).
+    """
+    result = conn.execute(query)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def _stored_label(conn: Connection) -> ColumnElement[Any]:
