@@ -114,13 +114,15 @@ def _empty(columns: Sequence[str]) -> pd.DataFrame:
 def _joined(prediction_ids: pd.Series, labels: Mapping[str, Any]) -> Any:
     """Each id's label, NaN where none arrived: ``prediction_ids.map(labels)``, vectorised.
 
-    The ids are matched by an Arrow hash lookup and the labels taken in one step, so the values
-    and dtype are those ``map`` gives (integers become floats when an id has no label).
+    The ids are matched by an Arrow hash lookup (in the ids' own string type, so the million
+    ids of a large window are not cast) and the labels taken in one step, so the values and
+    dtype are those ``map`` gives (integers become floats when an id has no label).
     """
     mapper = pd.Series(list(labels.values()), dtype=None if labels else np.float64)
-    found = pc.index_in(
-        pa.array(prediction_ids, pa.string()), value_set=pa.array(list(labels), pa.string())
-    )
+    ids = pa.array(prediction_ids)
+    if not pa.types.is_large_string(ids.type):
+        ids = ids.cast(pa.string())
+    found = pc.index_in(ids, value_set=pa.array(list(labels), ids.type))
     values = mapper.array if isinstance(mapper.dtype, ExtensionDtype) else mapper.to_numpy()
     return take(values, found.fill_null(-1).to_numpy(), allow_fill=True)
 

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from mloop.errors import NotFound, StoreVersionError
 
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 KNOWN_REVISIONS = (
     "0001",
     "0002",
@@ -21,6 +21,7 @@ KNOWN_REVISIONS = (
     "0009",
     "0010",
     "0011",
+    "0012",
 )
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+SQLITE_ONLY_INDEXES = frozenset({"ix_labels_chunk_rows"})
+"""Indexes SQLite has and PostgreSQL lacks: PostgreSQL cannot key an index on a ``json`` column."""
 
 experiments = Table(
     "experiments",
@@ -201,6 +203,7 @@ labels = Table(
     Column("updated_at", Float, nullable=False),
     Column("chunk_id", BigInteger, nullable=True),
     Index("ix_labels_chunk", "chunk_id"),
+    Index("ix_labels_chunk_rows", "chunk_id", "prediction_id", "label").ddl_if(dialect="sqlite"),
 )
 
 reference_profiles = Table(
