@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -201,18 +200,13 @@ class PredictionLogService:
         if not chunks:
             return _empty([*(LOG_COLUMNS if wanted is None else wanted), *label])
         needed = _needed(wanted, with_feedback)
-        with ThreadPoolExecutor(max_workers=1) as store_reader:
-            labels = (
-                store_reader.submit(self._predictions.feedback_for_chunks, [c.id for c in chunks])
-                if with_feedback
-                else None
-            )
-            tables = [_read_chunk(self._artifacts, chunk, needed, (start, end)) for chunk in chunks]
-            frame = _oldest_first(_concat(tables))
-            if last_n is not None:
-                frame = frame.iloc[-last_n:].reset_index(drop=True)
-            if labels is not None:
-                frame["label"] = _joined(frame["prediction_id"], labels.result())
+        tables = [_read_chunk(self._artifacts, chunk, needed, (start, end)) for chunk in chunks]
+        frame = _oldest_first(_concat(tables))
+        if last_n is not None:
+            frame = frame.iloc[-last_n:].reset_index(drop=True)
+        if with_feedback:
+            labels = self._predictions.feedback_for_chunks([chunk.id for chunk in chunks])
+            frame["label"] = _joined(frame["prediction_id"], labels)
         return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
 
     def read_window(
