@@ -27,7 +27,7 @@ from mloop.monitoring.monitor import run_monitor
 from mloop.monitoring.notifiers import LogNotifier
 from mloop.prediction_log import Window
 from mloop.retraining import retrain
-from mloop.rollouts import evaluate
+from mloop.rollouts import evaluate_if_held
 
 logger = logging.getLogger("mloop.schedules")
 LEASE_INTERVALS = 1.5
@@ -154,7 +154,10 @@ def retraining_jobs(client: Client, every: float) -> JobSource:
 
 
 def rollout_jobs(client: Client) -> JobSource:
-    """One job per running rollout, evaluating it as often as its policy asks."""
+    """One job per running rollout, evaluating it as often as its policy asks, while this
+    process holds the model's rollout lease (``rollout_lease``: model servers evaluating the same
+    rollout, or ``mloop demo``, keep the schedule from deciding at the same time)."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:schedule"
 
     def jobs() -> list[Job]:
         found = []
@@ -166,7 +169,7 @@ def rollout_jobs(client: Client) -> JobSource:
                     Job(
                         f"schedule:rollout:{model.name}",
                         every,
-                        partial(evaluate, client, model.name),
+                        partial(evaluate_if_held, client, model.name, holder, every * 0.9),
                     )
                 )
         return found

@@ -15,7 +15,7 @@ from mloop.client import Client
 from mloop.demo.traffic import Sent, deliver_labels, send_one_by_one
 from mloop.entities import Rollout
 from mloop.errors import Conflict
-from mloop.rollouts import evaluate
+from mloop.rollouts import evaluate, rollout_lease
 from mloop.scenario import downturn_traffic
 from mloop.serving_client import ServingClient
 
@@ -29,14 +29,17 @@ def hold_rollout_lease(client: Client, model: str) -> str:
     the demo decides; returns the holder name, the same for every demo run, so a run takes
     over what an interrupted one held. Raises Conflict when another process holds it."""
     holder = "mloop-demo"
-    if not client.monitoring.acquire_lease(f"rollout:{model}", holder, LEASE_SECONDS):
-        raise Conflict(f"another process is evaluating the rollouts of {model}; try again later")
+    if not client.monitoring.acquire_lease(rollout_lease(model), holder, LEASE_SECONDS):
+        raise Conflict(
+            f"another process evaluates the rollouts of {model} on this store (a model server or "
+            "mloop server still running on it?); stop it or try again later"
+        )
     return holder
 
 
 def release_rollout_lease(client: Client, model: str, holder: str) -> None:
     """Let the lease lapse now, so the model servers (or a next demo) may evaluate again."""
-    client.monitoring.acquire_lease(f"rollout:{model}", holder, 1e-3)
+    client.monitoring.acquire_lease(rollout_lease(model), holder, 1e-3)
 
 
 def stretch_size(rollout: Rollout) -> int:
@@ -70,7 +73,7 @@ def run_canary(
         part = send_one_by_one(serving, customers, first_id=10_000_000 + spent)
         deliver_labels(client, serving, part.labels)
         time.sleep(FOLLOW_SECONDS)  # the servers write their request tallies each poll
-        client.monitoring.acquire_lease(f"rollout:{model}", holder, LEASE_SECONDS)
+        client.monitoring.acquire_lease(rollout_lease(model), holder, LEASE_SECONDS)
         sent.add(part)
         spent, stretch = spent + size, stretch + 1
         decided = evaluate(client, model)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 import tempfile
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ def run_demo(
     chosen = options or DemoOptions()
     stages = Stages(console or Console(stderr=True), STAGES)
     with ExitStack() as stack:
+        _interrupt_on_sigterm(stack)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mloop-demo-")))
         state = _story(client, chosen, stages, stack, folder)
         print_summary(stages, state)
@@ -94,10 +96,34 @@ def run_demo(
     return state
 
 
+def _interrupt_on_sigterm(stack: ExitStack) -> None:
+    """SIGTERM stops the demo as Ctrl-C does, so its servers are stopped too (main thread only:
+    Python installs signal handlers there)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    stack.callback(signal.signal, signal.SIGTERM, previous)
+
+
+def _stop_leftover_rollout(client: Client, stages: Stages) -> None:
+    """A rollout an interrupted demo run left running on this store is stopped, and said so."""
+    leftover = client.rollouts.running(MODEL_NAME)
+    if leftover is not None:
+        client.rollouts.stop(MODEL_NAME, reason="an earlier demo run on this store stopped midway")
+        stages.say(f"stopped rollout {leftover.id} of {MODEL_NAME}, left by an interrupted demo")
+
+
 def _story(
     client: Client, options: DemoOptions, stages: Stages, stack: ExitStack, folder: Path
 ) -> EndState:
     started = time.perf_counter()
+    holder = hold_rollout_lease(client, MODEL_NAME)
+    stack.callback(release_rollout_lease, client, MODEL_NAME, holder)
+    _stop_leftover_rollout(client, stages)
     api = _start(client, stack, "team server", ["server"])
     split = _split(options, stages)
     runs = _track(client, split, options, stages, folder)
@@ -110,8 +136,6 @@ def _story(
     stack.callback(serving.close)
     _baseline(client, serving, options, stages)
     drift = _downturn(client, serving, options, stages)
-    holder = hold_rollout_lease(client, MODEL_NAME)
-    stack.callback(release_rollout_lease, client, MODEL_NAME, holder)
     decision = _retrain(client, stages)
     rollout, canary = _canary(client, serving, options, stages, holder)
     report = _report(client, options, stages)

@@ -9,7 +9,7 @@ requests by the rollout row in the store.
 from mloop.rollouts.assignment import arm_at, assign, check_weights, unit_point
 from mloop.rollouts.bandit import thompson_shares
 from mloop.rollouts.decisions import Verdict, next_verdict
-from mloop.rollouts.evaluator import RolloutEvaluator, evaluate
+from mloop.rollouts.evaluator import RolloutEvaluator, evaluate, evaluate_if_held, rollout_lease
 
 __all__ = [
     "RolloutEvaluator",
@@ -18,7 +18,9 @@ __all__ = [
     "assign",
     "check_weights",
     "evaluate",
+    "evaluate_if_held",
     "next_verdict",
+    "rollout_lease",
     "thompson_shares",
     "unit_point",
 ]

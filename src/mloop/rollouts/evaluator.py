@@ -40,6 +40,20 @@ def evaluate(client: Client, model: str) -> Rollout | None:
     )
 
 
+def rollout_lease(model: str) -> str:
+    """The store lease whose holder alone evaluates ``model``'s rollouts: every model server's
+    evaluator, the team server's schedule and ``mloop demo`` take this one."""
+    return f"rollout:{model}"
+
+
+def evaluate_if_held(client: Client, model: str, holder: str, seconds: float) -> Rollout | None:
+    """``evaluate`` when ``holder`` takes or renews the model's rollout lease for ``seconds``;
+    None when another holder has it (or ``evaluate`` returns None)."""
+    if not client.monitoring.acquire_lease(rollout_lease(model), holder, seconds):
+        return None
+    return evaluate(client, model)
+
+
 class RolloutEvaluator:
     """Evaluates a model's running rollout as often as its policy asks, in a thread.
 
@@ -67,11 +81,8 @@ class RolloutEvaluator:
         every = rollout.policy.evaluate_every_seconds
         if time.monotonic() - self._last < every:
             return None
-        lease = f"rollout:{self._model}"
-        if not self._client.monitoring.acquire_lease(lease, self._holder, every * 0.9):
-            return None
         self._last = time.monotonic()
-        return evaluate(self._client, self._model)
+        return evaluate_if_held(self._client, self._model, self._holder, every * 0.9)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._poll):
