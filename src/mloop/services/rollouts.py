@@ -314,10 +314,23 @@ class RolloutService:
     ) -> Rollout:
         """Record a decision and apply it; a promotion moves the alias to the challenger.
 
-        ``rollout`` is the state the decision was taken on. Returns the rollout after it.
+        ``rollout`` is the state the decision was taken on. Returns the rollout after it. When
+        the alias no longer names the champion the rollout started against (someone promoted
+        or rolled back by hand meanwhile), the rollout is stopped instead, saying so: its
+        statistics compared other versions than the ones now serving.
         Raises Conflict when the rollout is no longer running or changed since ``rollout`` was
         read (two servers evaluating at once record one decision).
         """
+        moved = None if state == RolloutState.STOPPED else self._alias_moved(rollout)
+        if moved is not None:
+            return self.decide(
+                rollout,
+                "stop",
+                f"{moved}; stopped instead of {kind!r}",
+                state=RolloutState.STOPPED,
+                weights=shares(0.0),
+                statistics=statistics,
+            )
         after = dict(rollout.weights if weights is None else weights)
         decision = self._decision(rollout, kind, reason, after, statistics)
         new_step = rollout.step if step is None else step
@@ -333,6 +346,17 @@ class RolloutService:
                 reason=f"rollout {rollout.id}: {reason}",
             )
         return updated
+
+    def _alias_moved(self, rollout: Rollout) -> str | None:
+        """Why the rollout's champion no longer holds its alias, or None when it still does."""
+        alias = rollout.policy.alias
+        try:
+            now = self._registry.get_alias(rollout.model, alias)
+        except NotFound:
+            return f"the {alias} alias was deleted since the rollout began (v{rollout.champion})"
+        if now == rollout.champion:
+            return None
+        return f"the {alias} alias moved from v{rollout.champion} to v{now} since the rollout began"
 
     def stop(self, model: str, *, reason: str = "") -> Rollout:
         """Stop the model's running rollout: all traffic back to the champion, alias unmoved.

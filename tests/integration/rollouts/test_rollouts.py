@@ -49,6 +49,28 @@ def test_a_rollout_is_one_running_row_with_audited_decisions(churn: mloop.Client
     assert churn.get_alias("churn", "champion") == 1
 
 
+def test_a_decision_after_the_alias_moved_by_hand_stops_the_rollout(
+    churn: mloop.Client,
+) -> None:
+    rollout = churn.rollouts.start("churn", 2, make_policy("canary", steps=(0.1, 1.0)))
+    churn.set_alias("churn", "champion", 2, reason="promoted by hand")
+    churn.set_alias("churn", "champion", 1, reason="and back")
+    assert churn.rollouts.decide(rollout, "advance", "held", step=1).state is RolloutState.RUNNING
+    rollout = churn.rollouts.running("churn")
+    assert rollout is not None
+    churn.delete_alias("churn", "champion")
+    churn.set_alias("churn", "champion", 2, reason="promoted by hand")
+    after = churn.rollouts.decide(rollout, "promote", "better", state=RolloutState.PROMOTED)
+    assert after.state is RolloutState.STOPPED
+    last = churn.rollouts.status("churn")["decisions"][-1]
+    assert last["kind"] == "stop"
+    assert last["reason"].startswith("the champion alias moved from v1 to v2")
+    assert churn.get_alias("churn", "champion") == 2
+    assert [e.reason for e in churn.registry.alias_history("churn", "champion")][-1] == (
+        "promoted by hand"
+    )
+
+
 def test_bad_rollouts_are_refused_naming_the_field(churn: mloop.Client) -> None:
     cases = [
         (lambda: make_policy("sideways"), "mode"),
