@@ -81,6 +81,8 @@ class ModelServer:
         self.metrics = ServerMetrics()
         self.slots = ModelSlots(client, config, self._log_batch)
         self.policy = routing(self.slots, config)
+        # Checked once: isinstance against a runtime protocol costs microseconds per request.
+        self.following = self.policy if isinstance(self.policy, FollowingPolicy) else None
         self.protocols: dict[str, WireProtocol] = {
             p.name: p
             for p in (
@@ -134,8 +136,8 @@ class ModelServer:
                 self.client.prediction_log.logged_ids,
             )
         await self.slots.start()
-        if isinstance(self.policy, FollowingPolicy):
-            await self.policy.start()
+        if self.following is not None:
+            await self.following.start()
         gc.freeze()
         if self.writer is not None:
             self.writer.start()
@@ -144,8 +146,8 @@ class ModelServer:
         """Score the gathered shadow rows, flush the prediction log and release the models."""
         await self.shadows.drain()
         self.shadows.close()
-        if isinstance(self.policy, FollowingPolicy):
-            await self.policy.stop()
+        if self.following is not None:
+            await self.following.stop()
         await self.slots.stop()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
@@ -187,7 +189,7 @@ class ModelServer:
         self, arm: str, served: ServedModel, frame: pd.DataFrame, pending: Pending
     ) -> Outputs:
         """The model's outputs; a following policy counts each answer and failure per arm."""
-        following = self.policy if isinstance(self.policy, FollowingPolicy) else None
+        following = self.following
         try:
             outputs = await served.infer(frame, pending)
         except Exception:
@@ -214,7 +216,7 @@ class ModelServer:
         ids = [pid for r in requests for pid in r.ids]
         units = [u for r in requests for u in r.unit_ids]
         pending = Pending(ids, time.perf_counter(), units)
-        following = self.policy if isinstance(self.policy, FollowingPolicy) else None
+        following = self.following
         try:
             outputs = await shadow.infer(frame, pending)
         except Exception:
