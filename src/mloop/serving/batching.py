@@ -147,9 +147,6 @@ class MicroBatcher:
 
     async def _take_turn(self) -> bool:
         """Wait for the shared turn (at most the patience); True when this batcher holds it."""
-        if not self._turn.locked():
-            await self._turn.acquire()
-            return True
         try:
             await asyncio.wait_for(self._turn.acquire(), self.patience)
         except TimeoutError:
