@@ -23,6 +23,13 @@ rows and the store the rollout still running, or the run fails.
 Rerun mloop's side alone (no MLflow; wrk from ``apt-get install -y wrk``), from the repository:
     PYTHONPATH=src .venv/bin/python benchmarks/serving.py --only mloop --models lr --rounds 3
 (add ``--workers 1`` or ``--skip-memory`` to shorten it, ``--quick`` for a smoke run).
+
+``--same-time`` starts the single-model (log on), A/B and shadow servers together and loads each
+with its own generator for the same seconds, so other work on the machine slows all three alike;
+the table adds each server's req/s over the single model's in the same run (median over
+``--rounds``) and its rows per model call. The rollout targets are then checked on these rows:
+    PYTHONPATH=src .venv/bin/python benchmarks/serving.py --only mloop --models lr --workers 1 \
+        --skip-memory --same-time --rounds 5
 """
 
 from __future__ import annotations
@@ -176,6 +183,8 @@ MLOOP_NOSPOOL = Server("mloop-nospool", "mloop /predict, no spool", "/predict", 
 MLOOP_AB = Server("mloop-ab", "mloop /predict, A/B 50/50", "/predict", rollout="ab")
 MLOOP_SHADOW = Server("mloop-shadow", "mloop /predict, shadow", "/predict", rollout="shadow")
 MLOOP_SERVERS = [MLOOP, MLOOP_NOLOG, MLOOP_NOSPOOL, MLOOP_AB, MLOOP_SHADOW]
+# --same-time: these start together and are loaded at once, each by its own generator.
+SAME_TIME_SERVERS = [MLOOP, MLOOP_AB, MLOOP_SHADOW]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +197,7 @@ class Measurement:
     p99_ms: float
     errors: int
     cpu_ms: float = 0.0  # CPU time per request of the server (all its processes) or the loop
+    rows_per_call: float = 0.0  # mloop: rows per model call (micro-batch size) in the window
 
     @property
     def rps(self) -> float:
@@ -621,6 +631,115 @@ def measure_server(
         return dataclasses.replace(measured, cpu_ms=cpu_ms), group_rss_mb(process.pid)
 
 
+def measure_same_time(
+    workspace: Workspace, model: str, workers: int, settings: Settings, load: Load
+) -> dict[str, tuple[Measurement, float]]:
+    """The single-model, A/B and shadow servers started together and loaded at the same time.
+
+    Each server gets its own generator for the same seconds, so background work on the machine
+    slows all three alike and the ratios between them hold. Returns (measurement, RSS in MB)
+    per server key.
+    """
+    body = workspace.bodies["mloop"]
+    with contextlib.ExitStack() as stack:
+        started: dict[str, tuple[Server, int, subprocess.Popen[bytes]]] = {}
+        for server in SAME_TIME_SERVERS:
+            port = free_port()
+            command, env = server_command(workspace, server, model, port, workers)
+            log = workspace.root / f"same-time-{server.key}-{model}-{workers}.log"
+            process = stack.enter_context(running_server(command, env, port, log))
+            preflight(port, server, body)
+            started[server.key] = (server, port, process)
+        load_together(load, started, body, settings.warmup)
+        cpu = {key: group_cpu_seconds(p.pid) for key, (_, _, p) in started.items()}
+        calls = {key: model_calls(port) for key, (_, port, _) in started.items()}
+        measured = load_together(load, started, body, settings.duration)
+        out = {}
+        for key, (server, port, process) in started.items():
+            spent = (group_cpu_seconds(process.pid) - cpu[key]) * 1000
+            rows, count = (b - a for a, b in zip(calls[key], model_calls(port), strict=True))
+            if server.rollout:
+                check_rollout(port, server, mloop_uri(workspace, server, model))
+            figures = {"cpu_ms": spent / max(measured[key].requests, 1)}
+            figures["rows_per_call"] = rows / count if count else 0.0
+            out[key] = (dataclasses.replace(measured[key], **figures), group_rss_mb(process.pid))
+        return out
+
+
+def model_calls(port: int) -> tuple[float, float]:
+    """(rows predicted, model calls) so far, from the server's micro-batch histogram."""
+    _, raw = http_call(port, "GET", "/metrics")
+    found = {"mloop_batch_rows_sum": 0.0, "mloop_batch_rows_count": 0.0}
+    for line in raw.decode().splitlines():
+        name, _, value = line.partition(" ")
+        if name in found:
+            found[name] = float(value)
+    return found["mloop_batch_rows_sum"], found["mloop_batch_rows_count"]
+
+
+def load_together(
+    load: Load,
+    started: dict[str, tuple[Server, int, subprocess.Popen[bytes]]],
+    body: bytes,
+    seconds: float,
+) -> dict[str, Measurement]:
+    """Load every started server with its own generator for the same ``seconds``, at once."""
+    results: dict[str, Measurement] = {}
+    failures: list[BaseException] = []
+
+    def one(key: str, server: Server, port: int) -> None:
+        try:
+            results[key] = load(port, server.path, body, seconds)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=one, args=(key, server, port))
+        for key, (server, port, _) in started.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return results
+
+
+def measure_all_same_time(
+    workspace: Workspace,
+    models: dict[str, Any],
+    workers: list[int],
+    settings: Settings,
+    load: Load,
+    rounds: int,
+) -> list[dict[str, Any]]:
+    """``--same-time``: per model and worker count, median over rounds of same-time runs.
+
+    Each row also has ``vs_single``: its req/s over the single-model server's in the same run
+    (the median of the rounds' ratios).
+    """
+    samples: dict[tuple[str, str, int], list[tuple[Measurement, float, float]]] = {}
+    for turn in range(rounds):
+        for name in models:
+            for count in workers:
+                progress(f"round {turn + 1}/{rounds}: {name}, same time, {count} worker(s)")
+                measured = measure_same_time(workspace, name, count, settings, load)
+                single = measured[MLOOP.key][0].rps
+                for key, (m, rss) in measured.items():
+                    ratio = m.rps / single if single else 0.0
+                    samples.setdefault((name, key, count), []).append((m, rss, ratio))
+    return [
+        {
+            **median_row(name, key, count, [m for m, _, _ in runs], [r for _, r, _ in runs]),
+            "vs_single": statistics.median(ratio for _, _, ratio in runs),
+            "vs_single_runs": [round(ratio, 3) for _, _, ratio in runs],
+            "rows_per_call": statistics.median(m.rows_per_call for m, _, _ in runs),
+        }
+        for (name, key, count), runs in samples.items()
+    ]
+
+
 def logged_rows(port: int) -> float:
     """Rows the server has written to the prediction log, from its /metrics."""
     _, raw = http_call(port, "GET", "/metrics")
@@ -693,23 +812,27 @@ def measure_all(
                     measured, rss = measure_server(workspace, server, name, count, settings, load)
                     samples.setdefault((name, server.key, count), []).append(measured)
                     resident.setdefault((name, server.key, count), []).append(rss)
-    rows = []
-    for (name, key, count), runs in samples.items():
-        rss_runs = resident.get((name, key, count))
-        rows.append(
-            {
-                "model": name,
-                "server": key,
-                "workers": count,
-                "rps": statistics.median(m.rps for m in runs),
-                "p50_ms": statistics.median(m.p50_ms for m in runs),
-                "p99_ms": statistics.median(m.p99_ms for m in runs),
-                "errors": sum(m.errors for m in runs),
-                "cpu_ms": statistics.median(m.cpu_ms for m in runs),
-                "rss_mb": statistics.median(rss_runs) if rss_runs else None,
-            }
-        )
-    return rows
+    return [
+        median_row(name, key, count, runs, resident.get((name, key, count)))
+        for (name, key, count), runs in samples.items()
+    ]
+
+
+def median_row(
+    name: str, key: str, count: int, runs: list[Measurement], rss_runs: list[float] | None
+) -> dict[str, Any]:
+    """One row of the table: the median of each figure over the rounds, errors summed."""
+    return {
+        "model": name,
+        "server": key,
+        "workers": count,
+        "rps": statistics.median(m.rps for m in runs),
+        "p50_ms": statistics.median(m.p50_ms for m in runs),
+        "p99_ms": statistics.median(m.p99_ms for m in runs),
+        "errors": sum(m.errors for m in runs),
+        "cpu_ms": statistics.median(m.cpu_ms for m in runs),
+        "rss_mb": statistics.median(rss_runs) if rss_runs else None,
+    }
 
 
 def progress(message: str) -> None:
@@ -802,7 +925,8 @@ def rollout_verdicts(
     out = []
     ab = found.get((model, MLOOP_AB.key, count))
     if ab:
-        ratio = ab["rps"] / single["rps"] if single["rps"] else 0.0
+        # --same-time rows carry the median of each run's own ratio: steadier than the medians'.
+        ratio = ab.get("vs_single", ab["rps"] / single["rps"] if single["rps"] else 0.0)
         out.append(
             verdict(
                 f"{where}: A/B rollout 50/50 >= {ROLLOUT_TARGET:.0%} of single-model req/s",
@@ -826,17 +950,19 @@ def rollout_verdicts(
 def format_rows(rows: list[dict[str, Any]]) -> str:
     """The measurements as a fixed-width table."""
     labels = {s.key: s.label for s in (RAW, MLFLOW, *MLOOP_SERVERS)}
+    same_time = any("vs_single" in r for r in rows)
     header = (
         f"{'model':<5}  {'server':<25}  {'workers':>7}  {'req/s':>8}  {'p50 ms':>7}  "
         f"{'p99 ms':>7}  {'errors':>6}  {'CPU ms/req':>10}  {'RSS MB':>6}"
-    )
+    ) + ("  rows/call  vs single" if same_time else "")
     lines = [header, "-" * len(header)]
     for r in rows:
         rss = f"{r['rss_mb']:.0f}" if r["rss_mb"] is not None else "-"
+        ratio = f"  {r['rows_per_call']:>9.1f}  {r['vs_single']:>9.2f}" if same_time else ""
         lines.append(
             f"{r['model']:<5}  {labels[r['server']]:<25}  {r['workers'] or '-':>7}  "
-            f"{r['rps']:>8,.0f}  {r['p50_ms']:>7.2f}  {r['p99_ms']:>7.2f}  {r['errors']:>6}  "
-            f"{r['cpu_ms']:>10.2f}  {rss:>6}"
+            f"{r['rps']:>8,.1f}  {r['p50_ms']:>7.2f}  {r['p99_ms']:>7.2f}  {r['errors']:>6}  "
+            f"{r['cpu_ms']:>10.2f}  {rss:>6}{ratio}"
         )
     return "\n".join(lines)
 
@@ -902,13 +1028,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise BenchError("wrk is not installed (apt-get install -y wrk), or use --load python")
     load_before = os.getloadavg()[0]
     commit_before = head_commit()
-    with_mlflow = args.only != "mloop"
+    with_mlflow = args.only != "mloop" and not args.same_time
     servers = [MLFLOW, *MLOOP_SERVERS] if with_mlflow else list(MLOOP_SERVERS)
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         workspace, models, row = prepare(Path(tmp), args.models, with_mlflow)
-        rows = measure_all(
-            workspace, models, row, servers, args.workers, settings, load, args.rounds
-        )
+        if args.same_time:
+            rows = measure_all_same_time(
+                workspace, models, args.workers, settings, load, args.rounds
+            )
+        else:
+            rows = measure_all(
+                workspace, models, row, servers, args.workers, settings, load, args.rounds
+            )
         memory = None
         if not args.skip_memory:
             model = "lr" if "lr" in models else args.models[0]
@@ -916,12 +1047,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             memory = memory_run(workspace, model, settings, load)
     return {
         "quick": args.quick,
+        "same_time": args.same_time,
         "rounds": args.rounds,
         "load_generator": args.load,
         "settings": dataclasses.asdict(settings),
         "concurrency": CONCURRENCY,
         "cpus": os.cpu_count(),
         "load_average_before": load_before,
+        "load_average_after": os.getloadavg()[0],
         # Servers import the working tree: a commit landing mid-run mixes two code versions.
         "commit": {"start": commit_before, "end": head_commit()},
         "python": platform.python_version(),
@@ -941,6 +1074,8 @@ def print_report(report: dict[str, Any]) -> None:
     settings = report["settings"]
     versions = ", ".join(f"{k} {v}" for k, v in report["versions"].items())
     mode = "quick" if report["quick"] else "full"
+    if report["same_time"]:
+        mode += ", same time: single-model, A/B and shadow servers loaded at once"
     print(
         f"mloop vs MLflow model serving ({mode}; {report['load_generator']}, "
         f"{CONCURRENCY} connections, {settings['duration']} s per configuration, "
@@ -948,7 +1083,8 @@ def print_report(report: dict[str, Any]) -> None:
     )
     print("one JSON row per request; in-process = predict_proba on one row in a Python loop")
     load = report["load_average_before"]
-    print(f"1-minute load average before the run: {load:.2f}")
+    after = report["load_average_after"]
+    print(f"1-minute load average before the run: {load:.2f}, after it: {after:.2f}")
     if load > BUSY_LOAD:
         print("WARNING: other processes were using the CPU; rerun on a quiet machine")
     commit = report["commit"]
@@ -985,6 +1121,11 @@ def main() -> int:
         "--load", choices=("wrk", "python"), default="wrk", help="load generator (python: no wrk)"
     )
     parser.add_argument("--skip-memory", action="store_true", help="no memory run")
+    parser.add_argument(
+        "--same-time",
+        action="store_true",
+        help="start the single-model, A/B and shadow servers together and load them at once",
+    )
     parser.add_argument(
         "--json", action="store_true", help="print the report as JSON only; write no file"
     )

@@ -65,6 +65,25 @@ def test_serving_benchmark_mloop_side_runs_a_quick_configuration() -> None:
     assert "shadow rollout adds" in targets
 
 
+def test_serving_benchmark_same_time_mode_loads_the_rollout_servers_together() -> None:
+    command = [
+        sys.executable, str(BENCHMARKS / "serving.py"), "--quick", "--only", "mloop",
+        "--models", "lr", "--workers", "1", "--load", "python", "--skip-memory", "--same-time",
+        "--json",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    rows = {row["server"]: row for row in report["rows"]}
+    assert set(rows) == {"mloop", "mloop-ab", "mloop-shadow"}
+    assert all(row["errors"] == 0 and row["rps"] > 0 for row in rows.values())
+    assert rows["mloop"]["vs_single"] == 1.0
+    assert all(row["rows_per_call"] >= 1 for row in rows.values())
+    targets = " ".join(t["target"] for t in report["targets"])
+    assert "A/B rollout 50/50" in targets
+    assert "shadow rollout adds" in targets
+
+
 def test_retraining_benchmark_runs_a_quick_configuration() -> None:
     command = [sys.executable, str(BENCHMARKS / "retraining.py"), "--quick", "--json"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=True)

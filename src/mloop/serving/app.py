@@ -44,6 +44,7 @@ from mloop.serving.routing import (
     single_arm,
 )
 from mloop.serving.served import ModelSlots, ServedModel
+from mloop.serving.shadow import ShadowQueue, ShadowRows
 from mloop.serving.spool import Spool, drain_orphans, spool_directory
 from mloop.serving.telemetry import ServerMetrics
 from mloop.uris import ModelUri
@@ -80,6 +81,8 @@ class ModelServer:
         self.metrics = ServerMetrics()
         self.slots = ModelSlots(client, config, self._log_batch)
         self.policy = routing(self.slots, config)
+        # Checked once: isinstance against a runtime protocol costs microseconds per request.
+        self.following = self.policy if isinstance(self.policy, FollowingPolicy) else None
         self.protocols: dict[str, WireProtocol] = {
             p.name: p
             for p in (
@@ -89,7 +92,7 @@ class ModelServer:
             )
         }
         self.writer: PredictionLogWriter | None = None
-        self._shadows: set[asyncio.Task[None]] = set()
+        self.shadows = ShadowQueue(self._score_shadow, max_rows=config.batch_max_rows)
         self._references: dict[tuple[str, int], DatasetProfile | None] = {}
         self.spool_dir = spool_directory(
             client.settings.home, ModelUri.parse(config.model_uri).name, client.store_url
@@ -133,16 +136,18 @@ class ModelServer:
                 self.client.prediction_log.logged_ids,
             )
         await self.slots.start()
-        if isinstance(self.policy, FollowingPolicy):
-            await self.policy.start()
+        if self.following is not None:
+            await self.following.start()
         gc.freeze()
         if self.writer is not None:
             self.writer.start()
 
     async def stop(self) -> None:
-        """Flush the prediction log and release the models."""
-        if isinstance(self.policy, FollowingPolicy):
-            await self.policy.stop()
+        """Score the gathered shadow rows, flush the prediction log and release the models."""
+        await self.shadows.drain()
+        self.shadows.close()
+        if self.following is not None:
+            await self.following.stop()
         await self.slots.stop()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
@@ -184,7 +189,7 @@ class ModelServer:
         self, arm: str, served: ServedModel, frame: pd.DataFrame, pending: Pending
     ) -> Outputs:
         """The model's outputs; a following policy counts each answer and failure per arm."""
-        following = self.policy if isinstance(self.policy, FollowingPolicy) else None
+        following = self.following
         try:
             outputs = await served.infer(frame, pending)
         except Exception:
@@ -196,22 +201,33 @@ class ModelServer:
         return outputs
 
     def _shadow(self, shadow: ServedModel, frame: pd.DataFrame, pending: Pending) -> None:
-        """Score the request with the shadow model in the background; nobody waits for it."""
+        """Queue the request for the shadow model, scored in the background; nobody waits."""
         ids = [shadow_id(pid) for pid in pending.ids]
-        task = asyncio.get_running_loop().create_task(
-            self._score_shadow(shadow, frame, Pending(ids, time.perf_counter(), pending.units))
-        )
-        self._shadows.add(task)
-        task.add_done_callback(self._shadows.discard)
+        self.shadows.add(shadow, ShadowRows(frame, ids, pending.units))
 
-    async def _score_shadow(
-        self, shadow: ServedModel, frame: pd.DataFrame, pending: Pending
-    ) -> None:
+    async def _score_shadow(self, shadow: ServedModel, requests: list[ShadowRows]) -> None:
+        """Score gathered requests in one call; log them, count each per arm; never raises.
+
+        The logged latency runs from the call's submission to its answer: the time the rows
+        waited in the shadow queue is left out, as no caller waited for it.
+        """
+        frames = [r.frame for r in requests]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        ids = [pid for r in requests for pid in r.ids]
+        units = [u for r in requests for u in r.unit_ids]
+        pending = Pending(ids, time.perf_counter(), units)
+        following = self.following
         try:
-            outputs = await self._infer(shadow.arm, shadow, frame, pending)
-            self._record(shadow, frame, outputs, pending)
+            outputs = await shadow.infer(frame, pending)
         except Exception:
             logger.exception("shadow model %s version %s failed", shadow.name, shadow.version)
+            ok = False
+        else:
+            self._record(shadow, frame, outputs, pending)
+            ok = True
+        if following is not None:
+            for _ in requests:
+                following.record(shadow.arm, ok=ok)
 
     def choose(self, request: Request, target: tuple[str, str | None] | None = None) -> Route:
         """The route the policy picks, checked against the model and version a path names."""

@@ -21,6 +21,8 @@ class _Pending:
 
 BatchHook = Callable[[pd.DataFrame, Any, list[Any]], None]
 TURN_PATIENCE_SECONDS = 0.005
+TURN_PATIENCE_CALLS = 3.0
+CALL_SMOOTHING = 0.2
 logger = logging.getLogger("mloop.serving")
 
 
@@ -34,8 +36,10 @@ class MicroBatcher:
     Batchers sharing one ``turn`` (the arms of one server) call their models one at a time:
     a batcher waiting for its turn keeps collecting, so with two arms each call carries the
     requests that arrived during the other arm's call instead of the two arms' threads
-    contending for the interpreter with half-empty batches. A batcher waits at most
-    ``TURN_PATIENCE_SECONDS`` for its turn, then calls anyway: a slow or stuck arm never holds
+    contending for the interpreter with half-empty batches. A batcher waits for its turn at most
+    ``TURN_PATIENCE_CALLS`` times as long as its own calls take (a moving average of their
+    wall time, so the wait stretches when the machine is busy and every call is slower), and
+    at least ``TURN_PATIENCE_SECONDS``; then it calls anyway: a slow or stuck arm never holds
     the other back longer than that.
     """
 
@@ -59,6 +63,7 @@ class MicroBatcher:
         self._carry: _Pending | None = None
         self._on_batch = on_batch
         self._turn = turn or asyncio.Lock()
+        self._call_seconds = 0.0
 
     async def submit(self, frame: pd.DataFrame, tag: Any = None) -> Any:
         """Predict ``frame`` as part of the next batch; return its share of the outputs.
@@ -122,7 +127,9 @@ class MicroBatcher:
                 self._drain(batch)
                 frames = [p.frame for p in batch]
                 merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+                began = loop.time()
                 outputs = await loop.run_in_executor(self._executor, self._predict, merged)
+                self._call_seconds += CALL_SMOOTHING * (loop.time() - began - self._call_seconds)
             except Exception as exc:
                 for pending in batch:
                     if not pending.future.done():
@@ -133,10 +140,15 @@ class MicroBatcher:
                     self._turn.release()
             self._answer(merged, outputs, batch)
 
+    @property
+    def patience(self) -> float:
+        """Seconds this batcher waits for its turn before calling anyway."""
+        return max(TURN_PATIENCE_SECONDS, TURN_PATIENCE_CALLS * self._call_seconds)
+
     async def _take_turn(self) -> bool:
         """Wait for the shared turn (at most the patience); True when this batcher holds it."""
         try:
-            await asyncio.wait_for(self._turn.acquire(), TURN_PATIENCE_SECONDS)
+            await asyncio.wait_for(self._turn.acquire(), self.patience)
         except TimeoutError:
             return False
         return True

@@ -15,7 +15,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from mloop.modelio.outputs import Outputs, predict_outputs, split_outputs
 from mloop.serving import batching
-from mloop.serving.batching import TURN_PATIENCE_SECONDS, MicroBatcher
+from mloop.serving.batching import TURN_PATIENCE_CALLS, TURN_PATIENCE_SECONDS, MicroBatcher
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +170,21 @@ def test_a_slow_arm_holds_the_other_back_no_longer_than_the_patience() -> None:
         return waited
 
     assert asyncio.run(scenario()) < TURN_PATIENCE_SECONDS + 0.2
+
+
+def test_the_patience_stretches_with_the_batchers_own_call_time() -> None:
+    def slowish(batch: pd.DataFrame) -> Outputs:
+        time.sleep(0.03)
+        return _echo(batch)
+
+    async def scenario() -> tuple[float, float]:
+        batcher = MicroBatcher(slowish, split_outputs)
+        before = batcher.patience
+        for i in range(20):
+            await batcher.submit(pd.DataFrame({"a": [float(i)]}))
+        batcher.close()
+        return before, batcher.patience
+
+    before, after = asyncio.run(scenario())
+    assert before == TURN_PATIENCE_SECONDS
+    assert 0.02 * TURN_PATIENCE_CALLS < after < 0.2 * TURN_PATIENCE_CALLS

@@ -1,0 +1,110 @@
+"""Shadow scoring off the request path: rows gathered for a window, scored in few model calls.
+
+Nobody waits for a shadow model's answer, so there is no reason to call it once per champion
+micro-batch. The queue gathers the requests a shadow model must score for ``window_seconds``
+and hands them over merged, at most ``max_rows`` rows per call, one scoring at a time: with
+the champion's micro-batches of a few rows, the shadow model is called tens of times less
+often, and its calls stop competing with the champion's for the interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from mloop.serving.served import ServedModel
+
+SHADOW_WINDOW_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class ShadowRows:
+    """One request's rows for the shadow model: its frame, prediction ids and unit ids."""
+
+    frame: pd.DataFrame
+    ids: list[str]
+    units: list[str | None] | None
+
+    @property
+    def unit_ids(self) -> list[str | None]:
+        """One unit id (or None) per row."""
+        return self.units or [None] * len(self.ids)
+
+
+ShadowScorer = Callable[[ServedModel, list[ShadowRows]], Awaitable[None]]
+
+
+class ShadowQueue:
+    """Collects requests for shadow models and scores them together every window.
+
+    ``score`` gets one shadow model and the requests gathered for it (together at most
+    ``max_rows`` rows, except a single larger request); it must not raise. Scorings run one
+    at a time; requests arriving meanwhile go in the next window.
+    """
+
+    def __init__(
+        self,
+        score: ShadowScorer,
+        *,
+        max_rows: int,
+        window_seconds: float = SHADOW_WINDOW_SECONDS,
+    ) -> None:
+        self._score = score
+        self._max_rows = max_rows
+        self._window = window_seconds
+        self._gathered: list[tuple[ServedModel, ShadowRows]] = []
+        self._arrived = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+
+    def add(self, shadow: ServedModel, rows: ShadowRows) -> None:
+        """Queue ``rows`` for ``shadow``; returns at once (scored within about a window)."""
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._run())
+        self._gathered.append((shadow, rows))
+        self._arrived.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._arrived.wait()
+            await asyncio.sleep(self._window)
+            await self.drain()
+
+    async def drain(self) -> None:
+        """Score everything gathered so far now (the server calls this before stopping)."""
+        gathered, self._gathered = self._gathered, []
+        self._arrived.clear()
+        for shadow, requests in _by_model(gathered):
+            for chunk in _chunks(requests, self._max_rows):
+                await self._score(shadow, chunk)
+
+    def close(self) -> None:
+        """Stop the scoring task; requests not scored yet are dropped."""
+        if self._worker is not None:
+            self._worker.cancel()
+
+
+def _by_model(
+    gathered: list[tuple[ServedModel, ShadowRows]],
+) -> list[tuple[ServedModel, list[ShadowRows]]]:
+    """The gathered requests per shadow model, in arrival order (a reload adds a model)."""
+    groups: dict[int, tuple[ServedModel, list[ShadowRows]]] = {}
+    for shadow, rows in gathered:
+        groups.setdefault(id(shadow), (shadow, []))[1].append(rows)
+    return list(groups.values())
+
+
+def _chunks(requests: list[ShadowRows], max_rows: int) -> list[list[ShadowRows]]:
+    """Consecutive runs of requests of at most ``max_rows`` rows (a larger request alone)."""
+    chunks: list[list[ShadowRows]] = []
+    rows = max_rows
+    for request in requests:
+        size = len(request.ids)
+        if rows + size > max_rows:
+            chunks.append([])
+            rows = 0
+        chunks[-1].append(request)
+        rows += size
+    return chunks
