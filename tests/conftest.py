@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+
+# pytest-xdist's workers start with COLUMNS=80 and LINES=24 (set by execnet). The CLI's console
+# fixes its width from COLUMNS when mloop.cli is first imported (by the fixtures' imports): the
+# two go first, so each CLI test sets the width it wants.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace

@@ -123,3 +123,13 @@ def test_mloop_report_writes_html_and_the_overview_png(demo_run: DemoRun, tmp_pa
     )  # fmt: skip
     assert missing.returncode == 2 and "nope" in missing.stderr
     assert not (tmp_path / "x.html").exists()
+    for where in (
+        ["--out", str(tmp_path)],
+        ["--out", str(out), "--png", str(tmp_path / "no" / "o.png")],
+    ):
+        refused = subprocess.run(
+            [*MLOOP, "report", "--model", "churn", *where],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert not (tmp_path / "no").exists()

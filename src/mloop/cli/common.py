@@ -113,21 +113,32 @@ def emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
         say(f"{title}: none")
         return
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    if len(columns) <= _FOLDED_COLUMNS or _fits(_table(title, columns, rows)):
+    if len(columns) <= _FOLDED_COLUMNS or _fits(title, columns, rows):
         out.print(_table(title, columns, rows))
     elif len(rows) == 1:
         fields = [{"field": c, "value": rows[0].get(c)} for c in columns]
         out.print(_table(title, ["field", "value"], fields))
     else:
         shown = 2
-        while shown < len(columns) and _fits(_table(title, columns[: shown + 1], rows)):
+        while shown < len(columns) and _fits(title, columns[: shown + 1], rows):
             shown += 1
         out.print(_table(title, columns[:shown], rows))
         say(f"not shown: {', '.join(columns[shown:])} (--json shows every column)")
 
 
-def _fits(table: Table) -> bool:
+def _fits(title: str, columns: list[str], rows: list[dict[str, Any]]) -> bool:
+    """Whether the table fits the terminal with prose (text with spaces, such as a reason)
+    wrapped at ``_PROSE_WIDTH`` and every other cell (ids, numbers, times) on one line."""
+    capped = [{c: _capped(cell(row.get(c))) for c in columns} for row in rows]
+    table = _table(title, columns, capped)
     return Measurement.get(out, out.options.update_width(10_000), table).maximum <= out.width
+
+
+def _capped(text: str) -> str:
+    return text[:_PROSE_WIDTH] if " " in text.strip() else text
+
+
+_PROSE_WIDTH = 20
 
 
 _FOLDED_COLUMNS = 4

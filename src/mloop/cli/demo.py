@@ -70,9 +70,13 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of a model: versions, aliases, drift, performance,
     alerts, retraining and rollout decisions (opens with no network)."""
+    from mloop.cli.files import check_new_file
     from mloop.cli.progress import working
     from mloop.services.model_report import write_model_report
 
+    check_new_file(output, "out")
+    if png is not None:
+        check_new_file(png, "png")
     active = client(ctx)
     with working(f"writing the report of {model}"):
         path = write_model_report(active, model, output, png=png)

@@ -49,6 +49,18 @@ def check_output(source: Path, target: Path) -> Path:
     return target
 
 
+def check_new_file(target: Path, field: str) -> Path:
+    """``target`` if a file can be written there: its folder exists and it is not a folder.
+
+    Raises InvalidInput naming ``field`` otherwise (nothing is created).
+    """
+    if not target.parent.is_dir():
+        raise InvalidInput(f"--{field}: folder {str(target.parent)!r} does not exist", field=field)
+    if target.is_dir():
+        raise InvalidInput(f"--{field}: {str(target)!r} is a folder, not a file", field=field)
+    return target
+
+
 def input_files(pattern: str, field: str = "input") -> list[Path]:
     """The .csv and .parquet files of a folder, or the files a glob pattern matches, sorted.
 

@@ -169,8 +169,8 @@ def models_history(
                 "action": e.action,
                 "from": e.from_version,
                 "to": e.to_version,
-                "user": e.user,
                 "reason": e.reason,
+                "user": e.user,
             },
         )
         for e in active.registry.alias_history(name, alias)
@@ -190,8 +190,8 @@ def _decision_rows(active: Client, name: str, as_json: bool) -> list[tuple[float
             "action": f"retraining.{decision.kind.value}",
             "from": decision.champion_version,
             "to": decision.challenger_version,
-            "user": "",
             "reason": decision.reason,
+            "user": "",
         }
         full = {**row, "decision": decision_record(decision)} if as_json else row
         rows.append((decision.at, full))

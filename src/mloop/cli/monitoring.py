@@ -52,10 +52,13 @@ def monitor_run(
     as_json: JsonOption = False,
 ) -> None:
     """Compare a window of production with the reference; store the result and alert."""
+    from mloop.cli.files import check_new_file
     from mloop.cli.progress import working
     from mloop.monitoring.monitor import run_monitor
     from mloop.monitoring.notifiers import LogNotifier, Notifier, WebhookNotifier
 
+    if report is not None:
+        check_new_file(report, "report")
     chosen = _window(window, start, end)
     active = client(ctx, create=True)
     notifiers: list[Notifier] = [LogNotifier()]
@@ -64,7 +67,7 @@ def monitor_run(
     with working(f"monitoring {model} over {chosen.describe()}"):
         run = run_monitor(active, model, chosen, arm=arm, notifiers=notifiers)
     rows = [
-        {str(k): v for k, v in row.items() if k != "reference_missing"}
+        {str(k): row[k] for k in sorted(row, key=_column_order) if k != "reference_missing"}
         for row in run.drift.table.to_dict("records")
     ]
     performance = _performance_rows("realized", run.performance) + _performance_rows(
@@ -87,6 +90,14 @@ def monitor_run(
         say(f"{verdict}: {share}; {len(run.alerts)} alert(s) active")
     if report is not None:
         _write_report(report, run)
+
+
+_FIRST_COLUMNS = ("column", "drifted", "p_value", "statistic", "threshold", "method", "test")
+
+
+def _column_order(name: object) -> int:
+    """The verdict's columns first, so a narrow terminal keeps them (the rest follow)."""
+    return _FIRST_COLUMNS.index(name) if name in _FIRST_COLUMNS else len(_FIRST_COLUMNS)
 
 
 def _window(window: str | None, start: str | None, end: str | None) -> Window:

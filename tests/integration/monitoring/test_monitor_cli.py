@@ -34,6 +34,7 @@ def test_monitor_run_prints_stores_and_writes_a_report(
         churn_customers(5000, seed=5, economic_downturn=1.0), start=time.time() - 900, feedback=0.4
     )
     report = tmp_path / "reports" / "drift.html"
+    report.parent.mkdir()
     result = _cli(
         monitored,
         "monitor",
@@ -69,15 +70,19 @@ def test_monitor_run_prints_stores_and_writes_a_report(
     assert next(a for a in after if a["id"] == first)["status"] == "resolved"
 
 
-def test_monitor_cli_refuses_bad_input(monitored: Monitored) -> None:
+def test_monitor_cli_refuses_bad_input(monitored: Monitored, tmp_path: Path) -> None:
     for args in (
         ["-m", "churn@champion", "-w", "soon"],
         ["-m", "nope@champion"],
         ["-m", "churn/9"],
+        ["-m", "churn@champion", "--report", str(tmp_path / "no" / "drift.html")],
+        ["-m", "churn@champion", "--report", str(tmp_path)],
     ):
         result = _cli(monitored, "monitor", "run", *args)
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr
+    assert monitored.client.monitoring.results("churn") == []
+    assert not (tmp_path / "no").exists()
     assert _cli(monitored, "alerts", "ack", "4242").returncode == 2
 
 

@@ -151,3 +151,11 @@ def test_a_wide_listing_keeps_one_table_and_names_the_columns_it_leaves_out(
     assert "metrics.f1" in hidden and all(f"{h} " not in lines[2] for h in hidden)
     wide = CliRunner(env={"COLUMNS": "250"}).invoke(app, [*options, "runs", "ls"])
     assert "not shown" not in wide.stdout and "metrics.f1" in wide.stdout
+
+
+def test_a_store_file_that_is_not_a_database_is_one_error_line(tmp_path: Path) -> None:
+    store = tmp_path / "notes.db"
+    store.write_text("not a database\n")
+    result = mloop_main(tmp_path, "--store", f"sqlite:///{store}", "models", "ls")
+    assert_one_error_line(result.returncode, result.stdout, result.stderr, "not a database")
+    assert store.read_text() == "not a database\n"

@@ -41,6 +41,12 @@ class SqlDatabase:
             raise StoreUnavailable(f"store {self.safe_url} failed: {exc.orig}") from exc
         except (OverflowError, sa_exc.DataError) as exc:
             raise InvalidInput(f"a value is out of the range the store holds: {exc}") from exc
+        except sa_exc.DatabaseError as exc:
+            if type(exc.orig).__name__ != "DatabaseError":  # the driver's own: not a database
+                raise
+            raise InvalidInput(
+                f"store {self.safe_url} cannot be read: {exc.orig}", field="store_url"
+            ) from exc
         except sa_exc.StatementError as exc:
             if not isinstance(exc.orig, TypeError | ValueError | OverflowError):
                 raise
