@@ -161,7 +161,10 @@ class Client:
     def retraining(self) -> RetrainingService:
         """Retraining policies, the decisions audit trail and the retraining lock."""
         return RetrainingService(
-            self._store.retraining, self.settings.user, events=self._store.events
+            self._store.retraining,
+            self._store.models,
+            self.settings.user,
+            events=self._store.events,
         )
 
     @cached_property

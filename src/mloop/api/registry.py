@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from mloop.api.backend import Served
 from mloop.api.bodies import AliasTarget, NewVersion
 from mloop.entities import AliasEvent, AliasMove, ModelVersion, RegisteredModel
+from mloop.errors import InvalidInput
 from mloop.uris import alias_name, model_name
 
 router = APIRouter(tags=["registry"])
@@ -54,9 +55,12 @@ def get_alias(name: str, alias: str, served: Served) -> AliasTarget:
 @router.post("/alias-moves")
 def move_alias(body: AliasMove, served: Served) -> AliasEvent:
     """Move (or delete) an alias and audit the move; 409 when another move landed first,
-    422 for a bad model or alias name, 404 for a version the model does not have."""
+    422 for a bad model or alias name or no user (the audit names who moved it), 404 for a
+    version the model does not have."""
     model_name(body.name)
     alias_name(body.alias)
+    if not body.user.strip():
+        raise InvalidInput("an alias move needs the user who makes it", field="user")
     if body.version is not None:
         served.store.models.get_model_version(body.name, body.version)
     return served.store.models.move_alias(body)

@@ -62,7 +62,9 @@ class LockRelease(Body):
 
 
 def _service(served: Served, user: str | None = None) -> RetrainingService:
-    return RetrainingService(served.store.retraining, user or served.settings.user)
+    return RetrainingService(
+        served.store.retraining, served.store.models, user or served.settings.user
+    )
 
 
 @router.get("/retraining-policies")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -90,7 +91,11 @@ def main() -> None:
     """Run the CLI: a user's mistake is one line on stderr and an exit code, never a traceback.
 
     mloop errors exit with their row of ``EXIT_CODES``; a bad option or argument exits 2.
+    Modules in the working folder import (a retraining recipe ``recipes:train``), as under
+    ``python -m``.
     """
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         code = app(prog_name="mloop", standalone_mode=False)
     except MloopError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from mloop.client import Client
 from mloop.entities import AlertSighting, Decision, DecisionKind, RetrainingPolicy, Severity
+from mloop.errors import InvalidInput
 from mloop.retraining.challenger import Challenger, train_challenger
 from mloop.retraining.executors import Progress
 from mloop.retraining.gate import gate_metrics, gate_reason, judge, shadow_replay
@@ -122,6 +123,10 @@ def _attempt(
         challenger = train_challenger(client, policy, champion, base.trigger, data, progress)
     except RecipeError as exc:
         return _failed(client, policy, base, exc)
+    except InvalidInput as exc:
+        if exc.field == "recipe":  # audited like a recipe that raised, then told to the caller
+            _failed(client, policy, base, RecipeError(str(exc)))
+        raise
     return _judge(client, policy, base, data, challenger)
 
 

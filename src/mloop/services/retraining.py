@@ -11,7 +11,7 @@ from mloop.errors import InvalidInput
 from mloop.services.events import EventPublisher, tell
 from mloop.services.integers import integer
 from mloop.services.retraining_policy import check_policy, policy_from_dict, policy_to_dict
-from mloop.store import RetrainingStore
+from mloop.store import ModelStore, RetrainingStore
 from mloop.uris import model_name
 
 
@@ -24,20 +24,28 @@ class RetrainingService:
     """What retraining keeps in the store, typed: policies, decisions, the lock."""
 
     def __init__(
-        self, retraining: RetrainingStore, user: str, *, events: EventPublisher | None = None
+        self,
+        retraining: RetrainingStore,
+        models: ModelStore,
+        user: str,
+        *,
+        events: EventPublisher | None = None,
     ) -> None:
         self._retraining = retraining
+        self._models = models
         self._user = user
         self._events = events
 
     def set_policy(self, policy: RetrainingPolicy) -> RetrainingPolicy:
         """Store the retraining policy of ``policy.model`` (replacing one it had).
 
-        Returns the checked policy. Raises InvalidInput naming the first bad field.
+        Returns the checked policy. Raises InvalidInput naming the first bad field, NotFound
+        when no registered model has the policy's name.
         """
         if not isinstance(policy, RetrainingPolicy):
             raise InvalidInput("set_policy takes a RetrainingPolicy", field="policy")
         checked = check_policy(policy)
+        self._models.list_model_versions(checked.model)
         self._retraining.save_policy(checked.model, policy_to_dict(checked), self._user)
         return checked
 

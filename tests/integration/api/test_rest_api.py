@@ -123,6 +123,9 @@ def test_bad_batches_and_alias_moves_are_refused_and_write_nothing(api: httpx.Cl
     move = {"name": "churn", "alias": "9lives", "version": None, "action": "delete"}
     answer = api.post("/alias-moves", json={**move, "reason": "", "user": "u"})
     assert answer.status_code == 422 and answer.json()["field"] == "alias"
+    anonymous = {**move, "alias": "champion", "reason": "why", "user": " "}
+    answer = api.post("/alias-moves", json=anonymous)
+    assert answer.status_code == 422 and answer.json()["field"] == "user"
 
 
 def test_the_api_describes_itself_without_a_cdn(api: httpx.Client) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 import mloop
 from mloop.entities import DecisionKind, MonitorKind, MonitorResult, RunStatus, Triggers
+from mloop.errors import InvalidInput, NotFound
 from mloop.retraining import assemble, plan_retraining, retrain
 from mloop.scenario import TARGET
 
@@ -81,6 +83,23 @@ def test_a_failing_recipe_marks_the_run_failed_and_raises_an_alert(scenario: Sce
     assert len(alerts) == 1 and "feature store" in alerts[0].message
     assert [v.version for v in client.list_model_versions("churn")] == [1]
     assert client.get_alias("churn", "champion") == 1
+
+
+def test_a_recipe_that_cannot_be_imported_is_refused_and_audited(scenario: Scenario) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy(recipe="no_such_module:train"))
+    with pytest.raises(InvalidInput, match="cannot be imported") as raised:
+        retrain(client, "churn")
+    assert raised.value.field == "recipe"
+    assert _kinds(client) == ["triggered", "failed"]
+    assert len(client.monitoring.alerts(model="churn", rule="retraining.failed")) == 1
+    assert client.get_alias("churn", "champion") == 1
+
+
+def test_a_policy_for_a_model_nobody_registered_is_refused(scenario: Scenario) -> None:
+    with pytest.raises(NotFound, match="nosuch"):
+        scenario.client.set_retraining_policy(policy(model="nosuch"))
+    assert scenario.client.retraining.policies() == []
 
 
 def test_cool_down_holds_a_second_retraining_back(scenario: Scenario) -> None:

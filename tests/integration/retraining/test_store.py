@@ -15,7 +15,7 @@ from mloop.errors import InvalidInput, NotFound
 from mloop.store import Store
 from tests.conftest import STORES, open_store_url, store_ids
 
-from .conftest import policy
+from .conftest import policy, train_champion
 
 
 @pytest.fixture(params=STORES, ids=store_ids(STORES))
@@ -25,6 +25,7 @@ def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_a_policy_round_trips_and_bad_fields_are_named(client: mloop.Client) -> None:
+    train_champion(client, rows=200)
     stored = client.set_retraining_policy(policy(candidates=({"C": 0.1}, {"C": 1.0})))
     assert client.retraining.policy("churn") == stored
     assert stored.candidates == ({"C": 0.1}, {"C": 1.0})
