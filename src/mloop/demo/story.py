@@ -306,7 +306,8 @@ def _downturn(
     found = _monitor(client, options.downturn)
     stages.say(
         f"drift in {', '.join(found.drift.drifted_columns) or 'no feature'} "
-        f"({found.drift.share_drifted:.0%} of the features)"
+        f"({found.drift.share_drifted:.0%} of the features; the dataset drifts from "
+        f"{DRIFT.dataset_share:.0%})"
     )
     for alert in found.alerts:
         stages.say(f"alert {alert.id}: {alert.rule} on {alert.subject} ({alert.severity})")
