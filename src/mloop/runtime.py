@@ -4,7 +4,7 @@ schedules of ``mloop.schedules`` and optionally a model server)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -113,11 +113,16 @@ def data_jobs(store: Store, settings: Settings, client: Client) -> list[Backgrou
     return [*jobs, LogHousekeeping(client, settings)]
 
 
-def run_team_server(server: TeamServer, settings: Settings) -> None:
-    """Serve ``mloop server`` in this process until Ctrl-C or SIGTERM.
+def run_team_server(
+    server: TeamServer, settings: Settings, announce: Callable[[], None] | None = None
+) -> None:
+    """Serve ``mloop server`` in this process until Ctrl-C or SIGTERM; ``announce`` is called
+    once the port and the app's settings have passed their checks, before serving.
 
     Raises Conflict when the port is taken and InvalidInput for a host that cannot be listened on.
     """
     check_port_free(server.host, server.port)
     app = team_server_app(server, settings)
+    if announce is not None:
+        announce()
     uvicorn.run(app, host=server.host, port=server.port, log_level="warning", access_log=False)

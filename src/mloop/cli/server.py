@@ -59,5 +59,5 @@ def server(
         retrain_every,
         schedules,
     )
-    say(f"mloop server on http://{host}:{port} (dashboard; API at /api/v1, docs: /api/v1/docs)")
-    run_team_server(config, settings)
+    where = f"mloop server on http://{host}:{port} (dashboard; API at /api/v1, docs: /api/v1/docs)"
+    run_team_server(config, settings, announce=lambda: say(where))
