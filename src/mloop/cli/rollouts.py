@@ -133,7 +133,10 @@ def analyze(
 
     active = client(ctx)
     if decide:
-        evaluate(active, model)
+        decided = evaluate(active, model)
+        if not as_json:
+            last = active.rollouts.decisions(model)[-1] if decided is not None else None
+            say(f"decided: {last.kind}: {last.reason}" if last else "nothing to decide yet")
     _print(active.rollouts.analyze(model).to_dict(), as_json, f"analysis of {model}")
 
 

@@ -20,10 +20,15 @@ def evaluate(client: Client, model: str) -> Rollout | None:
     """Analyse the model's running rollout and apply what its policy decides.
 
     Returns the rollout after the decision, or None when there is no running rollout or
-    nothing to decide yet. Each decision carries the analysis it was taken on.
+    nothing to decide yet. A rollout whose champion alias was moved by hand is stopped. Each
+    decision carries the analysis it was taken on.
     """
-    if client.rollouts.running(model) is None:
+    running = client.rollouts.running(model)
+    if running is None:
         return None
+    stopped = client.rollouts.stop_if_champion_moved(running)
+    if stopped is not None:
+        return stopped
     analysis = client.rollouts.analyze(model)
     verdict = next_verdict(analysis)
     if verdict is None:

@@ -347,6 +347,17 @@ class RolloutService:
             )
         return updated
 
+    def stop_if_champion_moved(self, rollout: Rollout) -> Rollout | None:
+        """Stop ``rollout`` when its alias no longer names the champion it started against
+        (moved by hand meanwhile), saying so; returns the stopped rollout, or None when the
+        alias still names it. Raises Conflict as ``decide`` does."""
+        moved = self._alias_moved(rollout)
+        if moved is None:
+            return None
+        return self.decide(
+            rollout, "stop", f"{moved}; stopped", state=RolloutState.STOPPED, weights=shares(0.0)
+        )
+
     def _alias_moved(self, rollout: Rollout) -> str | None:
         """Why the rollout's champion no longer holds its alias, or None when it still does."""
         alias = rollout.policy.alias

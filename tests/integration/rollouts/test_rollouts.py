@@ -71,6 +71,19 @@ def test_a_decision_after_the_alias_moved_by_hand_stops_the_rollout(
     )
 
 
+def test_evaluating_with_nothing_due_still_stops_a_rollout_whose_champion_moved(
+    churn: mloop.Client,
+) -> None:
+    rollout = churn.rollouts.start("churn", 2, make_policy("canary", steps=(0.1, 1.0)))
+    assert evaluate(churn, "churn") is None  # no traffic: nothing to decide
+    churn.set_alias("churn", "champion", 2, reason="promoted by hand")
+    stopped = evaluate(churn, "churn")
+    assert stopped is not None and stopped.id == rollout.id
+    assert stopped.state is RolloutState.STOPPED
+    assert "moved from v1 to v2" in churn.rollouts.decisions("churn")[-1].reason
+    assert churn.get_alias("churn", "champion") == 2
+
+
 def test_bad_rollouts_are_refused_naming_the_field(churn: mloop.Client) -> None:
     cases = [
         (lambda: make_policy("sideways"), "mode"),
