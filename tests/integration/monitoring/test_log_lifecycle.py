@@ -24,6 +24,7 @@ from mloop.monitoring.windows import window_sources
 from mloop.prediction_log import Window, model_columns, output_columns
 from mloop.profiles import window_profile
 from mloop.scenario import TARGET, churn_customers
+from mloop.services.rollups import SETTLE_SECONDS
 from mloop.store import close_stores, open_store
 from tests.integration.monitoring.conftest import Monitored
 from tests.team_server import SessionServer
@@ -121,8 +122,9 @@ def test_orphan_blobs_are_collected_after_their_grace(monitored: Monitored) -> N
 def test_a_thirty_day_drift_window_reads_roll_ups(monitored: Monitored) -> None:
     client = monitored.client
     _fill(monitored)
-    written = client.rollups.roll_up()
-    assert written == 2 * DAYS and client.rollups.roll_up() == 0
+    settled = BASE + (DAYS + 1) * DAY + SETTLE_SECONDS  # every filled hour and day has settled
+    written = client.rollups.roll_up(now=settled)
+    assert written == 2 * DAYS and client.rollups.roll_up(now=settled) == 0
     reference = client.monitoring.reference("churn", 1).profile
     window = Window(start=NOW - 30 * DAY, end=NOW)
     found = window_sources(client, reference, "churn", 1, None, window)
