@@ -258,8 +258,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--json", action="store_true", help="also print the timings as JSON")
     parser.add_argument("--only-mloop", action="store_true", help="skip MLflow")
+    parser.add_argument("--runs", type=int, help="runs searched (default 100,000; --quick 1,000)")
     options = parser.parse_args()
     sizes = QUICK if options.quick else FULL
+    if options.runs:
+        sizes = replace(sizes, runs=options.runs)
     with tempfile.TemporaryDirectory() as folder:
         ours = bench_mloop(Path(folder), sizes)
         theirs = None if options.only_mloop else bench_mlflow(Path(folder), sizes)
