@@ -287,6 +287,19 @@ class FeedbackResult:
 
 
 @dataclass(frozen=True)
+class ChunkLabels:
+    """The labels of one chunk's logged predictions, by the prediction's row in the chunk.
+
+    ``rows`` and ``labels`` have one entry per labelled prediction, in the same order (not
+    sorted); a label is the value received (number, string, boolean...).
+    """
+
+    chunk_id: int
+    rows: list[int]
+    labels: list[Any]
+
+
+@dataclass(frozen=True)
 class MonitorResult:
     """One stored monitoring result: drift or performance of a window of production."""
 

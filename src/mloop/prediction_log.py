@@ -63,6 +63,11 @@ def feature_columns(features: pd.DataFrame) -> pd.DataFrame:
     return features.add_prefix(FEATURE_PREFIX)
 
 
+def is_model_column(name: str) -> bool:
+    """Whether a log column is one the model saw or answered: an input, ``ts`` or an output."""
+    return name.startswith((FEATURE_PREFIX, PROBA_PREFIX)) or name in {TS, PREDICTION}
+
+
 def model_columns(log: pd.DataFrame) -> pd.DataFrame:
     """A log frame as the model saw it: inputs under their own names, then outputs and labels.
 

@@ -13,7 +13,7 @@ import pytest
 import mloop
 from mloop.entities import PredictionChunk
 from mloop.errors import Conflict, IntegrityError, InvalidInput
-from mloop.prediction_log import Window
+from mloop.prediction_log import Window, model_columns
 from mloop.store import open_store
 
 T0 = 1_700_000_000.0
@@ -158,6 +158,25 @@ def test_feedback_known_unknown_and_corrected(client: mloop.Client) -> None:
     labels = dict(zip(frame["prediction_id"], frame["label"], strict=True))
     assert labels["p1"] == 0.25 and labels["p2"] == "churned"
     assert pd.isna(labels["p0"]) and pd.isna(labels["p9"])
+
+
+def test_the_model_view_of_a_window_is_the_log_as_the_model_saw_it(client: mloop.Client) -> None:
+    _write(client, "m", range(0, 10), classifier=True)
+    _write(client, "n", range(10, 20), classifier=True)
+    client.prediction_log.record_feedback({f"m{i}": i % 2 for i in range(0, 20, 3)})
+    client.prediction_log.record_feedback({f"n{i}": "late" for i in (12, 18)})
+    window = Window(start=T0 + 5, end=T0 + 15)
+    seen = client.prediction_log.read_model_window("churn", window)
+    logged = client.prediction_log.read_window("churn", window)
+    pd.testing.assert_frame_equal(seen, model_columns(logged))
+    assert "prediction_id" not in seen.columns
+    assert seen["ts"].tolist() == [T0 + i for i in range(5, 15)]
+    labels = seen["label"].tolist()
+    assert pd.isna(labels[0]) and labels[1] == 0 and labels[4] == 1 and labels[7] == "late"
+    outputs = client.prediction_log.read_model_window("churn", window, columns=["prediction"])
+    assert list(outputs.columns) == ["ts", "prediction", "label"]
+    empty = client.prediction_log.read_model_window("nobody", window)
+    assert empty.empty and list(empty.columns) == ["ts", "prediction", "label"]
 
 
 def test_five_thousand_labels_in_one_call(client: mloop.Client) -> None:

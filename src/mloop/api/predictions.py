@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -63,10 +64,10 @@ def feedback_for(body: PredictionIds, served: Served) -> dict[str, Any]:
     return served.store.predictions.feedback_for(body.ids)
 
 
-@router.post("/feedback/by-chunks")
-def feedback_for_chunks(body: ChunkIds, served: Served) -> dict[str, Any]:
-    """The labels of every prediction logged in these chunks, by prediction id."""
-    return served.store.predictions.feedback_for_chunks(body.chunk_ids)
+@router.post("/labels/by-chunks")
+def labels_of_chunks(body: ChunkIds, served: Served) -> list[dict[str, Any]]:
+    """The labels of the predictions logged in these chunks: per chunk, rows and labels."""
+    return [asdict(found) for found in served.store.predictions.labels_of_chunks(body.chunk_ids)]
 
 
 @router.post("/predictions/logged")

@@ -10,7 +10,7 @@ import pandas as pd
 from mloop.client import Client
 from mloop.entities import PredictionChunk
 from mloop.errors import InvalidInput
-from mloop.prediction_log import PREDICTION_ID, Window, model_columns
+from mloop.prediction_log import Window, model_columns
 from mloop.profiles import DatasetProfile, merge_all, window_profile
 from mloop.services.rollups import stored_profile
 
@@ -24,14 +24,9 @@ def read_window(
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The window's rows (inputs, outputs, labels; or only ``columns`` of them), oldest first."""
-    log = client.prediction_log.read_window(
-        model,
-        window,
-        version=version,
-        arm=arm,
-        columns=None if columns is None else [*columns, PREDICTION_ID],
+    return client.prediction_log.read_model_window(
+        model, window, version=version, arm=arm, columns=columns
     )
-    return model_columns(log)
 
 
 def _inside(chunk: PredictionChunk, window: Window) -> bool:

@@ -15,7 +15,7 @@ import pandas as pd
 from mloop.client import Client
 from mloop.entities import RetrainingPolicy
 from mloop.errors import NotFound
-from mloop.prediction_log import LABEL, TS, model_columns, parse_window
+from mloop.prediction_log import LABEL, TS, parse_window
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def assemble(client: Client, policy: RetrainingPolicy, champion: int, now: float
     model or version.
     """
     window = parse_window(policy.window, now)
-    logged = model_columns(client.prediction_log.read_window(policy.model, window))
+    logged = client.prediction_log.read_model_window(policy.model, window)
     base, note = _base(client, policy, champion)
     features = [
         c

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.api.extensions import ExtensionDtype, take
 
 from mloop.artifacts import ArtifactStore
-from mloop.entities import ChunkQuery, FeedbackResult, PredictionChunk
+from mloop.entities import ChunkLabels, ChunkQuery, FeedbackResult, PredictionChunk
 from mloop.errors import InvalidInput, NotFound
 from mloop.prediction_log import (
     EMPTY_DTYPES,
+    LABEL,
     LOG_COLUMNS,
     REQUIRED_COLUMNS,
+    TS,
     Window,
     check_prediction_id,
+    is_model_column,
+    model_columns,
 )
 from mloop.services.labels import ANY_LABEL, LabelKind, checked_labels
 from mloop.store import PredictionLogStore
@@ -52,38 +55,42 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-def _needed(columns: list[str] | None, with_feedback: bool) -> set[str] | None:
-    """The stored columns a read needs, or None for all of them."""
-    if columns is None:
+def _in_window(table: pa.Table, start: float | None, end: float | None) -> np.ndarray | None:
+    """The positions of the rows with ``start <= ts < end``; None when every row is in."""
+    if start is None and end is None:
         return None
-    return {*columns, "ts", *(["prediction_id"] if with_feedback else [])}
-
-
-def _in_window(table: pa.Table, start: float | None, end: float | None) -> pa.Table:
-    """Rows with ``start <= ts < end``."""
+    times = table["ts"].to_numpy()
+    inside = np.ones(len(times), dtype=bool)
     if start is not None:
-        table = table.filter(pc.greater_equal(table["ts"], start))
+        inside &= times >= start
     if end is not None:
-        table = table.filter(pc.less(table["ts"], end))
-    return table
+        inside &= times < end
+    return None if inside.all() else np.flatnonzero(inside)
 
 
 def _read_chunk(
     artifacts: ArtifactStore,
     chunk: PredictionChunk,
-    needed: set[str] | None,
+    keep: Callable[[str], bool] | None,
     window: tuple[float | None, float | None],
-) -> pa.Table:
-    """The rows of one chunk inside the window, with its version and arm as columns."""
+) -> tuple[pa.Table, np.ndarray | None]:
+    """The rows of one chunk inside the window, with its version and arm as columns.
+
+    Reads the columns ``keep`` accepts (None: all; ``ts`` always). Returns the table and the
+    kept rows' positions in the chunk (None: every row was kept).
+    """
     source = pq.ParquetFile(pa.BufferReader(artifacts.get_bytes(chunk.digest)))
     names = source.schema_arrow.names
-    table = source.read(columns=None if needed is None else [n for n in names if n in needed])
-    table = _in_window(table.replace_schema_metadata(None), *window)
+    table = source.read(columns=None if keep is None else [n for n in names if n == TS or keep(n)])
+    table = table.replace_schema_metadata(None)
+    kept = _in_window(table, *window)
+    if kept is not None:
+        table = table.take(kept)
     rows = table.num_rows
     for name, value in (("version", pa.scalar(chunk.version, pa.int64())), ("arm", chunk.arm)):
-        if needed is None or name in needed:
+        if keep is None or keep(name):
             table = table.append_column(name, pa.repeat(value, rows))
-    return table
+    return table, kept
 
 
 def _concat(tables: list[pa.Table]) -> pd.DataFrame:
@@ -110,20 +117,39 @@ def _empty(columns: Sequence[str]) -> pd.DataFrame:
     )
 
 
-def _joined(prediction_ids: pd.Series, labels: Mapping[str, Any]) -> Any:
-    """Each id's label, NaN where none arrived: ``prediction_ids.map(labels)``, vectorised.
+def _placed(
+    found: Sequence[ChunkLabels],
+    chunks: Sequence[PredictionChunk],
+    read: Sequence[tuple[pa.Table, np.ndarray | None]],
+    length: int,
+) -> Any:
+    """The label of each row of the concatenated chunk tables, NaN where none arrived.
 
-    The ids are matched by an Arrow hash lookup (in the ids' own string type, so the million
-    ids of a large window are not cast) and the labels taken in one step, so the values and
-    dtype are those ``map`` gives (integers become floats when an id has no label).
+    Each chunk's labels go to their rows by position (labels of rows outside the window are
+    dropped), then are taken in one step, so the values and dtype are those of a Series of the
+    window's labels (integers become floats when a row has no label).
     """
-    mapper = pd.Series(list(labels.values()), dtype=None if labels else np.float64)
-    ids = pa.array(prediction_ids)
-    if not pa.types.is_large_string(ids.type):
-        ids = ids.cast(pa.string())
-    found = pc.index_in(ids, value_set=pa.array(list(labels), ids.type))
-    values = mapper.array if isinstance(mapper.dtype, ExtensionDtype) else mapper.to_numpy()
-    return take(values, found.fill_null(-1).to_numpy(), allow_fill=True)
+    by_chunk = {entry.chunk_id: entry for entry in found}
+    at, values, offset = [], [], 0
+    for chunk, (table, kept) in zip(chunks, read, strict=True):
+        entry = by_chunk.get(chunk.id)
+        if entry is not None and entry.rows:
+            rows = np.asarray(entry.rows, dtype=np.int64)
+            labels = entry.labels
+            if kept is not None:
+                index = np.minimum(np.searchsorted(kept, rows), max(len(kept) - 1, 0))
+                inside = kept[index] == rows if len(kept) else np.zeros(len(rows), dtype=bool)
+                rows = index[inside]
+                labels = [label for label, keep in zip(labels, inside, strict=True) if keep]
+            at.append(offset + rows)
+            values.extend(labels)
+        offset += table.num_rows
+    mapper = pd.Series(values, dtype=None if values else np.float64)
+    found_at = np.full(length, -1, dtype=np.int64)
+    if at:
+        found_at[np.concatenate(at)] = np.arange(len(values))
+    array = mapper.array if isinstance(mapper.dtype, ExtensionDtype) else mapper.to_numpy()
+    return take(array, found_at, allow_fill=True)
 
 
 def _check_window(start: float | None, end: float | None, last_n: int | None) -> None:
@@ -193,21 +219,32 @@ class PredictionLogService:
         """
         _check_window(start, end, last_n)
         wanted = None if columns is None else [str(name) for name in columns]
-        label = ["label"] if with_feedback else []
-        chunks = self._predictions.list_prediction_chunks(
-            ChunkQuery(model, version, arm, start, end, last_n)
-        )
-        if not chunks:
+        query = ChunkQuery(model, version, arm, start, end, last_n)
+        keep = None if wanted is None else {*wanted, TS}.__contains__
+        frame = self._rows(query, keep, with_feedback)
+        label = [LABEL] if with_feedback else []
+        if frame is None:
             return _empty([*(LOG_COLUMNS if wanted is None else wanted), *label])
-        needed = _needed(wanted, with_feedback)
-        tables = [_read_chunk(self._artifacts, chunk, needed, (start, end)) for chunk in chunks]
-        frame = _oldest_first(_concat(tables))
-        if last_n is not None:
-            frame = frame.iloc[-last_n:].reset_index(drop=True)
-        if with_feedback:
-            labels = self._predictions.feedback_for_chunks([chunk.id for chunk in chunks])
-            frame["label"] = _joined(frame["prediction_id"], labels)
         return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
+
+    def _rows(
+        self, query: ChunkQuery, keep: Callable[[str], bool] | None, with_feedback: bool
+    ) -> pd.DataFrame | None:
+        """The rows of ``query``'s window with the columns ``keep`` accepts (None: all), oldest
+        first, and ``label`` last with feedback; None when no chunk holds a row of it."""
+        chunks = self._predictions.list_prediction_chunks(query)
+        if not chunks:
+            return None
+        bounds = (query.start, query.end)
+        read = [_read_chunk(self._artifacts, chunk, keep, bounds) for chunk in chunks]
+        frame = _concat([table for table, _ in read])
+        if with_feedback:
+            found = self._predictions.labels_of_chunks([chunk.id for chunk in chunks])
+            frame[LABEL] = _placed(found, chunks, read, len(frame))
+        frame = _oldest_first(frame)
+        if query.last_n_rows is not None:
+            frame = frame.iloc[-query.last_n_rows :].reset_index(drop=True)
+        return frame
 
     def read_window(
         self,
@@ -229,6 +266,30 @@ class PredictionLogService:
             with_feedback=True,
             columns=columns,
         )
+
+    def read_model_window(
+        self,
+        model: str,
+        window: Window,
+        *,
+        version: int | None = None,
+        arm: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """A window's rows as the model saw them, with their labels, oldest first.
+
+        Returns ``model_columns`` of the window (inputs under their own names, ``ts``,
+        ``prediction``, ``proba.*``, ``label``); only those columns of the log are read (or
+        only the log columns ``columns``), not the ids, units or latencies. Raises InvalidInput
+        for bad bounds.
+        """
+        _check_window(window.start, window.end, window.last_n)
+        query = ChunkQuery(model, version, arm, window.start, window.end, window.last_n)
+        keep = is_model_column if columns is None else {*columns}.__contains__
+        frame = self._rows(query, keep, with_feedback=True)
+        if frame is None:
+            frame = _empty([*(LOG_COLUMNS if columns is None else columns), LABEL])
+        return model_columns(frame)
 
     def chunks(
         self,
@@ -252,8 +313,9 @@ class PredictionLogService:
         columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """The rows of one chunk (inside [start, end) when given), hash-verified."""
-        needed = None if columns is None else {*columns, "ts"}
-        return _read_chunk(self._artifacts, chunk, needed, (start, end)).to_pandas()
+        keep = None if columns is None else {*columns}.__contains__
+        table, _ = _read_chunk(self._artifacts, chunk, keep, (start, end))
+        return table.to_pandas()
 
     def record_feedback(
         self,

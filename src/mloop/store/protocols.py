@@ -20,6 +20,7 @@ from mloop.entities import (
     AliasEvent,
     AliasMove,
     ArtifactRef,
+    ChunkLabels,
     ChunkQuery,
     DatasetFingerprint,
     Decision,
@@ -201,8 +202,8 @@ class PredictionLogStore(Protocol):
         """The labels received for these prediction ids; ids without feedback are absent."""
         ...
 
-    def feedback_for_chunks(self, chunk_ids: Sequence[int]) -> dict[str, Any]:
-        """The labels received for any prediction logged in these chunks, by prediction id."""
+    def labels_of_chunks(self, chunk_ids: Sequence[int]) -> list[ChunkLabels]:
+        """The labels of the predictions logged in these chunks, by row in their chunk."""
         ...
 
 

@@ -18,6 +18,7 @@ from mloop.entities import (
     AliasEvent,
     AliasMove,
     ArtifactRef,
+    ChunkLabels,
     ChunkQuery,
     DatasetFingerprint,
     Experiment,
@@ -217,10 +218,11 @@ class RestPredictionLogStore:
         """The labels received for these prediction ids; ids without feedback are absent."""
         return dict(self._s.call("POST", "/feedback/lookup", {"ids": list(prediction_ids)}))
 
-    def feedback_for_chunks(self, chunk_ids: Sequence[int]) -> dict[str, Any]:
-        """The labels received for any prediction logged in these chunks, by prediction id."""
+    def labels_of_chunks(self, chunk_ids: Sequence[int]) -> list[ChunkLabels]:
+        """The labels of the predictions logged in these chunks, by row in their chunk."""
         body = {"chunk_ids": [int(c) for c in chunk_ids]}
-        return dict(self._s.call("POST", "/feedback/by-chunks", body))
+        found = self._s.call("POST", "/labels/by-chunks", body)
+        return [ChunkLabels(int(c["chunk_id"]), list(c["rows"]), list(c["labels"])) for c in found]
 
 
 class RestMonitoringStore:

@@ -85,7 +85,8 @@ def test_upgrading_a_store_with_two_running_rollouts_stops_the_older(churn: mloo
     store = SqlStore(churn.store_url)
     with store.db.write() as conn:  # the store as revision 0010 left it, after a lost race
         conn.execute(text("DROP INDEX uq_rollouts_running_model"))
-        conn.execute(text("DROP INDEX IF EXISTS ix_labels_chunk_rows"))  # added by 0012
+        conn.execute(text("DROP INDEX IF EXISTS ix_labels_chunk_positions"))  # added by 0013
+        conn.execute(text("ALTER TABLE labels DROP COLUMN row"))  # added by 0013
         conn.execute(text("UPDATE alembic_version SET version_num = '0010'"))
     newer = _copy_as_running(store, first.id)
     store.close()

@@ -118,6 +118,13 @@ class SqlLogLifecycleStore:
         rows = [{"pid": pid, "new_row": row} for row, pid in enumerate(kept_ids)]
         if rows:
             conn.execute(renumber, rows)
+        labels = t.labels.c
+        new_row = select(ids.c.row).where(ids.c.prediction_id == labels.prediction_id)
+        conn.execute(
+            update(t.labels)
+            .where(labels.chunk_id == chunk_id)
+            .values(row=new_row.scalar_subquery())
+        )
 
     def referenced_digests(self) -> set[str]:
         """Every blob address a row of the store names (chunks, artifacts, models)."""

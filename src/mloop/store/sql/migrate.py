@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from mloop.errors import NotFound, StoreVersionError
 
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 KNOWN_REVISIONS = (
     "0001",
     "0002",
@@ -22,6 +22,7 @@ KNOWN_REVISIONS = (
     "0010",
     "0011",
     "0012",
+    "0013",
 )
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -7,20 +7,23 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
     Select,
     Text,
+    case,
     cast,
+    func,
     insert,
     select,
     type_coerce,
     update,
 )
 
-from mloop.entities import ChunkQuery, PredictionChunk
+from mloop.entities import ChunkLabels, ChunkQuery, PredictionChunk
 from mloop.errors import Conflict, InvalidInput
 from mloop.store.sql import schema as t
 from mloop.store.sql.base import SqlDatabase
@@ -110,7 +113,7 @@ class SqlPredictionLogStore:
         conn.execute(
             update(t.labels)
             .where(_labels.chunk_id.is_(None), _labels.prediction_id.in_(in_chunk))
-            .values(chunk_id=chunk_id)
+            .values(chunk_id=chunk_id, row=_logged(_ids.row))
         )
         return int(chunk_id)
 
@@ -207,16 +210,11 @@ class SqlPredictionLogStore:
         return len(rows)
 
     def _attach_labels(self, conn: Connection, prediction_ids: list[str]) -> None:
-        """Give labels of already logged predictions their chunk, so reads by chunk find them."""
-        logged = (
-            select(_ids.chunk_id)
-            .where(_ids.prediction_id == _labels.prediction_id)
-            .scalar_subquery()
-        )
+        """Give labels of already logged predictions their chunk and row, for reads by chunk."""
         conn.execute(
             update(t.labels)
             .where(_labels.chunk_id.is_(None), _labels.prediction_id.in_(prediction_ids))
-            .values(chunk_id=logged)
+            .values(chunk_id=_logged(_ids.chunk_id), row=_logged(_ids.row))
         )
 
     def unjoined_labels(self, prediction_ids: Sequence[str]) -> dict[str, float]:
@@ -253,21 +251,29 @@ class SqlPredictionLogStore:
                 )
             }
 
-    def feedback_for_chunks(self, chunk_ids: Sequence[int]) -> dict[str, Any]:
-        """The labels received for any prediction logged in these chunks, by prediction id.
+    def labels_of_chunks(self, chunk_ids: Sequence[int]) -> list[ChunkLabels]:
+        """The labels of the predictions logged in these chunks, by row; one entry per chunk
+        that has labels, in no particular order.
 
-        One indexed read of ``labels`` by chunk per batch of chunks, plus a join for labels
-        whose chunk was not attached yet (written concurrently with their chunk). The rows are
-        taken as the driver returns them: a retraining window reads hundreds of thousands.
+        The database builds each chunk's row and label lists (one aggregated, indexed read per
+        batch of chunks), so a retraining window's hundreds of thousands of labels cross as a
+        few values; labels whose chunk was not attached yet (written concurrently with their
+        chunk) are found through ``prediction_ids``.
         """
-        found: dict[str, Any] = {}
+        found: dict[int, ChunkLabels] = {}
         with self._db.read() as conn:
+            postgres = conn.dialect.name == "postgresql"
             stored = _stored_label(conn)
             for batch in _batches(list(chunk_ids)):
-                for query in _labels_of_chunks(batch, stored):
-                    found.update(_driver_rows(conn, query))
-        texts = {pid: json_value(value) for pid, value in found.items() if type(value) is str}
-        return found | texts
+                for chunk_id, rows, labels in _driver_rows(conn, _labels_by_chunk(batch, postgres)):
+                    decoded = _json_list(labels)
+                    values = decoded if postgres else _sqlite_labels(decoded)
+                    found[int(chunk_id)] = ChunkLabels(int(chunk_id), _json_list(rows), values)
+                for chunk_id, row, label in _driver_rows(conn, _unattached_labels(batch, stored)):
+                    entry = found.setdefault(int(chunk_id), ChunkLabels(int(chunk_id), [], []))
+                    entry.rows.append(int(row))
+                    entry.labels.append(json_value(label))
+        return list(found.values())
 
 
 def _driver_rows(conn: Connection, query: Select[Any]) -> Sequence[tuple[Any, ...]]:
@@ -294,12 +300,46 @@ def _stored_label(conn: Connection) -> ColumnElement[Any]:
     return type_coerce(_labels.label, Text)
 
 
-def _labels_of_chunks(chunk_ids: Sequence[int], label: ColumnElement[Any]) -> tuple[Any, Any]:
-    """Queries of (prediction id, stored label) for the labels of these chunks' rows."""
-    attached = select(_labels.prediction_id, label).where(_labels.chunk_id.in_(chunk_ids))
-    pending = (
-        select(_labels.prediction_id, label)
+def _logged(column: ColumnElement[Any]) -> Any:
+    """``column`` of the logged prediction of the label being updated (NULL when not logged)."""
+    return select(column).where(_ids.prediction_id == _labels.prediction_id).scalar_subquery()
+
+
+def _sqlite_labels(values: list[Any]) -> list[Any]:
+    """Labels from SQLite's JSON array: its JSON texts decoded, its numbers as they are."""
+    return [orjson.loads(value) if type(value) is str else value for value in values]
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON array the driver returned as text (SQLite) or already decoded (PostgreSQL)."""
+    return value if isinstance(value, list) else list(orjson.loads(value))
+
+
+def _labels_by_chunk(chunk_ids: Sequence[int], postgres: bool) -> Select[Any]:
+    """(chunk id, rows, labels) of these chunks' attached labels: two JSON arrays per chunk.
+
+    PostgreSQL aggregates the stored JSON values as they are. SQLite's JSON arrays hold its
+    numbers as numbers and its JSON texts as strings, left for ``json_value``; a real goes as
+    its 17-digit text, since SQLite writes reals into JSON with 15 digits and would round it.
+    """
+    if postgres:
+        aggregated = [func.json_agg(_labels.row), func.json_agg(_labels.label)]
+    else:
+        label = type_coerce(_labels.label, Text)
+        exact = case((func.typeof(label) == "real", func.printf("%!.17g", label)), else_=label)
+        aggregated = [func.json_group_array(_labels.row), func.json_group_array(exact)]
+    return (
+        select(_labels.chunk_id, *aggregated)
+        .where(_labels.chunk_id.in_(chunk_ids))
+        .group_by(_labels.chunk_id)
+    )
+
+
+def _unattached_labels(chunk_ids: Sequence[int], label: ColumnElement[Any]) -> Select[Any]:
+    """(chunk id, row, stored label) of labels of these chunks' rows not attached yet."""
+    return (
+        select(_ids.chunk_id, _ids.row, label)
+        .select_from(t.labels)
         .join(t.prediction_ids, _ids.prediction_id == _labels.prediction_id)
         .where(_labels.chunk_id.is_(None), _ids.chunk_id.in_(chunk_ids))
     )
-    return attached, pending

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
-SQLITE_ONLY_INDEXES = frozenset({"ix_labels_chunk_rows"})
+SQLITE_ONLY_INDEXES = frozenset({"ix_labels_chunk_positions"})
 """Indexes SQLite has and PostgreSQL lacks: PostgreSQL cannot key an index on a ``json`` column."""
 
 experiments = Table(
@@ -202,8 +202,9 @@ labels = Table(
     Column("received_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("chunk_id", BigInteger, nullable=True),
+    Column("row", Integer, nullable=True),
     Index("ix_labels_chunk", "chunk_id"),
-    Index("ix_labels_chunk_rows", "chunk_id", "prediction_id", "label").ddl_if(dialect="sqlite"),
+    Index("ix_labels_chunk_positions", "chunk_id", "row", "label").ddl_if(dialect="sqlite"),
 )
 
 reference_profiles = Table(
