@@ -92,7 +92,9 @@ class ModelServer:
             )
         }
         self.writer: PredictionLogWriter | None = None
-        self.shadows = ShadowQueue(self._score_shadow, max_rows=config.batch_max_rows)
+        self.shadows = ShadowQueue(
+            self._score_shadow, max_rows=config.batch_max_rows, on_drop=self._shadow_dropped
+        )
         self._references: dict[tuple[str, int], DatasetProfile | None] = {}
         self.spool_dir = spool_directory(
             client.settings.home, ModelUri.parse(config.model_uri).name, client.store_url
@@ -204,6 +206,9 @@ class ModelServer:
         """Queue the request for the shadow model, scored in the background; nobody waits."""
         ids = [shadow_id(pid) for pid in pending.ids]
         self.shadows.add(shadow, ShadowRows(frame, ids, pending.units))
+
+    def _shadow_dropped(self, shadow: ServedModel, rows: int) -> None:
+        self.metrics.shadow_dropped_rows.labels(shadow.name, str(shadow.version)).inc(rows)
 
     async def _score_shadow(self, shadow: ServedModel, requests: list[ShadowRows]) -> None:
         """Score gathered requests in one call; log them, count each per arm; never raises.

@@ -18,6 +18,7 @@ import pandas as pd
 from mloop.serving.served import ServedModel
 
 SHADOW_WINDOW_SECONDS = 0.05
+SHADOW_QUEUE_CALLS = 20
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class ShadowRows:
 
 
 ShadowScorer = Callable[[ServedModel, list[ShadowRows]], Awaitable[None]]
+DropHook = Callable[[ServedModel, int], None]
 
 
 class ShadowQueue:
@@ -43,6 +45,11 @@ class ShadowQueue:
     ``score`` gets one shadow model and the requests gathered for it (together at most
     ``max_rows`` rows, except a single larger request); it must not raise. Scorings run one
     at a time; requests arriving meanwhile go in the next window.
+
+    The queue holds at most ``max_queued_rows`` rows (by default ``SHADOW_QUEUE_CALLS`` calls
+    of ``max_rows``): when a shadow model scores slower than requests arrive, the requests
+    beyond that are not scored (``on_drop`` hears of each with its row count), so a slow
+    challenger never grows the server's memory. Callers are never affected either way.
     """
 
     def __init__(
@@ -51,20 +58,34 @@ class ShadowQueue:
         *,
         max_rows: int,
         window_seconds: float = SHADOW_WINDOW_SECONDS,
+        max_queued_rows: int | None = None,
+        on_drop: DropHook | None = None,
     ) -> None:
         self._score = score
         self._max_rows = max_rows
         self._window = window_seconds
+        self._max_queued = max_queued_rows or SHADOW_QUEUE_CALLS * max_rows
+        self._on_drop = on_drop
         self._gathered: list[tuple[ServedModel, ShadowRows]] = []
+        self._queued_rows = 0
         self._arrived = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
 
-    def add(self, shadow: ServedModel, rows: ShadowRows) -> None:
-        """Queue ``rows`` for ``shadow``; returns at once (scored within about a window)."""
+    def add(self, shadow: ServedModel, rows: ShadowRows) -> bool:
+        """Queue ``rows`` for ``shadow``; returns at once (scored within about a window).
+
+        Returns False, without queueing, when the queue is full.
+        """
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
+        if self._queued_rows + len(rows.ids) > self._max_queued:
+            if self._on_drop is not None:
+                self._on_drop(shadow, len(rows.ids))
+            return False
         self._gathered.append((shadow, rows))
+        self._queued_rows += len(rows.ids)
         self._arrived.set()
+        return True
 
     async def _run(self) -> None:
         while True:
@@ -75,6 +96,7 @@ class ShadowQueue:
     async def drain(self) -> None:
         """Score everything gathered so far now (the server calls this before stopping)."""
         gathered, self._gathered = self._gathered, []
+        self._queued_rows = 0
         self._arrived.clear()
         for shadow, requests in _by_model(gathered):
             for chunk in _chunks(requests, self._max_rows):

@@ -49,6 +49,12 @@ class ServerMetrics:
         self.logged_rows = Counter(
             "mloop_logged_rows", "Rows written to the prediction log", model, registry=self.registry
         )
+        self.shadow_dropped_rows = Counter(
+            "mloop_shadow_dropped_rows",
+            "Rows a shadow model did not score because its queue was full",
+            model,
+            registry=self.registry,
+        )
         self.model_info = Gauge(
             "mloop_model_loaded",
             "1 for the model version being served",

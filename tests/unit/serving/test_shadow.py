@@ -71,3 +71,34 @@ def test_calls_hold_at_most_max_rows_and_keep_models_apart(
     asyncio.run(scenario())
     assert [(version, len(ids)) for version, ids in recorder.calls] == [(2, 4), (2, 3), (3, 5)]
     assert recorder.calls[1][1] == ["r4~shadow", "r5~shadow", "r11~shadow"]
+
+
+def test_a_full_queue_drops_requests_instead_of_growing(
+    train: pd.DataFrame, signature: Signature
+) -> None:
+    shadow = ServedModel(loaded_model(train, signature, 2), "challenger")
+    recorder = Recorder()
+    dropped: list[tuple[int, int]] = []
+    accepted: list[bool] = []
+
+    async def scenario() -> None:
+        queue = ShadowQueue(
+            recorder,
+            max_rows=4,
+            window_seconds=60,
+            max_queued_rows=6,
+            on_drop=lambda model, rows: dropped.append((model.version, rows)),
+        )
+        for first in (0, 2, 4, 6, 8):
+            accepted.append(queue.add(shadow, _rows(first, 2)))
+        accepted.append(queue.add(shadow, _rows(10, 7)))
+        await queue.drain()
+        accepted.append(queue.add(shadow, _rows(20, 2)))
+        await queue.drain()
+        queue.close()
+
+    asyncio.run(scenario())
+    assert accepted == [True, True, True, False, False, False, True]
+    assert dropped == [(2, 2), (2, 2), (2, 7)]
+    scored = [pid for _, ids in recorder.calls for pid in ids]
+    assert scored == [f"r{i}~shadow" for i in (0, 1, 2, 3, 4, 5, 20, 21)]
