@@ -28,23 +28,32 @@ def _steps(text: str | None) -> tuple[float, ...] | None:
         ) from None
 
 
+def _shown(value: Any, digits: int = 4) -> Any:
+    """A float rounded for a person to read; None as ``n/a``; anything else as it is."""
+    if value is None:
+        return "n/a"
+    return round(value, digits) if isinstance(value, float) else value
+
+
 def _print(payload: dict[str, Any], as_json: bool, title: str) -> None:
     if as_json:
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
     keys = ("name", "version", "weight", "n", "labelled", "metric", "ci_low", "ci_high")
-    emit([{k: arm[k] for k in keys} for arm in payload["arms"]], False, title)
+    emit([{k: _shown(arm[k]) for k in keys} for arm in payload["arms"]], False, title)
     sequential = payload.get("sequential") or {}
+    interval = [_shown(sequential.get(end)) for end in ("ci_low", "ci_high")]
     say(
         f"{payload['mode']} rollout {payload['rollout_id']} is {payload['state']} "
         f"(step {payload['step'] + 1} of {len(payload['steps'])}); "
-        f"SRM p={payload['srm_p_value']}; sequential p={sequential.get('p_value')} "
-        f"interval [{sequential.get('ci_low')}, {sequential.get('ci_high')}]"
+        f"SRM p={_shown(payload['srm_p_value'])}; "
+        f"sequential p={_shown(sequential.get('p_value'))} "
+        f"interval of challenger - champion [{interval[0]}, {interval[1]}]"
     )
     for guardrail in payload.get("guardrails", []):
         state = "BREACHED" if guardrail["breached"] else "ok"
         name, value, limit = guardrail["name"], guardrail["value"], guardrail["limit"]
-        say(f"guardrail {name}: {value} (limit {limit}) {state}")
+        say(f"guardrail {name}: {_shown(value)} (limit {_shown(limit)}) {state}")
 
 
 @rollout_app.command("start")

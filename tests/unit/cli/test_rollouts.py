@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.unit.cli.home import MODEL, Home, cli, cli_json, mloop_main
@@ -25,6 +27,9 @@ def test_start_status_analyze_stop(home: Home) -> None:
     assert {"srm_p_value", "sequential", "decisions"} <= set(status)
     assert status["decisions"][0]["reason"] == "retrained"
     assert "canary rollout" in cli(home, "rollout", "analyze", MODEL, "--decide").stdout
+    shown = cli(home, "rollout", "status", MODEL).stdout
+    assert "SRM p=n/a" in shown and "None" not in shown
+    assert re.search(r"sequential p=n/a interval of challenger - champion \[n/a, n/a\]", shown)
     assert cli_json(home, "rollout", "stop", MODEL)["state"] == "stopped"
     kinds = [d["kind"] for d in cli_json(home, "rollout", "status", MODEL)["decisions"]]
     assert kinds == ["start", "stop"]
