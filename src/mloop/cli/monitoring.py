@@ -81,13 +81,18 @@ def monitor_run(
             "alerts": [a.id for a in run.alerts],
         }
         typer.echo(json.dumps(payload, indent=2, default=str))
+    elif run.drift.n_current == 0:
+        say(
+            f"no predictions of {run.model} v{run.version} in {run.window.describe()}: "
+            f"nothing to compare; {len(run.alerts)} alert(s) active"
+        )
     else:
         emit(rows, False, f"drift of {run.model} v{run.version} ({run.window.describe()})")
         if performance:
             emit(performance, False, "performance")
         verdict = "DATASET DRIFT" if run.drift.dataset_drift else "no dataset drift"
         share = f"{run.drift.share_drifted:.0%} of features drifted"
-        say(f"{verdict}: {share}; {len(run.alerts)} alert(s) active")
+        say(f"{verdict}: {share} in {run.drift.n_current} rows; {len(run.alerts)} alert(s) active")
     if report is not None:
         _write_report(report, run)
 

@@ -68,6 +68,10 @@ def test_monitor_run_prints_stores_and_writes_a_report(
     assert _cli(monitored, "alerts", "resolve", str(first)).returncode == 0
     after = json.loads(_cli(monitored, "alerts", "ls", "--json").stdout)
     assert next(a for a in after if a["id"] == first)["status"] == "resolved"
+    empty = _cli(monitored, "monitor", "run", "-m", "churn/1", "--start", "2100-01-01")
+    assert empty.returncode == 0, empty.stderr
+    assert "no predictions of churn v1 in 2100-01-01" in empty.stdout
+    assert "nothing to compare" in empty.stdout and "dataset drift" not in empty.stdout
 
 
 def test_monitor_cli_refuses_bad_input(monitored: Monitored, tmp_path: Path) -> None:
