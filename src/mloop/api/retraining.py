@@ -92,6 +92,13 @@ def get_policy(name: str, served: Served) -> dict[str, Any]:
     return policy_to_dict(_service(served).policy(name))
 
 
+@router.delete("/models/{name}/retraining-policy")
+def delete_policy(name: str, served: Served) -> dict[str, Any]:
+    """Remove the retraining policy of a model (its decisions stay); 404 when it has none."""
+    _service(served).delete_policy(name)
+    return {"model": name, "deleted": True}
+
+
 @router.get("/models/{name}/retraining-decisions")
 def list_decisions(
     name: str, served: Served, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000

@@ -30,7 +30,7 @@ retrain_app = typer.Typer(
     no_args_is_help=True,
     help="Retrain a model by its policy: mloop retrain churn [--dry-run] [--force].",
 )
-policy_app = typer.Typer(no_args_is_help=True, help="Set or show a model's retraining policy.")
+policy_app = typer.Typer(no_args_is_help=True, help="Set, show or delete a model's retraining policy.")
 retrain_app.add_typer(policy_app, name="policy")
 
 
@@ -118,6 +118,13 @@ def policy_set(
     )
     stored = client(ctx, create=True).retraining.set_policy(policy)
     say(f"retraining policy of {stored.model} set: recipe {stored.recipe}, target {stored.target}")
+
+
+@policy_app.command("delete")
+def policy_delete(ctx: typer.Context, model: str) -> None:
+    """Remove the retraining policy of a model; its history stays."""
+    client(ctx).retraining.delete_policy(model)
+    say(f"retraining policy of {model} deleted: nothing retrains it automatically now")
 
 
 @policy_app.command("show")

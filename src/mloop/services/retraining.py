@@ -49,6 +49,11 @@ class RetrainingService:
         self._retraining.save_policy(checked.model, policy_to_dict(checked), self._user)
         return checked
 
+    def delete_policy(self, model: str) -> None:
+        """Remove the retraining policy of ``model``: nothing retrains it automatically any
+        more; its decisions stay in the history. Raises NotFound when it has none."""
+        self._retraining.delete_policy(model_name(model))
+
     def policy(self, model: str) -> RetrainingPolicy:
         """The retraining policy of ``model``; NotFound when it has none."""
         return policy_from_dict(self._retraining.get_policy(model_name(model)))

@@ -318,6 +318,10 @@ class RetrainingStore(Protocol):
         """The retraining policy of a model; NotFound when it has none."""
         ...
 
+    def delete_policy(self, model: str) -> None:
+        """Remove the retraining policy of a model; NotFound when it has none."""
+        ...
+
     def list_policies(self) -> list[dict[str, Any]]:
         """Every stored policy, by model name."""
         ...

@@ -85,6 +85,10 @@ class RestRetrainingStore:
         """The retraining policy of a model; NotFound when it has none."""
         return dict(self._s.call("GET", f"/models/{part(model)}/retraining-policy"))
 
+    def delete_policy(self, model: str) -> None:
+        """Remove the retraining policy of a model; NotFound when it has none."""
+        self._s.call("DELETE", f"/models/{part(model)}/retraining-policy")
+
     def list_policies(self) -> list[dict[str, Any]]:
         """Every stored policy, by model name."""
         return [dict(policy) for policy in self._s.call("GET", "/retraining-policies")]

@@ -66,6 +66,11 @@ def test_policy_dry_run_retrain_history_and_evaluate(sqlite_url: str, tmp_path: 
     )  # fmt: skip
     f1 = {row["version"]: row for row in rows if row["metric"] == "f1"}
     assert f1[2]["value"] > f1[1]["value"] and f1[2]["ci_low"] <= f1[2]["value"] <= f1[2]["ci_high"]
+    assert "deleted" in _cli(client, "retrain", "policy", "delete", "churn").stdout
+    assert client.retraining.policies() == []
+    assert len(client.retraining.decisions("churn")) == len(
+        [a for a in actions if a.startswith("retraining.")]
+    )
 
 
 def test_user_mistakes_exit_2_with_one_line(sqlite_url: str) -> None:
@@ -75,6 +80,7 @@ def test_user_mistakes_exit_2_with_one_line(sqlite_url: str) -> None:
     base = [sys.executable, "-c", "from mloop.cli import main; main()", "retrain"]
     for args, said in (
         (["churn", "--dry-run"], "no retraining policy"),
+        (["policy", "delete", "churn"], "no retraining policy"),
         (["policy", "set", "churn", "--recipe", "x", "--target", "churn"], "entry point"),
         (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--params", "{"],
          "--params is not JSON"),

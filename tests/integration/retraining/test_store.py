@@ -36,6 +36,12 @@ def test_a_policy_round_trips_and_bad_fields_are_named(client: mloop.Client) -> 
         client.set_retraining_policy(policy(recipe="not a recipe"))
     with pytest.raises(NotFound):
         client.retraining.policy("other")
+    client.retraining.delete_policy("churn")
+    assert client.retraining.policies() == []
+    with pytest.raises(NotFound, match="no retraining policy"):
+        client.retraining.policy("churn")
+    with pytest.raises(NotFound, match="no retraining policy"):
+        client.retraining.delete_policy("churn")
 
 
 def test_decisions_come_back_oldest_first(store: Store) -> None:

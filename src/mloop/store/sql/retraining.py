@@ -43,6 +43,14 @@ class SqlRetrainingStore:
             raise NotFound(f"model {model!r} has no retraining policy", field="model")
         return dict(found)
 
+    def delete_policy(self, model: str) -> None:
+        """Remove the retraining policy of a model; NotFound when it has none."""
+        table = t.retraining_policies
+        with self._db.write() as conn:
+            deleted = conn.execute(delete(table).where(table.c.model == model)).rowcount
+        if not deleted:
+            raise NotFound(f"model {model!r} has no retraining policy", field="model")
+
     def list_policies(self) -> list[dict[str, Any]]:
         """Every stored policy, by model name."""
         table = t.retraining_policies
