@@ -30,7 +30,9 @@ retrain_app = typer.Typer(
     no_args_is_help=True,
     help="Retrain a model by its policy: mloop retrain churn [--dry-run] [--force].",
 )
-policy_app = typer.Typer(no_args_is_help=True, help="Set, show or delete a model's retraining policy.")
+policy_app = typer.Typer(
+    no_args_is_help=True, help="Set, show or delete a model's retraining policy."
+)
 retrain_app.add_typer(policy_app, name="policy")
 
 
