@@ -12,6 +12,7 @@ from rich.progress import Progress
 from mloop.cli.common import JsonOption, client, emit, out, say
 from mloop.entities import GateConfig, RetrainingPolicy, Triggers
 from mloop.errors import InvalidInput
+from mloop.retraining.recipe import load_recipe
 from mloop.services import decision_record
 from mloop.services.retraining_policy import policy_to_dict
 
@@ -120,6 +121,10 @@ def policy_set(
     )
     stored = client(ctx, create=True).retraining.set_policy(policy)
     say(f"retraining policy of {stored.model} set: recipe {stored.recipe}, target {stored.target}")
+    try:
+        load_recipe(stored.recipe)
+    except InvalidInput as exc:
+        say(f"warning: {exc}; it must be importable where retraining runs (mloop retrain, serve)")
 
 
 @policy_app.command("delete")

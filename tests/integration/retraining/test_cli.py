@@ -88,3 +88,18 @@ def test_user_mistakes_exit_2_with_one_line(sqlite_url: str) -> None:
         done = subprocess.run([*base, *args], capture_output=True, text=True, env=env, timeout=60)
         assert done.returncode == 2, done.stderr
         assert said in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_recipe_not_importable_here_is_stored_with_a_warning(sqlite_url: str) -> None:
+    client = mloop.Client(sqlite_url)
+    train_champion(client, rows=300)
+    result = _cli(
+        client, "retrain", "policy", "set", "churn", "--recipe", "team_recipes.churn:fit",
+        "--target", TARGET,
+    )  # fmt: skip
+    assert "warning: recipe 'team_recipes.churn:fit' cannot be imported" in result.stdout
+    assert client.retraining.policy("churn").recipe == "team_recipes.churn:fit"
+    quiet = _cli(
+        client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET
+    )
+    assert "warning" not in quiet.stdout
