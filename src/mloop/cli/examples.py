@@ -49,6 +49,7 @@ EXAMPLES = {
         "--trigger-drift --on-pass canary"
     ),
     "mloop retrain policy show": "mloop retrain policy show churn --json",
+    "mloop retrain policy delete": "mloop retrain policy delete churn",
     "mloop serve": "mloop serve models:/churn@champion --port 8000 --workers 2",
     "mloop predictions": "mloop predictions erase --unit C-10293",
     "mloop predictions retain": "mloop predictions retain --days 90",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,10 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mloop.client import Client
 from mloop.scenario import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+
+if TYPE_CHECKING:
+    from mloop.client import Client
 
 EXPERIMENT = "churn"
 

@@ -6,12 +6,35 @@ trains a challenger with the user's recipe, judges it against the champion on th
 labelled rows, and promotes or rejects it, writing every decision to the audit trail.
 """
 
-from mloop.entities import Decision, DecisionKind, GateConfig, RetrainingPolicy, Triggers
-from mloop.retraining.evaluate import evaluate_versions
-from mloop.retraining.executors import DaskExecutor, Executor, LocalExecutor, executor_for
-from mloop.retraining.loop import Plan, plan_retraining, retrain
-from mloop.retraining.scheduler import RetrainingScheduler
-from mloop.retraining.training_set import TrainingSet, assemble
+from typing import TYPE_CHECKING
+
+from mloop.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from mloop.entities import Decision, DecisionKind, GateConfig, RetrainingPolicy, Triggers
+    from mloop.retraining.evaluate import evaluate_versions
+    from mloop.retraining.executors import DaskExecutor, Executor, LocalExecutor, executor_for
+    from mloop.retraining.loop import Plan, plan_retraining, retrain
+    from mloop.retraining.scheduler import RetrainingScheduler
+    from mloop.retraining.training_set import TrainingSet, assemble
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        **dict.fromkeys(
+            ("Decision", "DecisionKind", "GateConfig", "RetrainingPolicy", "Triggers"),
+            "mloop.entities",
+        ),
+        "evaluate_versions": "mloop.retraining.evaluate",
+        **dict.fromkeys(
+            ("DaskExecutor", "Executor", "LocalExecutor", "executor_for"),
+            "mloop.retraining.executors",
+        ),
+        **dict.fromkeys(("Plan", "plan_retraining", "retrain"), "mloop.retraining.loop"),
+        "RetrainingScheduler": "mloop.retraining.scheduler",
+        **dict.fromkeys(("TrainingSet", "assemble"), "mloop.retraining.training_set"),
+    },
+)
 
 __all__ = [
     "DaskExecutor",
