@@ -21,11 +21,15 @@ def _steps(text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None
     try:
-        return tuple(float(part) / 100 for part in text.split(","))
+        percentages = [float(part) for part in text.split(",")]
     except ValueError:
         raise InvalidInput(
             f"steps {text!r} must be percentages separated by commas", field="steps"
         ) from None
+    for value in percentages:
+        if not 0 <= value <= 100:
+            raise InvalidInput(f"steps: {value:g}% is not between 0 and 100", field="steps")
+    return tuple(value / 100 for value in percentages)
 
 
 def _shown(value: Any, digits: int = 4) -> Any:
@@ -72,7 +76,8 @@ def start(
         "accuracy"
     ),
     promote_when: Annotated[
-        str | None, typer.Option(help="better, not_worse or guardrails.")
+        str | None,
+        typer.Option(help="better, not_worse or guardrails (the canary default; else better)."),
     ] = None,
     margin: Annotated[float, typer.Option(help="Non-inferiority margin (absolute).")] = 0.0,
     min_sample: Annotated[int, typer.Option(min=1, help="Answers per arm per step.")] = 100,
@@ -142,6 +147,7 @@ def analyze(
 
     active = client(ctx)
     if decide:
+        active.rollouts.latest(model)
         decided = evaluate(active, model)
         if not as_json:
             last = active.rollouts.decisions(model)[-1] if decided is not None else None

@@ -4,8 +4,11 @@
 
 1. A breached guardrail rolls back at once (every mode).
 2. While the split is off (sample-ratio mismatch) nothing else is decided.
-3. Canary: a step advances once both arms have ``min_sample`` answers since the weights last
-   changed; at the last step the challenger is promoted when ``promote_when`` holds.
+3. Canary: rolled back as soon as the sequential test finds the challenger worse on the primary
+   metric (at any step); otherwise a step advances once both arms have ``min_sample`` answers
+   since the weights last changed, and at the last step the challenger is promoted when
+   ``promote_when`` holds (the canary default, ``guardrails``: its guardrails held at every
+   step and the test never found it worse).
 4. A/B and shadow: promoted when ``promote_when`` holds, rolled back when the sequential test
    finds the challenger worse, stopped without a winner at ``max_sample`` labelled answers.
 5. Bandit: the traffic shares follow Thompson sampling with the policy's floor; the rollout
@@ -68,7 +71,14 @@ def _max_reached(analysis: RolloutAnalysis) -> bool:
     return limit is not None and min(arm.labelled for arm in arms) >= limit
 
 
+def _rollback(reason: str) -> Verdict:
+    return Verdict("rollback", reason, RolloutState.ROLLED_BACK, weights=shares(0.0))
+
+
 def _canary(analysis: RolloutAnalysis) -> Verdict | None:
+    worse = _worse(analysis)
+    if worse is not None:
+        return _rollback(worse)
     rollout = analysis.rollout
     steps, step = rollout.policy.steps, rollout.step
     arms = [arm for arm in analysis.arms.values() if arm.weight > 0]
@@ -92,7 +102,7 @@ def _experiment(analysis: RolloutAnalysis) -> Verdict | None:
         return Verdict("promote", reason, RolloutState.PROMOTED)
     worse = _worse(analysis)
     if worse is not None:
-        return Verdict("rollback", worse, RolloutState.ROLLED_BACK, weights=shares(0.0))
+        return _rollback(worse)
     if _max_reached(analysis):
         return Verdict(
             "stop",
@@ -124,12 +134,7 @@ def next_verdict(
     breached = [g for g in analysis.guardrails if g.breached]
     if breached:
         reason = "; ".join(f"{g.name} {g.value:.4g} over {g.limit:.4g} (n={g.n})" for g in breached)
-        return Verdict(
-            "rollback",
-            f"guardrail breached: {reason}",
-            RolloutState.ROLLED_BACK,
-            weights=shares(0.0),
-        )
+        return _rollback(f"guardrail breached: {reason}")
     if not math.isnan(analysis.srm_p_value) and analysis.srm_blocked:
         return None
     mode = analysis.rollout.policy.mode

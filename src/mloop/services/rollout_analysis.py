@@ -1,9 +1,9 @@
 """The numbers a rollout is judged on, from the prediction log, its feedback and the tallies.
 
-Per arm: answered rows, labelled rows, the primary metric with a 95% interval, requests and
-errors (summed over servers), p99 latency. Between the arms: the fixed-horizon z-test, the
-always-valid sequential test, the sample-ratio-mismatch check on the rows since the weights
-last changed, the power reached so far, and the guardrails of the challenger.
+Per arm: answered rows, labelled rows, the primary metric with a 95% Wilson score interval,
+requests and errors (summed over servers), p99 latency. Between the arms: the fixed-horizon
+z-test, the always-valid sequential test, the sample-ratio-mismatch check on the rows since the
+weights last changed, the power reached so far, and the guardrails of the challenger.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from mloop.stats import (
     srm_test,
     two_proportion_test,
     welch_test,
+    wilson,
 )
 
 ARMS = ("champion", "challenger")
@@ -35,7 +36,7 @@ COLUMNS = [PREDICTION_ID, TS, PREDICTION, LATENCY_MS]
 
 @dataclass(frozen=True)
 class ArmSummary:
-    """One arm of a rollout: traffic, the metric with its 95% interval, errors, latency."""
+    """One arm of a rollout: traffic, the metric with its 95% Wilson interval, errors, latency."""
 
     name: str
     version: int
@@ -157,7 +158,7 @@ def _summary(rollout: Rollout, name: str, rows: pd.DataFrame, tally: tuple[int, 
     hits = _successes(rows, rollout.policy.metric)
     n, wins = int(hits.size), int(hits.sum())
     rate = wins / n if n else math.nan
-    half = 1.96 * math.sqrt(rate * (1 - rate) / n) if n else math.nan
+    low, high = wilson(wins, n)
     latency = rows[LATENCY_MS].dropna()
     p99 = float(np.percentile(latency, 99)) if len(latency) else math.nan
     recent = int((rows[TS] >= rollout.weights_at).sum())
@@ -171,8 +172,8 @@ def _summary(rollout: Rollout, name: str, rows: pd.DataFrame, tally: tuple[int, 
         n,
         wins,
         rate,
-        rate - half,
-        rate + half,
+        low,
+        high,
         tally[0],
         tally[1],
         p99,

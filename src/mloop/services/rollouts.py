@@ -59,8 +59,16 @@ def _fraction(name: str, value: Any, *, low: float = 0.0, high: float = 1.0) -> 
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(f"{name} must be a number, got {value!r}", field=name)
     if not low <= value <= high:
-        raise InvalidInput(f"{name} must lie in [{low}, {high}], got {value}", field=name)
+        raise InvalidInput(f"{name} must be {_range(low, high)}, got {value}", field=name)
     return float(value)
+
+
+def _range(low: float, high: float) -> str:
+    """The allowed range of a number as a person would say it."""
+    if high == math.inf:
+        return "positive" if 0 < low < 1e-6 else f"at least {low}"
+    lowest = "above 0" if 0 < low < 1e-6 else f"at least {low}"
+    return f"{lowest} and at most {high}"
 
 
 def check_policy(policy: RolloutPolicy) -> RolloutPolicy:
@@ -71,6 +79,12 @@ def check_policy(policy: RolloutPolicy) -> RolloutPolicy:
         raise InvalidInput("steps need at least one positive challenger share", field="steps")
     if list(steps) != sorted(steps):
         raise InvalidInput(f"steps {list(steps)} must not decrease", field="steps")
+    if mode != RolloutMode.CANARY and len(steps) > 1:
+        raise InvalidInput(
+            f"{mode.value} rollouts take one challenger share, got {len(steps)} steps; "
+            "steps are for a canary",
+            field="steps",
+        )
     if policy.promote_when not in PROMOTE_WHEN:
         raise InvalidInput(f"promote_when must be one of {PROMOTE_WHEN}", field="promote_when")
     if policy.metric not in METRICS:

@@ -132,6 +132,19 @@ def test_a_canary_advances_then_promotes_and_moves_the_alias(churn: mloop.Client
     assert history[-1].reason.startswith(f"rollout {promoted.id}:")
 
 
+def test_a_canary_whose_challenger_is_worse_rolls_back_at_any_step(churn: mloop.Client) -> None:
+    policy = make_policy("canary", steps=(0.5, 1.0), min_sample=5000)
+    assert policy.promote_when == "guardrails"
+    churn.rollouts.start("churn", 2, policy)
+    _serve(churn, 1, "", 870, 1000, 2.0)
+    _serve(churn, 2, "challenger", 700, 1000, 2.0)
+    rolled = evaluate(churn, "churn")
+    assert rolled is not None and rolled.state == RolloutState.ROLLED_BACK
+    assert rolled.step == 0 and rolled.weights["challenger"] == 0.0
+    assert churn.rollouts.decisions("churn")[-1].reason.startswith("challenger worse: p=")
+    assert churn.get_alias("churn", "champion") == 1
+
+
 def test_a_breached_guardrail_rolls_back_at_once(churn: mloop.Client) -> None:
     churn.rollouts.start("churn", 2, make_policy("canary", max_error_rate=0.05))
     rollout = churn.rollouts.running("churn")

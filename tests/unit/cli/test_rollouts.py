@@ -46,3 +46,14 @@ def test_user_mistakes_exit_2_naming_the_field(home: Home) -> None:
     assert missing.returncode == 2 and "no running rollout" in missing.stderr
     unknown = mloop_main(home.path, "--store", home.store_url, "rollout", "status", "nope")
     assert unknown.returncode == 2 and "'nope' does not exist" in unknown.stderr
+    for args, said in (
+        (["--steps", "10,150"], "150% is not between 0 and 100"),
+        (["--mode", "ab", "--steps", "10,20"], "ab rollouts take one challenger share"),
+        (["--max-p99-ms", "-5"], "max_p99_ms must be positive, got -5"),
+    ):
+        refused = mloop_main(home.path, "--store", home.store_url, "rollout", "start", MODEL,
+                             "--challenger", "2", *args)  # fmt: skip
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+    decide = mloop_main(home.path, "--store", home.store_url, "rollout", "analyze", "nope",
+                        "--decide")  # fmt: skip
+    assert decide.returncode == 2 and "nothing to decide" not in decide.stdout
