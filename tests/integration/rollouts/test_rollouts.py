@@ -212,3 +212,12 @@ def test_secondary_metrics_are_reported_holm_corrected_and_never_decide(
     assert evaluate(churn, "churn") is None
     with pytest.raises(InvalidInput, match="secondary"):
         make_policy("ab", secondary=("accuracy",))
+
+
+def test_an_arm_with_every_answer_right_still_has_a_wide_interval(churn: mloop.Client) -> None:
+    churn.rollouts.start("churn", 2, make_policy("ab"))
+    _serve(churn, 2, "challenger", 7, 7, 2.0)
+    arms = {a["name"]: a for a in churn.rollouts.status("churn")["arms"]}
+    low, high = arms["challenger"]["ci_low"], arms["challenger"]["ci_high"]
+    assert arms["challenger"]["metric"] == 1.0 and high == 1.0
+    assert low == pytest.approx(0.6457, abs=1e-4)  # Wilson 95%, as scipy's binomtest gives
