@@ -47,7 +47,10 @@ def _promotion(analysis: RolloutAnalysis) -> str | None:
     """Why the challenger may be promoted now, or None."""
     policy, test = analysis.rollout.policy, analysis.sequential
     if policy.promote_when == "guardrails":
-        return "guardrails held"
+        if test is None:
+            return "guardrails held"
+        interval = f"[{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
+        return f"guardrails held; not found worse ({policy.metric} difference in {interval})"
     if test is None:
         return None
     if policy.promote_when == "better" and test.decided and test.difference > 0:
