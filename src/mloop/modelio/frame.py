@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -156,11 +157,21 @@ def _check_widths(rows: Column, width: int) -> None:
 
 
 def _frame(columns: Mapping[str, Column], specs: Mapping[str, Spec]) -> pd.DataFrame:
+    """The converted columns as a frame whose column index is shared by every frame of the
+    same names (an index is immutable), so merging a micro-batch's frames compares them once.
+    """
     data = {}
-    for name, values in columns.items():
+    for position, (name, values) in enumerate(columns.items()):
         spec = specs.get(name, _UNTYPED)
-        data[name] = _CONVERTERS.get(spec.kind, _untyped)(name, values, spec)
-    return pd.DataFrame(data, copy=False)
+        data[position] = _CONVERTERS.get(spec.kind, _untyped)(name, values, spec)
+    frame = pd.DataFrame(data, copy=False)
+    frame.columns = _column_index(tuple(columns))
+    return frame
+
+
+@functools.lru_cache(maxsize=256)
+def _column_index(names: tuple[str, ...]) -> pd.Index:
+    return pd.Index(list(names))
 
 
 def _types(values: Column) -> set[type]:

@@ -26,18 +26,38 @@ class Outputs:
         return len(self.predictions)
 
 
+class Predictor:
+    """``predict_outputs`` for one fitted estimator, with what it answers looked up once.
+
+    Whether the estimator has ``predict_proba`` and ``classes_``, and its classes as an array
+    and as Python values, are read when the predictor is made (a server makes one per loaded
+    model), not on every call; the estimator must not be refitted afterwards.
+    """
+
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
+        self._classes: tuple[np.ndarray, tuple[Any, ...]] | None = None
+        if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
+            classes = np.asarray(estimator.classes_)
+            labels = tuple(c.item() if hasattr(c, "item") else c for c in classes)
+            self._classes = (classes, labels)
+
+    def __call__(self, frame: pd.DataFrame) -> Outputs:
+        """The outputs for ``frame`` (see ``predict_outputs``); raises what the estimator raises."""
+        if self._classes is None:
+            return Outputs(np.asarray(self.estimator.predict(frame)))
+        classes, labels = self._classes
+        probabilities = np.asarray(self.estimator.predict_proba(frame), dtype=np.float64)
+        return Outputs(classes.take(np.argmax(probabilities, axis=1)), probabilities, labels)
+
+
 def predict_outputs(estimator: Any, frame: pd.DataFrame) -> Outputs:
-    """Run the estimator; a classifier's prediction is the class of highest probability."""
-    if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
-        probabilities = np.asarray(estimator.predict_proba(frame), dtype=np.float64)
-        classes = np.asarray(estimator.classes_)
-        predictions = classes.take(np.argmax(probabilities, axis=1))
-        return Outputs(
-            predictions,
-            probabilities,
-            tuple(c.item() if hasattr(c, "item") else c for c in classes),
-        )
-    return Outputs(np.asarray(estimator.predict(frame)))
+    """Run the estimator; a classifier's prediction is the class of highest probability.
+
+    Returns predictions, with probabilities and classes for an estimator that has
+    ``predict_proba`` and ``classes_``; raises what the estimator raises.
+    """
+    return Predictor(estimator)(frame)
 
 
 def split_outputs(outputs: Outputs, start: int, stop: int) -> Outputs:

@@ -184,7 +184,7 @@ class ModelServer:
             self._shadow(route.shadow, parsed.frame, pending)
         rid = request.state.request_id
         answer = Answer(payload, rid, served.name, served.version, outputs, pending.ids)
-        headers = {**_model_header(served), **prediction_id_header(pending.ids)}
+        headers = {**_model_header(served, route.named), **prediction_id_header(pending.ids)}
         return json_response(protocol.respond(answer), headers=headers)
 
     async def _infer(
@@ -318,10 +318,12 @@ class ModelServer:
         return self.config.log_flush_seconds + 1.0
 
 
-def _model_header(served: ServedModel) -> dict[str, str]:
+def _model_header(served: ServedModel, named: str = "") -> dict[str, str]:
+    """``x-model-version``, and ``x-model-arm``: ``named`` if set, else the model's arm if any."""
     headers = {"x-model-version": str(served.version)}
-    if served.arm:
-        headers["x-model-arm"] = served.arm
+    arm = named or served.arm
+    if arm:
+        headers["x-model-arm"] = arm
     return headers
 
 

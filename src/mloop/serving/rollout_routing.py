@@ -50,16 +50,17 @@ class RolloutRouting:
     def choose(self, request: RequestContext) -> Route:
         """The champion, or the rollout's arm for the unit; raises NotReady before loading.
 
-        The arms' ranges are always champion first, then challenger (``follow``), whatever
-        order the store hands the weights back in, so a unit keeps its arm across servers and
-        moves only when a weight change passes its point.
+        While a rollout runs, the champion's answers name the arm ``champion`` (``Route.named``)
+        whatever the server's configured arm. The arms' ranges are always champion first, then
+        challenger (``follow``), whatever order the store hands the weights back in, so a unit
+        keeps its arm across servers and moves only when a weight change passes its point.
         """
         rollout, challenger = self.rollout, self.challenger
-        champion = Route(self.champion.arm, self.champion.current)
         if rollout is None or challenger is None:
-            return champion
+            return Route(self.champion.arm, self.champion.current)
+        champion = Route(self.champion.arm, self.champion.current, named=CHAMPION)
         if rollout.policy.mode == RolloutMode.SHADOW:
-            return Route(champion.arm, champion.served, shadow=challenger.current)
+            return Route(champion.arm, champion.served, challenger.current, named=CHAMPION)
         point = unit_point(request.unit_id or request.request_id, rollout.salt)
         if arm_at(point, self._shares) == CHALLENGER:
             return Route(challenger.arm, challenger.current)

@@ -34,11 +34,15 @@ class Route:
     """The arm a request goes to and the model version that arm serves right now.
 
     ``shadow``, when set, also scores the request in the background; only ``served`` answers.
+    ``named``, when set, is the arm the answer names in its ``x-model-arm`` header instead of
+    ``arm``: during a rollout the champion slot keeps the server's configured arm (the one the
+    prediction log records) but its answers say ``champion``.
     """
 
     arm: str
     served: ServedModel
     shadow: ServedModel | None = None
+    named: str = ""
 
 
 class RoutingPolicy(Protocol):

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,7 @@ import pandas as pd
 from mloop.client import Client
 from mloop.errors import Conflict, MloopError, NotFound, NotReady
 from mloop.modelio.loaded import LoadedModel
-from mloop.modelio.outputs import Outputs, predict_outputs, split_outputs
+from mloop.modelio.outputs import Outputs, Predictor, split_outputs
 from mloop.modelio.signature import Signature
 from mloop.serving.batching import MicroBatcher
 from mloop.serving.config import ServeConfig
@@ -46,12 +47,17 @@ class ServedModel:
         """The model's input signature."""
         return self.model.signature
 
+    @cached_property
+    def predictor(self) -> Predictor:
+        """The estimator's outputs per frame, with its classes looked up once."""
+        return Predictor(self.model.estimator)
+
     async def infer(self, frame: pd.DataFrame, tag: Any = None) -> Outputs:
         """Predict a validated frame, batched with concurrent requests when batching is on."""
         if self.batcher is not None:
             result: Outputs = await self.batcher.submit(frame, tag)
             return result
-        return predict_outputs(self.model.estimator, frame)
+        return self.predictor(frame)
 
     def close(self) -> None:
         """Release the batcher's task and thread."""
@@ -75,10 +81,9 @@ def serve_model(
     """
     served = ServedModel(model, arm)
     if config.batching:
-        estimator = model.estimator
         hook = None if on_batch is None else lambda m, o, tags: on_batch(served, m, o, tags)
         served.batcher = MicroBatcher(
-            lambda frame: predict_outputs(estimator, frame),
+            served.predictor,
             split_outputs,
             max_rows=config.batch_max_rows,
             max_wait_ms=config.batch_max_wait_ms,

@@ -315,6 +315,25 @@ def test_datetimes_are_parsed_from_iso_8601():
         assert "(row 1)" in error.message
 
 
+def test_frames_share_one_column_index_and_equal_frames_keyed_by_name(train, signature):
+    dated = {**signature, "inputs": [*signature["inputs"], {"name": "at", "kind": "datetime"}]}
+    untyped = {**signature, "inputs": [*signature["inputs"], {"name": "note"}]}
+    frames = []
+    for schema, extra in ((dated, {"at": "2024-03-01T10:30:00"}), (untyped, {"note": "hi"})):
+        for records in (good_records(), good_records()[1:]):
+            first, second = (
+                frame_from_records([{**r, **extra} for r in records], schema, max_rows=LIMIT)
+                for _ in range(2)
+            )
+            assert first.columns is second.columns
+            frames.append(first)
+    for frame in frames:
+        by_name = pd.DataFrame({name: frame[name] for name in frame.columns}, copy=False)
+        pd.testing.assert_frame_equal(frame, by_name, check_exact=True)
+        assert frame.columns.dtype == by_name.columns.dtype
+        assert [b.dtype for b in frame._mgr.blocks] == [b.dtype for b in by_name._mgr.blocks]
+
+
 # --- no signature ---
 
 

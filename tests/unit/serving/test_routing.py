@@ -158,6 +158,29 @@ def test_a_rollout_routes_units_as_assign_does_whatever_order_the_weights_come_i
     assert {routing.choose(RequestContext("r", unit)).arm for unit in units} == {"champion"}
 
 
-def _rollout(weights: dict[str, float]) -> Rollout:
-    policy = make_policy("ab")
+@pytest.mark.parametrize("mode", ["ab", "shadow"])
+def test_during_a_rollout_the_champion_answers_as_champion_and_keeps_its_arm(
+    slots: ModelSlots, train: pd.DataFrame, signature: Signature, mode: str
+) -> None:
+    routing = RolloutRouting(slots, ServeConfig("models:/churn@champion", batching=False))
+    slots[""].put(loaded_model(train, signature, 1))
+    routing.challenger = ModelSlot(slots.client, CONFIG, "challenger", "models:/churn/2")
+    routing.challenger.put(loaded_model(train, signature, 2))
+    units = [f"customer-{i}" for i in range(200)]
+    before = [routing.choose(RequestContext("r", unit)) for unit in units]
+    assert {(r.arm, r.named) for r in before} == {("", "")}
+    routing.follow(_rollout(shares(0.5), mode))
+    during = [routing.choose(RequestContext("r", unit)) for unit in units]
+    champions = [r for r in during if r.served.version == 1]
+    assert champions and {(r.arm, r.named) for r in champions} == {("", "champion")}
+    if mode == "shadow":
+        assert len(champions) == len(units) and all(r.shadow is not None for r in champions)
+    else:
+        assert {(r.arm, r.named) for r in during if r.served.version == 2} == {("challenger", "")}
+    routing.follow(None)
+    assert [routing.choose(RequestContext("r", unit)) for unit in units] == before
+
+
+def _rollout(weights: dict[str, float], mode: str = "ab") -> Rollout:
+    policy = make_policy(mode)
     return Rollout(1, "churn", 1, 2, policy, "salt", RolloutState.RUNNING, 0, weights, 0, 0, 0)
