@@ -88,10 +88,10 @@ def input_files(pattern: str, field: str = "input") -> list[Path]:
 
 
 def output_folder(path: Path | None, sources: list[Path], field: str = "output") -> Path:
-    """The folder the predictions of several files go to, created if only it is missing.
+    """The existing folder the predictions of several files go to (nothing is created).
 
-    Raises InvalidInput when no folder is given, its parent does not exist, it is a file, two
-    inputs share a name, or an output would overwrite an input.
+    Raises InvalidInput when no folder is given, it does not exist or is a file, two inputs
+    share a name, or an output would overwrite an input.
     """
     if path is None:
         raise InvalidInput(
@@ -100,8 +100,8 @@ def output_folder(path: Path | None, sources: list[Path], field: str = "output")
         )
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"{field} {str(path)!r} is a file, not a folder", field=field)
-    if not path.parent.is_dir():
-        raise InvalidInput(f"output folder {str(path.parent)!r} does not exist", field=field)
+    if not path.is_dir():
+        raise InvalidInput(f"output folder {str(path)!r} does not exist", field=field)
     names = [source.name for source in sources]
     twice = next((name for name in names if names.count(name) > 1), None)
     if twice is not None:
@@ -114,7 +114,6 @@ def output_folder(path: Path | None, sources: list[Path], field: str = "output")
         raise InvalidInput(
             f"output {str(path / clash)!r} is an input file: choose another folder", field=field
         )
-    path.mkdir(exist_ok=True)
     return path
 
 
