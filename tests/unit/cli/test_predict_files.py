@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mloop.cli import main
-from tests.unit.cli.home import MODEL, Home, cli
+from tests.unit.cli.home import MODEL, Home, cli, mloop_main
 from tests.unit.cli.test_main import assert_one_error_line
 
 pytestmark = pytest.mark.timeout(300)
@@ -111,3 +111,17 @@ def test_a_mistake_with_many_files_is_one_line_and_exit_code_2(
     _fails(shared_home, monkeypatch, capsys, argv, expected.replace("{tmp}", str(tmp_path)))
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
+
+def test_a_failing_file_on_a_local_dask_cluster_is_one_line(
+    shared_home: Home, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    outputs.mkdir()
+    (inputs / "a.csv").write_text("tenure,spend\n1,2\n3,4\n")
+    (inputs / "b.csv").write_text("tenure,spend\n1,2\n3,lots\n")
+    done = mloop_main(shared_home.path, "predict", "-i", str(inputs), "-m", CHAMPION, "-o",
+                      str(outputs), "--executor", "dask")  # fmt: skip
+    assert_one_error_line(done.returncode, done.stdout, done.stderr, "'lots' is not a number")
+    assert "b.csv line 3" in done.stderr and list(outputs.iterdir()) == []
