@@ -131,15 +131,22 @@ def reading(path: Path) -> Iterator[None]:
         raise InvalidInput(f"{path} cannot be read: {reason}", field=str(path)) from exc
 
 
-def read_frame(path: Path, field: str) -> pd.DataFrame:
+def read_frame(path: Path, field: str, *, csv_as_text: bool = False) -> pd.DataFrame:
     """The whole of a .csv or .parquet file as a DataFrame.
 
+    With ``csv_as_text`` a CSV's cells stay the text they are (an empty cell is ``""``), for a
+    model's signature to type them (``mloop.modelio.text``); otherwise pandas guesses types.
     Raises NotFound for a missing file and InvalidInput for another suffix, an empty or
     malformed file, or one without rows.
     """
     check_input(path, field)
     with reading(path):
-        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+        if path.suffix.lower() != ".csv":
+            frame = pd.read_parquet(path)
+        elif csv_as_text:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+        else:
+            frame = pd.read_csv(path)
     if frame.empty:
         raise InvalidInput(f"{path} has no rows", field=field)
     return frame
