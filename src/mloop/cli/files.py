@@ -88,10 +88,10 @@ def input_files(pattern: str, field: str = "input") -> list[Path]:
 
 
 def output_folder(path: Path | None, sources: list[Path], field: str = "output") -> Path:
-    """The folder the predictions of several files go to, created if only it is missing.
+    """The existing folder the predictions of several files go to (nothing is created).
 
-    Raises InvalidInput when no folder is given, its parent does not exist, it is a file, two
-    inputs share a name, or an output would overwrite an input.
+    Raises InvalidInput when no folder is given, it does not exist or is a file, two inputs
+    share a name, or an output would overwrite an input.
     """
     if path is None:
         raise InvalidInput(
@@ -100,8 +100,8 @@ def output_folder(path: Path | None, sources: list[Path], field: str = "output")
         )
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"{field} {str(path)!r} is a file, not a folder", field=field)
-    if not path.parent.is_dir():
-        raise InvalidInput(f"output folder {str(path.parent)!r} does not exist", field=field)
+    if not path.is_dir():
+        raise InvalidInput(f"output folder {str(path)!r} does not exist", field=field)
     names = [source.name for source in sources]
     twice = next((name for name in names if names.count(name) > 1), None)
     if twice is not None:
@@ -114,7 +114,6 @@ def output_folder(path: Path | None, sources: list[Path], field: str = "output")
         raise InvalidInput(
             f"output {str(path / clash)!r} is an input file: choose another folder", field=field
         )
-    path.mkdir(exist_ok=True)
     return path
 
 
@@ -132,15 +131,22 @@ def reading(path: Path) -> Iterator[None]:
         raise InvalidInput(f"{path} cannot be read: {reason}", field=str(path)) from exc
 
 
-def read_frame(path: Path, field: str) -> pd.DataFrame:
+def read_frame(path: Path, field: str, *, csv_as_text: bool = False) -> pd.DataFrame:
     """The whole of a .csv or .parquet file as a DataFrame.
 
+    With ``csv_as_text`` a CSV's cells stay the text they are (an empty cell is ``""``), for a
+    model's signature to type them (``mloop.modelio.text``); otherwise pandas guesses types.
     Raises NotFound for a missing file and InvalidInput for another suffix, an empty or
     malformed file, or one without rows.
     """
     check_input(path, field)
     with reading(path):
-        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+        if path.suffix.lower() != ".csv":
+            frame = pd.read_parquet(path)
+        elif csv_as_text:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+        else:
+            frame = pd.read_csv(path)
     if frame.empty:
         raise InvalidInput(f"{path} has no rows", field=field)
     return frame

@@ -207,24 +207,51 @@ def models_evaluate(
     label_column: Annotated[str, typer.Option(help="The column holding true labels.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Score versions on one labelled dataset: each metric with its 95% interval."""
+    """Score versions on one labelled dataset: each metric with its 95% interval.
+
+    Rows without a label are left out and counted.
+    """
     from mloop.cli.files import read_frame
     from mloop.cli.progress import working
     from mloop.retraining import evaluate_versions
 
-    try:
-        numbers = [int(v) for v in versions.split(",") if v.strip()]
-    except ValueError as exc:
-        raise InvalidInput(
-            f"--versions {versions!r}: give numbers like 1,2,3", field="versions"
-        ) from exc
-    frame = read_frame(data, "data")
+    numbers = version_list(versions)
+    frame = read_frame(data, "data", csv_as_text=True)
     if label_column not in frame:
-        raise InvalidInput(f"{data} has no column {label_column!r}", field="label_column")
+        listed = ", ".join(map(str, frame.columns[:10])) + (", ..." if frame.shape[1] > 10 else "")
+        raise InvalidInput(
+            f"--label-column: {data} has no column {label_column!r}; its columns: {listed}",
+            field="label_column",
+        )
     labels = frame.pop(label_column)
     with working(f"scoring {len(numbers)} versions of {name} on {len(frame)} rows"):
         rows = evaluate_versions(client(ctx), name, numbers, frame, labels)
-    emit(rows, as_json, f"{name} on {data.name} ({len(frame)} rows)")
+    scored, left_out = rows[0]["scored_rows"], rows[0]["unlabelled_rows"]
+    title = f"{name} on {data.name} ({scored} labelled rows)"
+    if as_json:
+        emit(rows, as_json, title)
+        return
+    counted = ("scored_rows", "unlabelled_rows")
+    emit([{k: v for k, v in row.items() if k not in counted} for row in rows], False, title)
+    say(f"scored {scored} rows; left out {left_out} without a label in {label_column!r}")
+
+
+def version_list(text: str) -> list[int]:
+    """The versions of ``--versions`` ("1,2,3"), in order, each once.
+
+    Raises InvalidInput (field ``versions``) naming an entry that is not a version number.
+    """
+    numbers: list[int] = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry.isdigit() or int(entry) < 1:
+            shown = repr(entry) if entry else "an empty entry"
+            raise InvalidInput(
+                f"--versions {text!r}: {shown} is not a version number; give numbers like 1,2,3",
+                field="versions",
+            )
+        if int(entry) not in numbers:
+            numbers.append(int(entry))
+    return numbers
 
 
 @store_app.command("upgrade")

@@ -6,6 +6,7 @@ order, calling ``progress`` after each finished item. Dask is imported only here
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -73,6 +74,7 @@ class DaskExecutor:
             processes=True,
             dashboard_address=None,
             host="127.0.0.1",
+            silence_logs=logging.CRITICAL,
         )
         with cluster, distributed.Client(cluster) as client:
             return _gather(client, distributed, task, items, progress)

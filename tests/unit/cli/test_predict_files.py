@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mloop.cli import main
-from tests.unit.cli.home import MODEL, Home, cli
+from tests.unit.cli.home import MODEL, Home, cli, mloop_main
 from tests.unit.cli.test_main import assert_one_error_line
 
 pytestmark = pytest.mark.timeout(300)
@@ -45,6 +45,8 @@ def test_local_and_dask_executors_write_the_same_predictions(
 ) -> None:
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     local, dask = tmp_path / "local", tmp_path / "dask"
+    local.mkdir()
+    dask.mkdir()
     pattern = f"{scores}/*.parquet"
     done = cli(shared_home, "predict", "-i", pattern, "-m", CHAMPION, "-o", str(local))
     assert f"{scores / 'part2.parquet'} -> {local / 'part2.parquet'}: 300 rows" in done.stdout
@@ -73,6 +75,7 @@ def test_a_file_that_fails_leaves_no_predictions_behind(
 ) -> None:
     inputs, outputs = tmp_path / "in", tmp_path / "out"
     inputs.mkdir()
+    outputs.mkdir()
     pd.DataFrame({"tenure": [1.0, 2.0], "spend": [3.0, 4.0]}).to_parquet(inputs / "a.parquet")
     pd.DataFrame({"tenure": [1.0], "spend": ["lots"]}).to_parquet(inputs / "b.parquet")
     _fails(shared_home, monkeypatch, capsys, ["-i", str(inputs), "-o", str(outputs)], "spend")
@@ -89,6 +92,10 @@ def test_a_file_that_fails_leaves_no_predictions_behind(
         (("-i", "{scores}", "-o", "{scores}"), "input file"),
         (("-i", "{scores}", "-o", "{tmp}/out", "--executor", "ray"), "ray"),
         (("-i", "{scores}", "-o", "{tmp}/out", "--dask-address", "tcp://x:1"), "--executor dask"),
+        (("-i", "{scores}/*.parquet", "-o", "{tmp}/out"), "output folder '{tmp}/out' does not"),
+        (("-i", "{scores}/*.parquet", "-o", "{tmp}/out/"), "output folder '{tmp}/out' does not"),
+        (("-i", "{scores}", "-o", "{tmp}/out", "--executor", "dask"), "does not exist"),
+        (("-i", "{scores}/part0.parquet", "-o", "{tmp}/out/p.parquet"), "does not exist"),
     ],
 )
 def test_a_mistake_with_many_files_is_one_line_and_exit_code_2(
@@ -101,5 +108,20 @@ def test_a_mistake_with_many_files_is_one_line_and_exit_code_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = [a.replace("{scores}", str(scores)).replace("{tmp}", str(tmp_path)) for a in args]
-    _fails(shared_home, monkeypatch, capsys, argv, expected)
+    _fails(shared_home, monkeypatch, capsys, argv, expected.replace("{tmp}", str(tmp_path)))
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_failing_file_on_a_local_dask_cluster_is_one_line(
+    shared_home: Home, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    outputs.mkdir()
+    (inputs / "a.csv").write_text("tenure,spend\n1,2\n3,4\n")
+    (inputs / "b.csv").write_text("tenure,spend\n1,2\n3,lots\n")
+    done = mloop_main(shared_home.path, "predict", "-i", str(inputs), "-m", CHAMPION, "-o",
+                      str(outputs), "--executor", "dask")  # fmt: skip
+    assert_one_error_line(done.returncode, done.stdout, done.stderr, "'lots' is not a number")
+    assert "b.csv line 3" in done.stderr and list(outputs.iterdir()) == []
