@@ -13,7 +13,7 @@ from mloop.errors import InvalidInput, NotFound
 from mloop.retraining import assemble, plan_retraining, retrain
 from mloop.scenario import TARGET
 
-from .conftest import Scenario, policy
+from .conftest import Scenario, log_traffic, policy
 
 
 def _kinds(client: mloop.Client) -> list[str]:
@@ -41,8 +41,8 @@ def test_new_labels_retrain_and_a_better_challenger_is_promoted(scenario: Scenar
     assert run.metrics["holdout.f1.champion"] == gate["champion"]
     assert run.metrics["holdout.accuracy"] == gate["guardrails"]["accuracy"]["challenger"]
     names = {d.name for d in client.list_datasets(run.id)}
-    assert names == {"retraining.train", "retraining.holdout"}
-    train, target = client.tracking.load_dataset(run.id, "retraining.train")
+    assert names == {"train", "retraining.holdout"}
+    train, target = client.tracking.load_dataset(run.id, "train")
     assert len(train) == 1500 + 840 and target.name == TARGET
     assert client.registry.alias_history("churn", "champion")[-1].reason.startswith("retraining:")
 
@@ -57,6 +57,24 @@ def test_a_passing_challenger_can_be_handed_to_a_canary(scenario: Scenario) -> N
     assert (rollout.champion, rollout.challenger) == (1, 2)
     assert rollout.policy.mode == "canary" and rollout.weights["challenger"] == 0.05
     assert _kinds(client) == ["triggered", "trained", "canary"]
+
+
+def test_a_promoted_challenger_hands_its_training_set_to_the_next_generation(
+    scenario: Scenario,
+) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy())
+    first = retrain(client, "churn")
+    assert first.kind is DecisionKind.PROMOTED, first.reason
+    second_champion = client.load_model("models:/churn@champion").estimator
+    log_traffic(client, second_champion, 600, downturn=1.0, seed=12, version=2)
+    retrain(client, "churn", force=True)
+    trained = [d for d in client.retraining.decisions("churn") if d.kind is DecisionKind.TRAINED]
+    assert [d.champion_version for d in trained] == [1, 2]
+    assert "(1500 from the champion's data, 840 from production)" in trained[0].reason
+    assert "(2340 from the champion's data" in trained[1].reason
+    run = client.get_run(trained[1].run_id or "")
+    assert run.tags["mloop.retraining.notes"] == ""
 
 
 def test_a_worse_challenger_is_rejected_and_stays_unaliased(scenario: Scenario) -> None:
