@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mloop.client import Client
-from mloop.entities import AlertSighting, Decision, DecisionKind, RetrainingPolicy, Severity
-from mloop.errors import InvalidInput
+from mloop.entities import (
+    AlertSighting,
+    Decision,
+    DecisionKind,
+    RetrainingPolicy,
+    Rollout,
+    Severity,
+)
+from mloop.errors import Conflict, InvalidInput
 from mloop.retraining.challenger import Challenger, train_challenger
 from mloop.retraining.executors import Progress
 from mloop.retraining.gate import gate_metrics, gate_reason, judge, shadow_replay
@@ -49,6 +56,8 @@ def plan_retraining(
 ) -> Plan:
     """What ``retrain`` would do now, without doing it (nothing is written).
 
+    A retraining waits (``skip``) while a rollout of the model runs, even when forced: a
+    challenger trained then could neither start its canary nor move the alias safely.
     Raises NotFound when the model has no policy or its alias names no version.
     """
     moment = time.time() if now is None else now
@@ -60,10 +69,17 @@ def plan_retraining(
         fired = [Fired("manual", "forced by the caller"), *fired]
     if not fired:
         return Plan(policy.model, champion, [], "skip", "no trigger fired")
+    running = client.rollouts.running(policy.model)
+    if running is not None:
+        return Plan(policy.model, champion, fired, "skip", _rollout_waits(running))
     blocked = None if force else held_back(policy, decisions, moment)
     if blocked is not None:
         return Plan(policy.model, champion, fired, "skip", blocked)
     return Plan(policy.model, champion, fired, "retrain", "; ".join(f.reason for f in fired))
+
+
+def _rollout_waits(rollout: Rollout) -> str:
+    return f"rollout {rollout.id} of {rollout.model} is running; retraining waits until it ends"
 
 
 def _holder() -> str:
@@ -80,9 +96,10 @@ def retrain(
 ) -> Decision:
     """Retrain ``model`` if its policy says so (or ``force``); return the last decision made.
 
-    The decision is ``skipped`` (no trigger, cool-down, frequency, the lock is taken, too few
-    labelled rows), ``promoted``, ``rejected`` or ``failed``. Raises NotFound when the model
-    has no policy or no champion, InvalidInput for a recipe that cannot be imported.
+    The decision is ``skipped`` (no trigger, a running rollout, cool-down, frequency, the lock
+    is taken, too few labelled rows), ``promoted``, ``canary``, ``rejected`` or ``failed``.
+    Raises NotFound when the model has no policy or no champion, InvalidInput for a recipe
+    that cannot be imported.
     """
     plan = plan_retraining(client, model, force=force, now=now)
     trigger = ",".join(f.name for f in plan.fired)
@@ -170,11 +187,29 @@ def _judge(
 def _promote(
     client: Client, policy: RetrainingPolicy, trained: Decision, report: dict[str, Any], reason: str
 ) -> Decision:
+    """The decision a passed gate ends in: ``canary`` or ``promoted``; ``failed`` (the
+    challenger stays registered without an alias) when a rollout of the model started
+    while it trained, so neither a canary nor an alias move may happen now."""
     version = int(trained.challenger_version or 0)
+    running = client.rollouts.running(policy.model)
+    if running is not None:
+        return _unaliased(client, trained, report, reason, _rollout_waits(running))
     if policy.on_pass == "canary":
         canary = canary_policy(policy)
-        client.rollouts.start(policy.model, version, canary, reason=f"retraining: {reason}")
+        try:
+            client.rollouts.start(policy.model, version, canary, reason=f"retraining: {reason}")
+        except Conflict as exc:
+            return _unaliased(client, trained, report, reason, str(exc))
         how = f"{reason}; a canary of v{version} started (steps {list(canary.steps)})"
         return client.retraining.record(_with(trained, DecisionKind.CANARY, how, gate=report))
     client.registry.set_alias(policy.model, policy.alias, version, reason=f"retraining: {reason}")
     return client.retraining.record(_with(trained, DecisionKind.PROMOTED, reason, gate=report))
+
+
+def _unaliased(
+    client: Client, trained: Decision, report: dict[str, Any], reason: str, why: str
+) -> Decision:
+    """The ``failed`` decision of a passed challenger that may not go further, recorded."""
+    version = trained.challenger_version
+    told = f"{reason}, but v{version} stays registered without an alias: {why}"
+    return client.retraining.record(_with(trained, DecisionKind.FAILED, told, gate=report))

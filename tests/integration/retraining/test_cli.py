@@ -103,3 +103,20 @@ def test_a_recipe_not_importable_here_is_stored_with_a_warning(sqlite_url: str) 
         client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET
     )
     assert "warning" not in quiet.stdout
+
+
+def test_retrain_during_a_rollout_waits_for_it_and_says_which(sqlite_url: str) -> None:
+    client = mloop.Client(sqlite_url)
+    train_champion(client, rows=300)
+    client.register_model(client.get_model_version("churn", 1).run_id, "churn")
+    _cli(client, "rollout", "start", "churn", "--challenger", "2", "--mode", "canary")
+    _cli(client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET,
+         "--on-pass", "canary")  # fmt: skip
+    rollout = client.rollouts.running("churn")
+    assert rollout is not None
+    waits = f"rollout {rollout.id} of churn is running; retraining waits until it ends"
+    plan = _json(client, "retrain", "churn", "--force", "--dry-run")
+    assert (plan["action"], plan["reason"]) == ("skip", waits)
+    decision = _json(client, "retrain", "churn", "--force")
+    assert (decision["kind"], decision["reason"]) == ("skipped", waits)
+    assert [v.version for v in client.list_model_versions("churn")] == [2, 1]

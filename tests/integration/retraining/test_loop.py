@@ -59,6 +59,47 @@ def test_a_passing_challenger_can_be_handed_to_a_canary(scenario: Scenario) -> N
     assert _kinds(client) == ["triggered", "trained", "canary"]
 
 
+def test_a_running_rollout_holds_every_retraining_back_even_a_forced_one(
+    scenario: Scenario,
+) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy(on_pass="canary"))
+    assert retrain(client, "churn").kind is DecisionKind.CANARY
+    rollout = client.rollouts.latest("churn")
+    waits = f"rollout {rollout.id} of churn is running; retraining waits until it ends"
+    plan = plan_retraining(client, "churn", force=True)
+    assert (plan.action, plan.reason) == ("skip", waits)
+    for on_pass in ("canary", "promote"):
+        client.set_retraining_policy(policy(on_pass=on_pass))
+        decision = retrain(client, "churn", force=True)
+        assert (decision.kind, decision.reason) == (DecisionKind.SKIPPED, waits)
+    assert [v.version for v in client.list_model_versions("churn")] == [2, 1]
+    assert client.get_alias("churn", "champion") == 1
+    assert client.rollouts.running("churn") == rollout
+    client.rollouts.stop("churn", reason="enough")
+    assert plan_retraining(client, "churn", force=True).action == "retrain"
+
+
+def test_a_rollout_started_while_the_challenger_trained_ends_in_a_failed_decision(
+    scenario: Scenario,
+) -> None:
+    client = scenario.client
+    rival = client.register_model(client.get_model_version("churn", 1).run_id, "churn").version
+    params = {"model": "logistic_regression", "max_iter": 500, "rival": rival,
+              "store_url": client.store_url, "artifacts_url": client.artifacts_url}  # fmt: skip
+    recipe = "tests.integration.retraining.recipes:starts_a_rollout"
+    client.set_retraining_policy(policy(on_pass="canary", recipe=recipe, params=params))
+    decision = retrain(client, "churn", force=True)
+    assert decision.kind is DecisionKind.FAILED, decision.reason
+    assert decision.reason.startswith("gate passed") and decision.gate["passed"]
+    assert "v3 stays registered without an alias" in decision.reason
+    assert "is running; retraining waits until it ends" in decision.reason
+    assert _kinds(client) == ["triggered", "trained", "failed"]
+    assert client.get_model_version("churn", 3).aliases == ()
+    assert client.rollouts.running("churn").challenger == rival  # type: ignore[union-attr]
+    assert client.get_alias("churn", "champion") == 1
+
+
 def test_a_promoted_challenger_hands_its_training_set_to_the_next_generation(
     scenario: Scenario,
 ) -> None:
