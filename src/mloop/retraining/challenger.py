@@ -127,7 +127,9 @@ def train_challenger(
     ``policy.dataset``, so a promoted challenger hands it on as the next champion's data),
     the holdout (``retraining.holdout``), the model and tags naming the champion, policy
     recipe and trigger. Raises RecipeError
-    (with ``run_id``) after marking the run FAILED with the error when the recipe fails.
+    (with ``run_id``) after marking the run FAILED with the error when the recipe fails; any
+    other error (an executor that cannot run, an interruption) also marks the run FAILED with
+    the error in its ``mloop.error`` tag before it propagates.
     """
     tags = {
         "mloop.retraining.model": policy.model,
@@ -144,7 +146,8 @@ def train_challenger(
         client.tracking.set_tags(run_id, {"mloop.error": str(exc)})
         client.tracking.end_run(run_id, "FAILED")
         raise RecipeError(str(exc), run_id) from exc.__cause__
-    except BaseException:
+    except BaseException as exc:
+        client.tracking.set_tags(run_id, {"mloop.error": str(exc) or type(exc).__name__})
         client.tracking.end_run(run_id, "FAILED")
         raise
     client.tracking.log_params(run_id, {k: _text(v) for k, v in params.items()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -153,6 +154,44 @@ def test_a_recipe_that_cannot_be_imported_is_refused_and_audited(scenario: Scena
     assert _kinds(client) == ["triggered", "failed"]
     assert len(client.monitoring.alerts(model="churn", rule="retraining.failed")) == 1
     assert client.get_alias("churn", "champion") == 1
+
+
+SWEEP = ({"C": 0.5}, {"C": 2.0})
+
+
+def _failed_without_a_challenger(client: mloop.Client, said: str) -> None:
+    decisions = client.retraining.decisions("churn")
+    assert [d.kind.value for d in decisions] == ["triggered", "failed"]
+    assert said in decisions[-1].reason
+    alerts = client.monitoring.alerts(model="churn", rule="retraining.failed")
+    assert len(alerts) == 1 and said in alerts[0].message
+    run = client.get_run(client.search_runs("retraining")[0].id)
+    assert run.status is RunStatus.FAILED and said in run.tags["mloop.error"]
+    assert [v.version for v in client.list_model_versions("churn")] == [1]
+
+
+def test_a_dask_scheduler_nobody_answers_at_fails_the_retraining_in_one_clear_error(
+    scenario: Scenario,
+) -> None:
+    client = scenario.client
+    address = "tcp://127.0.0.1:1"
+    chosen = policy(executor="dask", dask_address=address, candidates=SWEEP)
+    client.set_retraining_policy(chosen)
+    with pytest.raises(InvalidInput, match=f"Dask scheduler at {address} cannot be reached") as e:
+        retrain(client, "churn", force=True)
+    assert e.value.field == "dask_address"
+    _failed_without_a_challenger(client, address)
+
+
+def test_a_missing_dask_extra_fails_the_retraining_and_says_so(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy(executor="dask", candidates=SWEEP))
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what an absent package imports as
+    with pytest.raises(InvalidInput, match="the dask extra"):
+        retrain(client, "churn", force=True)
+    _failed_without_a_challenger(client, "pip install 'mloop[dask]'")
 
 
 def test_a_policy_for_a_model_nobody_registered_is_refused(scenario: Scenario) -> None:
