@@ -8,10 +8,7 @@ an alert and leaves the champion untouched; an interruption records its ``failed
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +25,7 @@ from mloop.errors import Conflict, MloopError
 from mloop.retraining.challenger import Challenger, train_challenger
 from mloop.retraining.executors import Progress
 from mloop.retraining.gate import gate_metrics, gate_reason, judge, shadow_replay
+from mloop.retraining.lease import LockLease
 from mloop.retraining.recipe import RecipeError
 from mloop.retraining.training_set import TrainingSet, assemble
 from mloop.retraining.triggers import Fired, fired_triggers, held_back
@@ -86,10 +84,6 @@ def _rollout_waits(rollout: Rollout) -> str:
     return f"rollout {rollout.id} of {rollout.model} is running; retraining waits until it ends"
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def retrain(
     client: Client,
     model: str,
@@ -102,10 +96,12 @@ def retrain(
 
     The decision is ``skipped`` (no trigger, a running rollout, cool-down, frequency, the lock
     is taken, too few labelled rows), ``promoted``, ``canary``, ``rejected`` or ``failed``.
-    A retraining that raises, or is interrupted (Ctrl-C), first records its ``failed``
-    decision, so the history never ends at ``triggered`` or ``trained``. Raises NotFound when
-    the model has no policy or no champion, InvalidInput for a recipe that cannot be imported
-    or a Dask scheduler that cannot be reached (field ``dask_address``).
+    The lock is held on a short lease its heartbeat renews (see ``LockLease``), so a killed
+    retraining frees it within a lease. A retraining that raises, or is interrupted (Ctrl-C),
+    first records its ``failed`` decision, so the history never ends at ``triggered`` or
+    ``trained``. Raises NotFound when the model has no policy or no champion, InvalidInput for
+    a recipe that cannot be imported or a Dask scheduler that cannot be reached (field
+    ``dask_address``).
     """
     plan = plan_retraining(client, model, force=force, now=now)
     trigger = ",".join(f.name for f in plan.fired)
@@ -115,8 +111,8 @@ def retrain(
     if plan.action == "skip":
         return client.retraining.record(base) if plan.fired else base
     policy = client.retraining.policy(model)
-    holder = _holder()
-    if not client.retraining.acquire_lock(policy.model, holder, policy.lock_seconds):
+    lock = LockLease(client.retraining, policy.model, longest=policy.lock_seconds)
+    if not lock.acquire():
         reason = f"another retraining of {policy.model} holds the lock"
         return client.retraining.record(_with(base, DecisionKind.SKIPPED, reason))
     try:
@@ -127,7 +123,7 @@ def retrain(
             _ended_by(client, policy, trail[-1], exc)
             raise
     finally:
-        client.retraining.release_lock(policy.model, holder)
+        lock.release()
 
 
 def _with(decision: Decision, kind: DecisionKind, reason: str, **changes: Any) -> Decision:

@@ -90,6 +90,21 @@ def _training(client: mloop.Client, go: Path, lease: float = 60.0) -> subprocess
     return process
 
 
+def test_a_live_retraining_renews_its_lease_and_a_killed_one_frees_the_lock_within_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    client = _ready(sqlite_url, sleep=60.0)
+    process = _training(client, tmp_path / "go", lease=2.0)
+    time.sleep(5.0)  # two leases and more: only the heartbeat keeps the lock
+    assert not client.retraining.acquire_lock("churn", "someone-else", 5)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    killed = time.monotonic()
+    while not client.retraining.acquire_lock("churn", "someone-else", 5):
+        assert time.monotonic() - killed < 4.0, "the dead holder's lock outlived its lease"
+        time.sleep(0.1)
+
+
 def test_an_interrupted_retraining_records_its_failure_and_gives_the_lock_back(
     sqlite_url: str, tmp_path: Path
 ) -> None:
