@@ -126,10 +126,10 @@ def train_challenger(
     The run keeps the params, the assembled train set (stored and fingerprinted under
     ``policy.dataset``, so a promoted challenger hands it on as the next champion's data),
     the holdout (``retraining.holdout``), the model and tags naming the champion, policy
-    recipe and trigger. Raises RecipeError
-    (with ``run_id``) after marking the run FAILED with the error when the recipe fails; any
-    other error (an executor that cannot run, an interruption) also marks the run FAILED with
-    the error in its ``mloop.error`` tag before it propagates.
+    recipe and trigger. Raises RecipeError (with ``run_id``) after marking the run FAILED
+    with the error when the recipe fails; any other error (an executor that cannot run, an
+    interruption) also marks the run FAILED, with the error in its ``mloop.error`` tag,
+    before it propagates.
     """
     tags = {
         "mloop.retraining.model": policy.model,
