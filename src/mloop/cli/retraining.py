@@ -83,8 +83,10 @@ def policy_set(
     holdout: Annotated[float, Opt(help="Share of the newest labelled rows for the gate.")] = 0.3,
     half_life: Annotated[float | None, Opt(help="Weight recent rows (seconds).")] = None,
     max_rows: Annotated[int, Opt(help="Cap on training rows.")] = 1_000_000,
-    cooldown: Annotated[float, Opt(help="Seconds between retrainings.")] = 3600.0,
-    max_per_day: Annotated[int, Opt(help="Retrainings per 24 h at most.")] = 4,
+    cooldown: Annotated[
+        float, Opt(help="Seconds after a challenger trains before the next.")
+    ] = 3600.0,
+    max_per_day: Annotated[int, Opt(help="Challengers trained per 24 h at most.")] = 4,
     gate_metric: Annotated[str, Opt(help="The gate's primary metric.")] = "f1",
     gate_test: Annotated[str, Opt(help="bootstrap or mcnemar.")] = "bootstrap",
     margin: Annotated[float, Opt(help="Improvement the challenger must show.")] = 0.0,

@@ -15,6 +15,7 @@ from mloop.retraining.executors import Progress, executor_for
 from mloop.retraining.gate import positive_class, scored
 from mloop.retraining.recipe import CandidateJob, RecipeError, fit_candidate
 from mloop.retraining.training_set import TrainingSet
+from mloop.services.retraining_policy import CHALLENGER_DATASETS
 from mloop.stats.paired import LOWER_IS_BETTER, metric_values
 
 EXPERIMENT = "retraining"
@@ -102,11 +103,14 @@ def _text(value: Any) -> str:
 
 
 def _log_data(client: Client, run_id: str, policy: RetrainingPolicy, data: TrainingSet) -> None:
-    for name, frame in (("retraining.train", data.train), ("retraining.holdout", data.holdout)):
+    """Store the training set under ``policy.dataset`` (where the next retraining looks for
+    its champion's data) and the holdout as ``retraining.holdout``."""
+    holdout, weights = CHALLENGER_DATASETS
+    for name, frame in ((policy.dataset, data.train), (holdout, data.holdout)):
         features, target = frame.drop(columns=[policy.target]), frame[policy.target]
         client.tracking.log_dataset(run_id, name, features, target, store=True)
     if data.weights is not None:
-        client.tracking.log_dataset(run_id, "retraining.weights", data.weights, store=True)
+        client.tracking.log_dataset(run_id, weights, data.weights, store=True)
 
 
 def train_challenger(
@@ -119,9 +123,13 @@ def train_challenger(
 ) -> Challenger:
     """Train, log and register the challenger of ``champion`` inside one tracked run.
 
-    The run keeps the params, the assembled train and holdout sets (stored, fingerprinted),
-    the model and tags naming the champion, policy recipe and trigger. Raises RecipeError
-    (with ``run_id``) after marking the run FAILED with the error when the recipe fails.
+    The run keeps the params, the assembled train set (stored and fingerprinted under
+    ``policy.dataset``, so a promoted challenger hands it on as the next champion's data),
+    the holdout (``retraining.holdout``), the model and tags naming the champion, policy
+    recipe and trigger. Raises RecipeError (with ``run_id``) after marking the run FAILED
+    with the error when the recipe fails; any other error (an executor that cannot run, an
+    interruption) also marks the run FAILED, with the error in its ``mloop.error`` tag,
+    before it propagates.
     """
     tags = {
         "mloop.retraining.model": policy.model,
@@ -138,7 +146,8 @@ def train_challenger(
         client.tracking.set_tags(run_id, {"mloop.error": str(exc)})
         client.tracking.end_run(run_id, "FAILED")
         raise RecipeError(str(exc), run_id) from exc.__cause__
-    except BaseException:
+    except BaseException as exc:
+        client.tracking.set_tags(run_id, {"mloop.error": str(exc) or type(exc).__name__})
         client.tracking.end_run(run_id, "FAILED")
         raise
     client.tracking.log_params(run_id, {k: _text(v) for k, v in params.items()})

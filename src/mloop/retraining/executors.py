@@ -16,6 +16,7 @@ from mloop.errors import InvalidInput
 from mloop.retraining.recipe import CandidateJob
 
 Progress = Callable[[int], None]
+CONNECT_SECONDS = 10.0
 
 
 class Executor(Protocol):
@@ -55,13 +56,22 @@ class DaskExecutor:
     A local cluster has ``workers`` single-threaded worker processes and lives for one
     ``map``. Its workers are forked from a fresh "forkserver" process that has imported the
     task's module (never from this process, whose threads and connections a fork would copy),
-    so they start without importing numpy, pandas and mloop each and stop at once. Raises
-    InvalidInput when the ``dask`` extra is not installed.
+    so they start without importing numpy, pandas and mloop each and stop at once. A scheduler
+    must answer within ``connect_seconds``. ``map`` raises InvalidInput when the ``dask`` extra
+    is not installed (field ``executor``) or the scheduler cannot be reached (field
+    ``dask_address``).
     """
 
-    def __init__(self, address: str | None = None, *, workers: int = 2) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers: int = 2,
+        connect_seconds: float = CONNECT_SECONDS,
+    ) -> None:
         self.address = address
         self.workers = workers
+        self.connect_seconds = connect_seconds
 
     def map(
         self,
@@ -72,7 +82,7 @@ class DaskExecutor:
         """``[task(item) for item in items]`` on Dask workers, in item order."""
         distributed = _distributed()
         if self.address is not None:
-            with distributed.Client(self.address) as client:
+            with _connect(distributed, self.address, self.connect_seconds) as client:
                 return _gather(client, distributed, task, items, progress)
         with _forked_workers(_modules(task, items)):
             cluster = distributed.LocalCluster(
@@ -114,6 +124,17 @@ def _distributed() -> Any:
             "the dask executor needs the dask extra: pip install 'mloop[dask]'", field="executor"
         ) from exc
     return distributed
+
+
+def _connect(distributed: Any, address: str, seconds: float) -> Any:
+    """A client of the scheduler at ``address``; InvalidInput (field ``dask_address``) when
+    the address is malformed or nothing answers there within ``seconds``."""
+    try:
+        return distributed.Client(address, timeout=seconds)
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"the Dask scheduler at {address} cannot be reached: {exc}", field="dask_address"
+        ) from exc
 
 
 def _gather(

@@ -1,24 +1,31 @@
 """One retraining of a model by its policy: triggers, lock, training set, challenger, gate.
 
-Every step is written to the audit trail; a failure of the user's recipe marks its run
-FAILED, raises an alert and leaves the champion untouched.
+Every step is written to the audit trail; a failure (the user's recipe, an unreachable Dask
+scheduler, any error) marks the challenger's run FAILED, records a ``failed`` decision, raises
+an alert and leaves the champion untouched; an interruption records its ``failed`` decision too.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from mloop.client import Client
-from mloop.entities import AlertSighting, Decision, DecisionKind, RetrainingPolicy, Severity
-from mloop.errors import InvalidInput
+from mloop.entities import (
+    AlertSighting,
+    Decision,
+    DecisionKind,
+    RetrainingPolicy,
+    Rollout,
+    Severity,
+)
+from mloop.errors import Conflict, MloopError
 from mloop.retraining.challenger import Challenger, train_challenger
 from mloop.retraining.executors import Progress
 from mloop.retraining.gate import gate_metrics, gate_reason, judge, shadow_replay
+from mloop.retraining.lease import LockLease
 from mloop.retraining.recipe import RecipeError
 from mloop.retraining.training_set import TrainingSet, assemble
 from mloop.retraining.triggers import Fired, fired_triggers, held_back
@@ -27,6 +34,8 @@ from mloop.uris import ModelUri
 
 MIN_HOLDOUT_ROWS = 30
 FAILED_RULE = "retraining.failed"
+
+logger = logging.getLogger("mloop.retraining")
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ def plan_retraining(
 ) -> Plan:
     """What ``retrain`` would do now, without doing it (nothing is written).
 
+    A retraining waits (``skip``) while a rollout of the model runs, even when forced: a
+    challenger trained then could neither start its canary nor move the alias safely.
     Raises NotFound when the model has no policy or its alias names no version.
     """
     moment = time.time() if now is None else now
@@ -60,14 +71,17 @@ def plan_retraining(
         fired = [Fired("manual", "forced by the caller"), *fired]
     if not fired:
         return Plan(policy.model, champion, [], "skip", "no trigger fired")
+    running = client.rollouts.running(policy.model)
+    if running is not None:
+        return Plan(policy.model, champion, fired, "skip", _rollout_waits(running))
     blocked = None if force else held_back(policy, decisions, moment)
     if blocked is not None:
         return Plan(policy.model, champion, fired, "skip", blocked)
     return Plan(policy.model, champion, fired, "retrain", "; ".join(f.reason for f in fired))
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def _rollout_waits(rollout: Rollout) -> str:
+    return f"rollout {rollout.id} of {rollout.model} is running; retraining waits until it ends"
 
 
 def retrain(
@@ -80,9 +94,14 @@ def retrain(
 ) -> Decision:
     """Retrain ``model`` if its policy says so (or ``force``); return the last decision made.
 
-    The decision is ``skipped`` (no trigger, cool-down, frequency, the lock is taken, too few
-    labelled rows), ``promoted``, ``rejected`` or ``failed``. Raises NotFound when the model
-    has no policy or no champion, InvalidInput for a recipe that cannot be imported.
+    The decision is ``skipped`` (no trigger, a running rollout, cool-down, frequency, the lock
+    is taken, too few labelled rows), ``promoted``, ``canary``, ``rejected`` or ``failed``.
+    The lock is held on a short lease its heartbeat renews (see ``LockLease``), so a killed
+    retraining frees it within a lease. A retraining that raises, or is interrupted (Ctrl-C),
+    first records its ``failed`` decision, so the history never ends at ``triggered`` or
+    ``trained``. Raises NotFound when the model has no policy or no champion, InvalidInput for
+    a recipe that cannot be imported or a Dask scheduler that cannot be reached (field
+    ``dask_address``).
     """
     plan = plan_retraining(client, model, force=force, now=now)
     trigger = ",".join(f.name for f in plan.fired)
@@ -92,15 +111,19 @@ def retrain(
     if plan.action == "skip":
         return client.retraining.record(base) if plan.fired else base
     policy = client.retraining.policy(model)
-    holder = _holder()
-    if not client.retraining.acquire_lock(policy.model, holder, policy.lock_seconds):
+    lock = LockLease(client.retraining, policy.model, longest=policy.lock_seconds)
+    if not lock.acquire():
         reason = f"another retraining of {policy.model} holds the lock"
         return client.retraining.record(_with(base, DecisionKind.SKIPPED, reason))
     try:
-        client.retraining.record(_with(base, DecisionKind.TRIGGERED, plan.reason))
-        return _attempt(client, policy, base, progress)
+        trail = [client.retraining.record(_with(base, DecisionKind.TRIGGERED, plan.reason))]
+        try:
+            return _attempt(client, policy, trail, progress)
+        except BaseException as exc:
+            _ended_by(client, policy, trail[-1], exc)
+            raise
     finally:
-        client.retraining.release_lock(policy.model, holder)
+        lock.release()
 
 
 def _with(decision: Decision, kind: DecisionKind, reason: str, **changes: Any) -> Decision:
@@ -109,8 +132,11 @@ def _with(decision: Decision, kind: DecisionKind, reason: str, **changes: Any) -
 
 
 def _attempt(
-    client: Client, policy: RetrainingPolicy, base: Decision, progress: Progress | None
+    client: Client, policy: RetrainingPolicy, trail: list[Decision], progress: Progress | None
 ) -> Decision:
+    """Assemble, train, judge: the decision it ends in. ``trail`` holds the decisions recorded
+    so far (``triggered``, then ``trained``); a failure is recorded on the newest."""
+    base = trail[0]
     champion = int(base.champion_version or 0)
     data = assemble(client, policy, champion, time.time())
     if len(data.holdout) < MIN_HOLDOUT_ROWS:
@@ -122,30 +148,39 @@ def _attempt(
     try:
         challenger = train_challenger(client, policy, champion, base.trigger, data, progress)
     except RecipeError as exc:
-        return _failed(client, policy, base, exc)
-    except InvalidInput as exc:
-        if exc.field == "recipe":  # audited like a recipe that raised, then told to the caller
-            _failed(client, policy, base, RecipeError(str(exc)))
-        raise
-    return _judge(client, policy, base, data, challenger)
+        reason = f"the recipe failed, the champion keeps serving: {exc}"
+        return _failed(client, policy, _with(base, DecisionKind.FAILED, reason, run_id=exc.run_id))
+    trail.append(client.retraining.record(_trained(base, data, challenger)))
+    return _judge(client, policy, trail[-1], data, challenger)
 
 
-def _failed(client: Client, policy: RetrainingPolicy, base: Decision, exc: RecipeError) -> Decision:
-    run_id = exc.run_id
-    reason = f"the recipe failed, the champion keeps serving: {exc}"
-    sighting = AlertSighting(FAILED_RULE, policy.model, "recipe", Severity.CRITICAL, reason, None)
+def _failed(client: Client, policy: RetrainingPolicy, failed: Decision) -> Decision:
+    """Raise the ``retraining.failed`` alert with the reason of ``failed``; record it."""
+    sighting = AlertSighting(
+        FAILED_RULE, policy.model, "recipe", Severity.CRITICAL, failed.reason, None
+    )
     client.monitoring.raise_alert(sighting)
-    return client.retraining.record(_with(base, DecisionKind.FAILED, reason, run_id=run_id))
+    return client.retraining.record(failed)
 
 
-def _judge(
-    client: Client,
-    policy: RetrainingPolicy,
-    base: Decision,
-    data: TrainingSet,
-    challenger: Challenger,
-) -> Decision:
-    trained = _with(
+def _ended_by(client: Client, policy: RetrainingPolicy, last: Decision, exc: BaseException) -> None:
+    """Record the ``failed`` decision of a retraining ``exc`` ended, after ``last``: an error
+    also raises the alert; an interruption (Ctrl-C, exit) only says so. A store that cannot
+    record it is logged, so ``exc`` still reaches the caller."""
+    try:
+        if isinstance(exc, Exception):
+            reason = f"the retraining failed, the champion keeps serving: {exc}"
+            _failed(client, policy, _with(last, DecisionKind.FAILED, reason))
+        else:
+            reason = f"interrupted ({type(exc).__name__}), the champion keeps serving"
+            client.retraining.record(_with(last, DecisionKind.FAILED, reason))
+    except MloopError as unrecorded:
+        logger.warning("the failure of retraining %s was not recorded: %s", policy.model,
+                       unrecorded)  # fmt: skip
+
+
+def _trained(base: Decision, data: TrainingSet, challenger: Challenger) -> Decision:
+    return _with(
         base,
         DecisionKind.TRAINED,
         f"challenger v{challenger.version} trained on {len(data.train)} rows "
@@ -153,8 +188,16 @@ def _judge(
         challenger_version=challenger.version,
         run_id=challenger.run_id,
     )
-    client.retraining.record(trained)
-    uri = ModelUri.of_version(policy.model, int(base.champion_version or 0))
+
+
+def _judge(
+    client: Client,
+    policy: RetrainingPolicy,
+    trained: Decision,
+    data: TrainingSet,
+    challenger: Challenger,
+) -> Decision:
+    uri = ModelUri.of_version(policy.model, int(trained.champion_version or 0))
     champion = client.registry.load_model(uri).estimator
     report = judge(policy.gate, champion, challenger.model, data.holdout, policy.target)
     features = [c for c in data.holdout.columns if c != policy.target]
@@ -170,11 +213,29 @@ def _judge(
 def _promote(
     client: Client, policy: RetrainingPolicy, trained: Decision, report: dict[str, Any], reason: str
 ) -> Decision:
+    """The decision a passed gate ends in: ``canary`` or ``promoted``; ``failed`` (the
+    challenger stays registered without an alias) when a rollout of the model started
+    while it trained, so neither a canary nor an alias move may happen now."""
     version = int(trained.challenger_version or 0)
+    running = client.rollouts.running(policy.model)
+    if running is not None:
+        return _unaliased(client, trained, report, reason, _rollout_waits(running))
     if policy.on_pass == "canary":
         canary = canary_policy(policy)
-        client.rollouts.start(policy.model, version, canary, reason=f"retraining: {reason}")
+        try:
+            client.rollouts.start(policy.model, version, canary, reason=f"retraining: {reason}")
+        except Conflict as exc:
+            return _unaliased(client, trained, report, reason, str(exc))
         how = f"{reason}; a canary of v{version} started (steps {list(canary.steps)})"
         return client.retraining.record(_with(trained, DecisionKind.CANARY, how, gate=report))
     client.registry.set_alias(policy.model, policy.alias, version, reason=f"retraining: {reason}")
     return client.retraining.record(_with(trained, DecisionKind.PROMOTED, reason, gate=report))
+
+
+def _unaliased(
+    client: Client, trained: Decision, report: dict[str, Any], reason: str, why: str
+) -> Decision:
+    """The ``failed`` decision of a passed challenger that may not go further, recorded."""
+    version = trained.challenger_version
+    told = f"{reason}, but v{version} stays registered without an alias: {why}"
+    return client.retraining.record(_with(trained, DecisionKind.FAILED, told, gate=report))

@@ -15,6 +15,7 @@ from mloop.prediction_log import LABEL
 
 DAY_SECONDS = 86400.0
 _STARTED = (DecisionKind.TRIGGERED,)
+_TRAINED = (DecisionKind.TRAINED,)
 
 
 @dataclass(frozen=True)
@@ -120,14 +121,18 @@ def fired_triggers(
 
 
 def held_back(policy: RetrainingPolicy, decisions: list[Decision], now: float) -> str | None:
-    """Why a retraining may not start now (cool-down or daily maximum); None when it may."""
-    started = [d.at for d in decisions if d.kind in _STARTED]
-    age = max(now - max(started), 0.0) if started else None
+    """Why a retraining may not start now (cool-down or daily maximum); None when it may.
+
+    Both count challengers trained (``trained`` decisions), not attempts: a skip, a failed
+    recipe or a lock another process held does not use up the day's retrainings.
+    """
+    trained = [d.at for d in decisions if d.kind in _TRAINED]
+    age = max(now - max(trained), 0.0) if trained else None
     if age is not None and age < policy.cooldown_seconds:
         left = policy.cooldown_seconds - age
-        return f"cool-down: the last retraining started {age:.0f} s ago ({left:.0f} s left)"
-    today = sum(1 for at in started if now - at < DAY_SECONDS)
+        return f"cool-down: the last challenger was trained {age:.0f} s ago ({left:.0f} s left)"
+    today = sum(1 for at in trained if now - at < DAY_SECONDS)
     if today >= policy.max_per_day:
         most = policy.max_per_day
-        return f"maximum frequency: {today} retrainings in the last 24 h (at most {most})"
+        return f"maximum frequency: {today} challengers trained in the last 24 h (at most {most})"
     return None

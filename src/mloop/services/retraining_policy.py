@@ -19,6 +19,7 @@ from mloop.uris import alias_name, model_name
 ON_PASS = ("promote", "canary")
 EXECUTORS = ("local", "dask")
 GATE_TESTS = ("bootstrap", "mcnemar")
+CHALLENGER_DATASETS = ("retraining.holdout", "retraining.weights")  # what else a challenger stores
 _ENTRY_POINT = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
@@ -104,6 +105,12 @@ def check_policy(policy: RetrainingPolicy) -> RetrainingPolicy:
         value = getattr(policy, name)
         if not isinstance(value, str) and not (name == "dask_address" and value is None):
             raise InvalidInput(f"{name} must be a string, got {value!r}", field=name)
+    if not policy.dataset or policy.dataset in CHALLENGER_DATASETS:
+        raise InvalidInput(
+            f"dataset {policy.dataset!r} must name the training set, not one of "
+            f"{', '.join(CHALLENGER_DATASETS)}",
+            field="dataset",
+        )
     if not isinstance(policy.canary, Mapping):
         raise InvalidInput("canary must map rollout options to values", field="canary")
     canary_policy(policy)

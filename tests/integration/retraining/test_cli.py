@@ -103,3 +103,48 @@ def test_a_recipe_not_importable_here_is_stored_with_a_warning(sqlite_url: str) 
         client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET
     )
     assert "warning" not in quiet.stdout
+
+
+def test_retrain_during_a_rollout_waits_for_it_and_says_which(sqlite_url: str) -> None:
+    client = mloop.Client(sqlite_url)
+    train_champion(client, rows=300)
+    client.register_model(client.get_model_version("churn", 1).run_id, "churn")
+    _cli(client, "rollout", "start", "churn", "--challenger", "2", "--mode", "canary")
+    _cli(client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET,
+         "--on-pass", "canary")  # fmt: skip
+    rollout = client.rollouts.running("churn")
+    assert rollout is not None
+    waits = f"rollout {rollout.id} of churn is running; retraining waits until it ends"
+    plan = _json(client, "retrain", "churn", "--force", "--dry-run")
+    assert (plan["action"], plan["reason"]) == ("skip", waits)
+    decision = _json(client, "retrain", "churn", "--force")
+    assert (decision["kind"], decision["reason"]) == ("skipped", waits)
+    assert [v.version for v in client.list_model_versions("churn")] == [2, 1]
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_for_retrain_and_predict(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    client = mloop.Client(sqlite_url)
+    log_traffic(client, train_champion(client, rows=300), 300, downturn=1.0, seed=11)
+    address = "tcp://127.0.0.1:1"
+    _cli(
+        client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET,
+        "--candidates", '[{"C": 0.5}, {"C": 2.0}]', "--executor", "dask",
+        "--dask-address", address,
+    )  # fmt: skip
+    rows = tmp_path / "rows.csv"
+    churn_customers(20, seed=5).drop(columns=[TARGET]).to_csv(rows, index=False)
+    env = {**os.environ, "MLOOP_STORE_URL": sqlite_url, "MLOOP_ARTIFACTS_URL": client.artifacts_url}
+    main = [sys.executable, "-c", "from mloop.cli import main; main()"]
+    for args in (
+        ["retrain", "churn", "--force"],
+        ["predict", "-i", str(rows), "-m", "models:/churn/1", "--executor", "dask",
+         "--dask-address", address],
+    ):  # fmt: skip
+        done = subprocess.run([*main, *args], capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"the Dask scheduler at {address} cannot be reached" in lines[0]
+    kinds = [d.kind.value for d in client.retraining.decisions("churn")]
+    assert kinds == ["triggered", "failed"]

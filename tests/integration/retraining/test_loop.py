@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -13,7 +14,7 @@ from mloop.errors import InvalidInput, NotFound
 from mloop.retraining import assemble, plan_retraining, retrain
 from mloop.scenario import TARGET
 
-from .conftest import Scenario, policy
+from .conftest import Scenario, log_traffic, policy
 
 
 def _kinds(client: mloop.Client) -> list[str]:
@@ -41,8 +42,8 @@ def test_new_labels_retrain_and_a_better_challenger_is_promoted(scenario: Scenar
     assert run.metrics["holdout.f1.champion"] == gate["champion"]
     assert run.metrics["holdout.accuracy"] == gate["guardrails"]["accuracy"]["challenger"]
     names = {d.name for d in client.list_datasets(run.id)}
-    assert names == {"retraining.train", "retraining.holdout"}
-    train, target = client.tracking.load_dataset(run.id, "retraining.train")
+    assert names == {"train", "retraining.holdout"}
+    train, target = client.tracking.load_dataset(run.id, "train")
     assert len(train) == 1500 + 840 and target.name == TARGET
     assert client.registry.alias_history("churn", "champion")[-1].reason.startswith("retraining:")
 
@@ -57,6 +58,65 @@ def test_a_passing_challenger_can_be_handed_to_a_canary(scenario: Scenario) -> N
     assert (rollout.champion, rollout.challenger) == (1, 2)
     assert rollout.policy.mode == "canary" and rollout.weights["challenger"] == 0.05
     assert _kinds(client) == ["triggered", "trained", "canary"]
+
+
+def test_a_running_rollout_holds_every_retraining_back_even_a_forced_one(
+    scenario: Scenario,
+) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy(on_pass="canary"))
+    assert retrain(client, "churn").kind is DecisionKind.CANARY
+    rollout = client.rollouts.latest("churn")
+    waits = f"rollout {rollout.id} of churn is running; retraining waits until it ends"
+    plan = plan_retraining(client, "churn", force=True)
+    assert (plan.action, plan.reason) == ("skip", waits)
+    for on_pass in ("canary", "promote"):
+        client.set_retraining_policy(policy(on_pass=on_pass))
+        decision = retrain(client, "churn", force=True)
+        assert (decision.kind, decision.reason) == (DecisionKind.SKIPPED, waits)
+    assert [v.version for v in client.list_model_versions("churn")] == [2, 1]
+    assert client.get_alias("churn", "champion") == 1
+    assert client.rollouts.running("churn") == rollout
+    client.rollouts.stop("churn", reason="enough")
+    assert plan_retraining(client, "churn", force=True).action == "retrain"
+
+
+def test_a_rollout_started_while_the_challenger_trained_ends_in_a_failed_decision(
+    scenario: Scenario,
+) -> None:
+    client = scenario.client
+    rival = client.register_model(client.get_model_version("churn", 1).run_id, "churn").version
+    params = {"model": "logistic_regression", "max_iter": 500, "rival": rival,
+              "store_url": client.store_url, "artifacts_url": client.artifacts_url}  # fmt: skip
+    recipe = "tests.integration.retraining.recipes:starts_a_rollout"
+    client.set_retraining_policy(policy(on_pass="canary", recipe=recipe, params=params))
+    decision = retrain(client, "churn", force=True)
+    assert decision.kind is DecisionKind.FAILED, decision.reason
+    assert decision.reason.startswith("gate passed") and decision.gate["passed"]
+    assert "v3 stays registered without an alias" in decision.reason
+    assert "is running; retraining waits until it ends" in decision.reason
+    assert _kinds(client) == ["triggered", "trained", "failed"]
+    assert client.get_model_version("churn", 3).aliases == ()
+    assert client.rollouts.running("churn").challenger == rival  # type: ignore[union-attr]
+    assert client.get_alias("churn", "champion") == 1
+
+
+def test_a_promoted_challenger_hands_its_training_set_to_the_next_generation(
+    scenario: Scenario,
+) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy())
+    first = retrain(client, "churn")
+    assert first.kind is DecisionKind.PROMOTED, first.reason
+    second_champion = client.load_model("models:/churn@champion").estimator
+    log_traffic(client, second_champion, 600, downturn=1.0, seed=12, version=2)
+    retrain(client, "churn", force=True)
+    trained = [d for d in client.retraining.decisions("churn") if d.kind is DecisionKind.TRAINED]
+    assert [d.champion_version for d in trained] == [1, 2]
+    assert "(1500 from the champion's data, 840 from production)" in trained[0].reason
+    assert "(2340 from the champion's data" in trained[1].reason
+    run = client.get_run(trained[1].run_id or "")
+    assert run.tags["mloop.retraining.notes"] == ""
 
 
 def test_a_worse_challenger_is_rejected_and_stays_unaliased(scenario: Scenario) -> None:
@@ -94,6 +154,44 @@ def test_a_recipe_that_cannot_be_imported_is_refused_and_audited(scenario: Scena
     assert _kinds(client) == ["triggered", "failed"]
     assert len(client.monitoring.alerts(model="churn", rule="retraining.failed")) == 1
     assert client.get_alias("churn", "champion") == 1
+
+
+SWEEP = ({"C": 0.5}, {"C": 2.0})
+
+
+def _failed_without_a_challenger(client: mloop.Client, said: str) -> None:
+    decisions = client.retraining.decisions("churn")
+    assert [d.kind.value for d in decisions] == ["triggered", "failed"]
+    assert said in decisions[-1].reason
+    alerts = client.monitoring.alerts(model="churn", rule="retraining.failed")
+    assert len(alerts) == 1 and said in alerts[0].message
+    run = client.get_run(client.search_runs("retraining")[0].id)
+    assert run.status is RunStatus.FAILED and said in run.tags["mloop.error"]
+    assert [v.version for v in client.list_model_versions("churn")] == [1]
+
+
+def test_a_dask_scheduler_nobody_answers_at_fails_the_retraining_in_one_clear_error(
+    scenario: Scenario,
+) -> None:
+    client = scenario.client
+    address = "tcp://127.0.0.1:1"
+    chosen = policy(executor="dask", dask_address=address, candidates=SWEEP)
+    client.set_retraining_policy(chosen)
+    with pytest.raises(InvalidInput, match=f"Dask scheduler at {address} cannot be reached") as e:
+        retrain(client, "churn", force=True)
+    assert e.value.field == "dask_address"
+    _failed_without_a_challenger(client, address)
+
+
+def test_a_missing_dask_extra_fails_the_retraining_and_says_so(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = scenario.client
+    client.set_retraining_policy(policy(executor="dask", candidates=SWEEP))
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what an absent package imports as
+    with pytest.raises(InvalidInput, match="the dask extra"):
+        retrain(client, "churn", force=True)
+    _failed_without_a_challenger(client, "pip install 'mloop[dask]'")
 
 
 def test_a_policy_for_a_model_nobody_registered_is_refused(scenario: Scenario) -> None:

@@ -12,6 +12,8 @@ import pytest
 import mloop
 from mloop.entities import Decision, DecisionKind
 from mloop.errors import InvalidInput, NotFound
+from mloop.retraining import lease
+from mloop.retraining.lease import LockLease
 from mloop.store import Store
 from tests.conftest import STORES, open_store_url, store_ids
 
@@ -66,6 +68,26 @@ def test_the_lock_is_exclusive_renewable_and_expires(store: Store) -> None:
     assert not locks.acquire_lock("retraining:churn", "a", 30)
     locks.release_lock("retraining:churn", "b")
     assert locks.acquire_lock("retraining:churn", "a", 30)
+
+
+def test_a_held_lease_is_renewed_until_released_or_held_for_its_longest(
+    client: mloop.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lease, "LEASE_SECONDS", 0.6)
+    held = LockLease(client.retraining, "churn", longest=3600)
+    assert held.acquire()
+    assert not LockLease(client.retraining, "churn", longest=3600).acquire()
+    time.sleep(1.5)  # past two leases: the heartbeat renewed it
+    assert not client.retraining.acquire_lock("churn", "b", 30)
+    held.release()
+    assert client.retraining.acquire_lock("churn", "b", 30)
+    client.retraining.release_lock("churn", "b")
+    capped = LockLease(client.retraining, "churn", longest=1.0)
+    assert capped.acquire()
+    time.sleep(1.6)  # renewals stop at the longest hold, so the lock lapses unreleased
+    assert client.retraining.acquire_lock("churn", "b", 30)
+    capped.release()
+    assert not client.retraining.acquire_lock("churn", "c", 30)
 
 
 def test_of_many_callers_at_once_exactly_one_gets_the_lock(store: Store) -> None:

@@ -31,19 +31,29 @@ def test_an_estimated_drop_and_the_schedule_fire_their_triggers(client: mloop.Cl
     assert "estimated f1 fell 0.070" in fired["estimated_drop"]
 
 
-def _started(now: float, hours: float) -> Decision:
-    return Decision("churn", DecisionKind.TRIGGERED, now - hours * 3600, "new labels")
+def _decided(now: float, hours: float, kind: DecisionKind = DecisionKind.TRAINED) -> Decision:
+    return Decision("churn", kind, now - hours * 3600, "new labels")
 
 
 def test_the_daily_maximum_and_the_cool_down_hold_a_retraining_back() -> None:
     now = 1_700_000_000.0
-    started = [_started(now, hours) for hours in (30, 20, 2)]
+    trained = [_decided(now, hours) for hours in (30, 20, 2)]
     chosen = policy(cooldown_seconds=3600.0, max_per_day=3)
-    assert held_back(chosen, started, now) is None
-    cooling = held_back(chosen, [*started, _started(now, 0.25)], now)
-    assert cooling is not None and cooling.startswith("cool-down")
-    busy = held_back(chosen, [*started, _started(now, 5)], now)
-    assert busy is not None and "3 retrainings in the last 24 h" in busy
+    assert held_back(chosen, trained, now) is None
+    cooling = held_back(chosen, [*trained, _decided(now, 0.25)], now)
+    assert cooling is not None and cooling.startswith("cool-down: the last challenger was trained")
+    busy = held_back(chosen, [*trained, _decided(now, 5)], now)
+    assert busy == "maximum frequency: 3 challengers trained in the last 24 h (at most 3)"
+
+
+def test_attempts_that_trained_nothing_count_neither_for_the_maximum_nor_the_cool_down() -> None:
+    now = 1_700_000_000.0
+    chosen = policy(cooldown_seconds=3600.0, max_per_day=2)
+    untrained = (DecisionKind.TRIGGERED, DecisionKind.SKIPPED, DecisionKind.FAILED)
+    attempts = [_decided(now, 0.1 * i, kind) for i in range(1, 10) for kind in untrained]
+    assert held_back(chosen, [_decided(now, 5), *attempts], now) is None
+    busy = held_back(chosen, [_decided(now, 5), _decided(now, 3), *attempts], now)
+    assert busy is not None and "2 challengers trained" in busy
 
 
 def test_the_scheduler_runs_the_policy_by_itself(scenario: Scenario) -> None:

@@ -43,3 +43,10 @@ def test_a_bad_canary_option_is_refused_naming_it(options: dict[str, object], fi
     with pytest.raises(InvalidInput) as caught:
         check_policy(_policy(canary=options))
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("dataset", ["", "retraining.holdout", "retraining.weights"])
+def test_the_dataset_must_name_a_training_set_of_its_own(dataset: str) -> None:
+    with pytest.raises(InvalidInput, match="must name the training set") as caught:
+        check_policy(_policy(dataset=dataset))
+    assert caught.value.field == "dataset"
