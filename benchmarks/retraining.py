@@ -33,7 +33,7 @@ from mloop.retraining.recipe import CandidateJob, fit_candidate
 from mloop.scenario import TARGET, churn_customers
 from mloop.stats import Scored, paired_bootstrap
 
-FULL = {"sweep_rows": 20_000, "candidates": 8, "log_rows": 1_000_000, "labels": 200_000,
+FULL = {"sweep_rows": 50_000, "candidates": 8, "log_rows": 1_000_000, "labels": 200_000,
         "gate_rows": 10_000, "resamples": 2_000}  # fmt: skip
 QUICK = {"sweep_rows": 1_000, "candidates": 2, "log_rows": 20_000, "labels": 4_000,
          "gate_rows": 2_000, "resamples": 200}  # fmt: skip
