@@ -167,7 +167,7 @@ def test_the_model_view_of_a_window_is_the_log_as_the_model_saw_it(client: mloop
     client.prediction_log.record_feedback({f"n{i}": "late" for i in (12, 18)})
     window = Window(start=T0 + 5, end=T0 + 15)
     seen = client.prediction_log.read_model_window("churn", window)
-    logged = client.prediction_log.read_window("churn", window)
+    logged = _read(client, start=window.start, end=window.end, with_feedback=True)
     pd.testing.assert_frame_equal(seen, model_columns(logged))
     assert "prediction_id" not in seen.columns
     assert seen["ts"].tolist() == [T0 + i for i in range(5, 15)]

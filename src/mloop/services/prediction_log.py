@@ -246,27 +246,6 @@ class PredictionLogService:
             frame = frame.iloc[-query.last_n_rows :].reset_index(drop=True)
         return frame
 
-    def read_window(
-        self,
-        model: str,
-        window: Window,
-        *,
-        version: int | None = None,
-        arm: str | None = None,
-        columns: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
-        """The rows of a window of the log with their labels, oldest first (see ``read``)."""
-        return self.read(
-            model,
-            version=version,
-            arm=arm,
-            start=window.start,
-            end=window.end,
-            last_n=window.last_n,
-            with_feedback=True,
-            columns=columns,
-        )
-
     def read_model_window(
         self,
         model: str,
