@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -72,6 +73,7 @@ class Spool:
         self.directory = directory
         self._segments: list[Segment] = []
         self._name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._numbers = itertools.count()
 
     def open(self) -> None:
         """Create the directory and the first segment."""
@@ -105,8 +107,13 @@ class Spool:
         self._segments = []
 
     def _new_segment(self) -> Segment:
-        """A locked segment, renamed to ``*.spool`` only once locked so no drainer takes it."""
-        number = len(self._segments)
+        """A locked segment, renamed to ``*.spool`` only once locked so no drainer takes it.
+
+        Segments are numbered by a counter of this spool, never reused: a number taken from the
+        segments still open would repeat after a removal, and the rename would then replace the
+        live segment's file.
+        """
+        number = next(self._numbers)
         opening = self.directory / f"{self._name}-{number}.opening"
         fd = os.open(opening, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -125,3 +125,26 @@ def test_draining_twice_writes_each_row_once(churn_models: ChurnModels, tmp_path
     assert drain_orphans(tmp_path / "spool", write, log.logged_ids) == 3
     assert list(log.read("churn")["prediction_id"]) == ["a", "b", "c"]
     assert list((tmp_path / "spool").glob("*.spool")) == []
+
+
+def test_rows_spooled_after_several_flushes_stay_on_disk(
+    churn_models: ChurnModels, tmp_path: Path
+) -> None:
+    log = churn_models.client.prediction_log
+    features = churn_models.features.head(2)
+    spool = Spool(tmp_path / "spool")
+    spool.open()
+    for flush in range(4):  # what the log writer does at every flush: rotate, log, remove
+        rows = features.assign(prediction_id=[f"f{flush}a", f"f{flush}b"], ts=time.time())
+        spool.append(spool_record("churn", 1, "", rows.assign(prediction=[0, 1])))
+        spool.remove(spool.rotate())
+    last = features.assign(prediction_id=["killed-a", "killed-b"], ts=time.time())
+    spool.append(spool_record("churn", 1, "", last.assign(prediction=[1, 0])))
+    spool.close(keep=True)  # the process dies with these rows answered but not logged
+
+    def write(model: str, version: int, arm: str, rows: object) -> None:
+        log.write_chunk(model=model, version=version, arm=arm, frame=rows)
+
+    assert len(list((tmp_path / "spool").glob("*.spool"))) == 1
+    assert drain_orphans(tmp_path / "spool", write, log.logged_ids) == 2
+    assert list(log.read("churn")["prediction_id"]) == ["killed-a", "killed-b"]
