@@ -11,6 +11,7 @@ import pandas as pd
 
 from mloop.client import Client
 from mloop.entities import RetrainingPolicy
+from mloop.prediction_log import TS
 from mloop.retraining.executors import Progress, executor_for
 from mloop.retraining.gate import positive_class, scored
 from mloop.retraining.recipe import CandidateJob, RecipeError, fit_candidate
@@ -104,9 +105,11 @@ def _text(value: Any) -> str:
 
 def _log_data(client: Client, run_id: str, policy: RetrainingPolicy, data: TrainingSet) -> None:
     """Store the training set under ``policy.dataset`` (where the next retraining looks for
-    its champion's data) and the holdout as ``retraining.holdout``."""
+    its champion's data) with each row's log time as ``ts`` (so the next retraining counts the
+    rows of its own window once), and the holdout as ``retraining.holdout``."""
     holdout, weights = CHALLENGER_DATASETS
-    for name, frame in ((policy.dataset, data.train), (holdout, data.holdout)):
+    train = data.train if data.times is None else data.train.assign(**{TS: data.times})
+    for name, frame in ((policy.dataset, train), (holdout, data.holdout)):
         features, target = frame.drop(columns=[policy.target]), frame[policy.target]
         client.tracking.log_dataset(run_id, name, features, target, store=True)
     if data.weights is not None:

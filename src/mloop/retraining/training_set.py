@@ -23,9 +23,10 @@ class TrainingSet:
     """What a challenger is trained and judged on.
 
     ``train`` and ``holdout`` hold the features and the target column, oldest rows first;
-    ``weights`` (one per train row) is None without recency weighting; ``shadow`` is every
-    logged request of the window as the model saw it (features, ``prediction``, ``proba.*``);
-    ``notes`` says what was left out and why.
+    ``times`` (one per train row) is each row's time in the prediction log (epoch seconds, NaN
+    for a row that did not come from the log); ``weights`` (one per train row) is None without
+    recency weighting; ``shadow`` is every logged request of the window as the model saw it
+    (features, ``prediction``, ``proba.*``); ``notes`` says what was left out and why.
     """
 
     train: pd.DataFrame
@@ -35,6 +36,7 @@ class TrainingSet:
     base_rows: int
     production_rows: int
     notes: tuple[str, ...] = ()
+    times: np.ndarray | None = None
 
 
 def _labels(values: pd.Series, like: pd.Series | None) -> pd.Series:
@@ -101,12 +103,19 @@ def assemble(client: Client, policy: RetrainingPolicy, champion: int, now: float
     if base is not None and not set(features) <= set(base.columns):
         notes.append(f"the stored {policy.dataset!r} lacks inputs the log has; production only")
         base = None
-    older = base[[*features, policy.target]].assign(**{TS: oldest}) if base is not None else None
+    if base is not None:
+        base = _outside_window(base, logged, notes)
+    older = (
+        base[[*features, policy.target]].assign(**{TS: _logged_times(base)})
+        if base is not None
+        else None
+    )
     train = pd.concat([f for f in (older, recent) if f is not None], ignore_index=True)
     if len(train) > policy.max_rows:
         notes.append(f"capped at the newest {policy.max_rows} of {len(train)} rows")
         train = train.iloc[len(train) - policy.max_rows :].reset_index(drop=True)
-    weights = _weights(train[TS].to_numpy(dtype=np.float64), policy.half_life_seconds)
+    times = train[TS].to_numpy(dtype=np.float64)
+    weights = _weights(np.where(np.isnan(times), oldest, times), policy.half_life_seconds)
     return TrainingSet(
         train=train.drop(columns=[TS]),
         holdout=holdout.reset_index(drop=True),
@@ -115,4 +124,24 @@ def assemble(client: Client, policy: RetrainingPolicy, champion: int, now: float
         base_rows=0 if older is None else len(older),
         production_rows=len(recent),
         notes=tuple(notes),
+        times=times,
     )
+
+
+def _logged_times(base: pd.DataFrame) -> np.ndarray:
+    """The log time of each base row: the stored ``ts`` of rows a challenger took from the
+    log, NaN for the rest (they count as older than every production row)."""
+    if TS not in base.columns:
+        return np.full(len(base), np.nan)
+    return pd.to_numeric(base[TS], errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _outside_window(base: pd.DataFrame, logged: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The base without rows a former challenger took from the log at or after the window's
+    first row: the window's rows are read from the log again, so each counts once."""
+    if TS not in base.columns or not len(logged):
+        return base
+    repeated = _logged_times(base) >= float(logged[TS].min())
+    if repeated.any():
+        notes.append(f"{int(repeated.sum())} rows of the champion's data are in the window")
+    return base[~repeated].reset_index(drop=True)

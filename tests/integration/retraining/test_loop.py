@@ -114,9 +114,12 @@ def test_a_promoted_challenger_hands_its_training_set_to_the_next_generation(
     trained = [d for d in client.retraining.decisions("churn") if d.kind is DecisionKind.TRAINED]
     assert [d.champion_version for d in trained] == [1, 2]
     assert "(1500 from the champion's data, 840 from production)" in trained[0].reason
-    assert "(2340 from the champion's data" in trained[1].reason
+    # v2's 2,340 rows hold the 840 it took from the log, all still in the window: read once
+    assert "(1500 from the champion's data, 1260 from production)" in trained[1].reason
     run = client.get_run(trained[1].run_id or "")
-    assert run.tags["mloop.retraining.notes"] == ""
+    assert run.tags["mloop.retraining.notes"] == "840 rows of the champion's data are in the window"
+    stored, _ = client.tracking.load_dataset(trained[1].run_id or "", "train")
+    assert stored["ts"].isna().sum() == 1500 and stored["ts"].notna().sum() == 1260
 
 
 def test_a_worse_challenger_is_rejected_and_stays_unaliased(scenario: Scenario) -> None:
