@@ -107,7 +107,7 @@ def emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
     printed as a record instead (a field and value per line), so it stays readable at 80 columns.
     """
     if as_json:
-        typer.echo(json.dumps(rows, indent=2, default=str))
+        print_json(rows)
         return
     if not rows:
         say(f"{title}: none")
@@ -151,6 +151,23 @@ def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> Table:
     for row in rows:
         table.add_row(*(Text(cell(row.get(column))) for column in columns))
     return table
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (also in nested dicts and lists) as None, so
+    ``--json`` output is JSON any parser takes."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON, NaN and infinities as null (``strict_json``)."""
+    typer.echo(json.dumps(strict_json(value), indent=2, default=str))
 
 
 def say(message: str) -> None:

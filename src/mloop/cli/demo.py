@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from mloop.cli.common import cli_state, client, out, say
+from mloop.cli.common import cli_state, client, out, print_json, say
 from mloop.errors import InvalidInput
 from mloop.store import is_server_url
 
@@ -57,7 +56,7 @@ def demo(
         )
     state = run_demo(client(ctx, create=True), options, console=console)
     if as_json:
-        typer.echo(json.dumps(state.to_dict(), indent=2, default=str))
+        print_json(state.to_dict())
 
 
 def report(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from mloop.cli.common import JsonOption, client, emit, say, when
+from mloop.cli.common import JsonOption, client, emit, print_json, say, when
 from mloop.client import Client
 from mloop.errors import InvalidInput
 from mloop.services import decision_record
@@ -47,7 +46,7 @@ def models_show(
     if version is not None:
         lineage = active.registry.lineage(name, version)
         if as_json:
-            typer.echo(json.dumps(lineage, indent=2, default=str))
+            print_json(lineage)
             return
         _print_lineage(lineage)
         return

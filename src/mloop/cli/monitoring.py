@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from mloop.cli.common import JsonOption, client, emit, parse_time, say, when
+from mloop.cli.common import JsonOption, client, emit, parse_time, print_json, say, when
 from mloop.entities import AlertStatus, MonitorKind
 from mloop.errors import InvalidInput
 from mloop.prediction_log import Window, parse_window
@@ -80,7 +79,7 @@ def monitor_run(
             "performance": performance,
             "alerts": [a.id for a in run.alerts],
         }
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        print_json(payload)
     elif run.drift.n_current == 0:
         say(
             f"no predictions of {run.model} v{run.version} in {run.window.describe()}: "

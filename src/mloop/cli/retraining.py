@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from mloop.cli.common import JsonOption, client, emit, out, say
+from mloop.cli.common import JsonOption, client, emit, out, print_json, say
 from mloop.entities import GateConfig, RetrainingPolicy, Triggers
 from mloop.errors import InvalidInput
 from mloop.retraining.recipe import load_recipe
@@ -141,7 +141,7 @@ def policy_show(ctx: typer.Context, model: str, as_json: JsonOption = False) -> 
     """Show the retraining policy of a model."""
     document = policy_to_dict(client(ctx).retraining.policy(model))
     if as_json:
-        typer.echo(json.dumps(document, indent=2, default=str))
+        print_json(document)
         return
     rows = [{"field": k, "value": json.dumps(v, default=str)} for k, v in document.items()]
     emit(rows, False, f"retraining policy of {model}")
@@ -149,7 +149,7 @@ def policy_show(ctx: typer.Context, model: str, as_json: JsonOption = False) -> 
 
 def _print(record: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(record, indent=2, default=str))
+        print_json(record)
     else:
         say(f"{record.get('kind', record.get('action'))}: {record['reason']}")
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mloop.cli.common import JsonOption, client, emit, say
+from mloop.cli.common import JsonOption, client, emit, print_json, say
 from mloop.errors import InvalidInput
 
 rollout_app = typer.Typer(
@@ -41,7 +41,7 @@ def _shown(value: Any, digits: int = 4) -> Any:
 
 def _print(payload: dict[str, Any], as_json: bool, title: str) -> None:
     if as_json:
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        print_json(payload)
         return
     keys = ("name", "version", "weight", "n", "labelled", "metric", "ci_low", "ci_high")
     emit([{k: _shown(arm[k]) for k in keys} for arm in payload["arms"]], False, title)
@@ -115,7 +115,7 @@ def start(
     )
     rollout = client(ctx).rollouts.start(model, challenger, policy, reason=reason)
     if as_json:
-        typer.echo(json.dumps(asdict(rollout), indent=2, default=str))
+        print_json(asdict(rollout))
         return
     say(
         f"started {rollout.policy.mode} rollout {rollout.id} of {model}: version "
@@ -128,7 +128,7 @@ def status(ctx: typer.Context, model: ModelArgument, as_json: JsonOption = False
     """The newest rollout: arms, metric, intervals, SRM, sequential test and decisions."""
     payload = client(ctx).rollouts.status(model)
     if as_json:
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        print_json(payload)
         return
     _print(payload, False, f"rollout of {model}")
     for decision in payload["decisions"]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
-from mloop.cli.common import JsonOption, cell, client, emit, when
+from mloop.cli.common import JsonOption, cell, client, emit, print_json, when
 
 experiments_app = typer.Typer(no_args_is_help=True, help="List experiments.")
 runs_app = typer.Typer(no_args_is_help=True, help="List, show and compare runs.")
@@ -71,7 +70,7 @@ def runs_show(ctx: typer.Context, run_id: str, as_json: JsonOption = False) -> N
         "artifacts": [a.__dict__ for a in active.tracking.list_artifacts(run.id)],
     }
     if as_json:
-        typer.echo(json.dumps(detail, indent=2, default=str))
+        print_json(detail)
         return
     for section in ("params", "metrics", "tags"):
         detail[section] = ", ".join(f"{k}={cell(v)}" for k, v in sorted(detail[section].items()))

@@ -75,8 +75,13 @@ def check_policy(policy: RolloutPolicy) -> RolloutPolicy:
     """The policy with validated fields; raises InvalidInput naming the first bad field."""
     mode = _mode(policy.mode)
     steps = tuple(_fraction("steps", share) for share in policy.steps)
-    if not steps or (mode != RolloutMode.SHADOW and steps[0] <= 0):
-        raise InvalidInput("steps need at least one positive challenger share", field="steps")
+    if not steps:
+        raise InvalidInput("steps need at least one challenger share", field="steps")
+    if mode != RolloutMode.SHADOW and steps[0] <= 0:
+        raise InvalidInput(
+            f"the first step must give the challenger a share above 0, got {steps[0]:g}",
+            field="steps",
+        )
     if list(steps) != sorted(steps):
         raise InvalidInput(f"steps {list(steps)} must not decrease", field="steps")
     if mode != RolloutMode.CANARY and len(steps) > 1:
