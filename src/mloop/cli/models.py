@@ -118,9 +118,9 @@ def models_promote(
     allow_schema_change: SchemaChange = False,
 ) -> None:
     """Point an alias (default: champion) at a version."""
-    registry = client(ctx, create=True).registry
+    active = client(ctx, create=True)
     started = time.time()
-    event = registry.set_alias(
+    event = active.registry.set_alias(
         name, alias, version, reason=reason, allow_schema_change=allow_schema_change
     )
     if event.at < started:
@@ -128,6 +128,12 @@ def models_promote(
         return
     moved = f"v{event.from_version}" if event.from_version is not None else "nothing"
     say(f"{name}@{alias}: {moved} -> v{event.to_version} ({event.reason})")
+    running = active.rollouts.running(name)
+    if running is not None and running.policy.alias == alias:
+        say(
+            f"warning: rollout {running.id} of {name} was running against v{running.champion}; "
+            "it stops at its next evaluation, as its champion moved"
+        )
 
 
 @models_app.command("rollback")

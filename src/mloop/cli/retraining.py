@@ -173,7 +173,7 @@ def retrain_run(
         _print(record, as_json)
         return
     active = client(ctx, create=True)
-    with Progress(console=out, transient=True, disable=as_json) as progress:
+    with Progress(console=out, transient=True, disable=as_json or not out.is_terminal) as progress:
         task = progress.add_task(f"retraining {model}", total=None)
         decision = retrain(
             active, model, force=force, progress=lambda done: progress.update(task, completed=done)

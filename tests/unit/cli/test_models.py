@@ -82,6 +82,13 @@ def test_promote_another_alias(home: Home) -> None:
     assert [(e["alias"], e["to"], e["reason"]) for e in history] == [("challenger", 2, "try it")]
 
 
+def test_promote_during_a_rollout_warns_that_the_rollout_stops(home: Home) -> None:
+    cli(home, "rollout", "start", MODEL, "--challenger", "2", "--mode", "ab")
+    out = cli(home, "models", "promote", MODEL, "2", "-r", "by hand").stdout
+    assert f"{MODEL}@champion: v1 -> v2 (by hand)" in out
+    assert "warning: rollout 1 of" in out and "it stops at its next evaluation" in out
+
+
 def test_store_upgrade(tmp_path: Path, shared_home: Home) -> None:
     fresh = Home(tmp_path / "fresh", "", "", "")
     fresh.path.mkdir()
