@@ -8,6 +8,7 @@ an alert and leaves the champion untouched; an interruption records its ``failed
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from mloop.entities import (
     Severity,
 )
 from mloop.errors import Conflict, MloopError
+from mloop.prediction_log import LABEL, PREDICTION, parse_window
 from mloop.retraining.challenger import Challenger, train_challenger
 from mloop.retraining.executors import Progress
 from mloop.retraining.gate import gate_metrics, gate_reason, judge, shadow_replay
@@ -77,7 +79,24 @@ def plan_retraining(
     blocked = None if force else held_back(policy, decisions, moment)
     if blocked is not None:
         return Plan(policy.model, champion, fired, "skip", blocked)
+    held = _holdout_rows(client, policy, moment)
+    if held < MIN_HOLDOUT_ROWS:
+        return Plan(policy.model, champion, fired, "skip", _too_few(held))
     return Plan(policy.model, champion, fired, "retrain", "; ".join(f.reason for f in fired))
+
+
+def _holdout_rows(client: Client, policy: RetrainingPolicy, now: float) -> int:
+    """How many labelled production rows of the window the holdout would take."""
+    window = parse_window(policy.window, now)
+    outputs = client.prediction_log.read_model_window(policy.model, window, columns=[PREDICTION])
+    return math.ceil(int(outputs[LABEL].notna().sum()) * policy.holdout)
+
+
+def _too_few(held: int) -> str:
+    return (
+        f"only {held} labelled production rows for the holdout "
+        f"(at least {MIN_HOLDOUT_ROWS}): wait for more labels"
+    )
 
 
 def _rollout_waits(rollout: Rollout) -> str:
@@ -140,11 +159,9 @@ def _attempt(
     champion = int(base.champion_version or 0)
     data = assemble(client, policy, champion, time.time())
     if len(data.holdout) < MIN_HOLDOUT_ROWS:
-        reason = (
-            f"only {len(data.holdout)} labelled production rows for the holdout "
-            f"(at least {MIN_HOLDOUT_ROWS}): wait for more labels"
+        return client.retraining.record(
+            _with(base, DecisionKind.SKIPPED, _too_few(len(data.holdout)))
         )
-        return client.retraining.record(_with(base, DecisionKind.SKIPPED, reason))
     try:
         challenger = train_challenger(client, policy, champion, base.trigger, data, progress)
     except RecipeError as exc:

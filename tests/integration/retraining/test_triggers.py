@@ -27,8 +27,10 @@ def test_an_estimated_drop_and_the_schedule_fire_their_triggers(client: mloop.Cl
     )  # fmt: skip
     plan = plan_retraining(client, "churn", now=later + 3600)
     fired = {f.name: f.reason for f in plan.fired}
-    assert set(fired) == {"estimated_drop", "schedule"} and plan.action == "retrain"
+    assert set(fired) == {"estimated_drop", "schedule"}
     assert "estimated f1 fell 0.070" in fired["estimated_drop"]
+    assert plan.action == "skip"  # what a retraining would find: no labelled rows to hold out
+    assert plan.reason.startswith("only 0 labelled production rows for the holdout")
 
 
 def _decided(now: float, hours: float, kind: DecisionKind = DecisionKind.TRAINED) -> Decision:
