@@ -95,7 +95,8 @@ def test_a_retraining_policy_is_set_read_planned_and_locked_over_http(mount: Mou
         plan = api.post("/models/churn/retrain", json={"dry_run": True}).json()
         assert (plan["action"], plan["reason"]) == ("skip", "no trigger fired")
         forced = api.post("/models/churn/retrain", json={"dry_run": True, "force": True}).json()
-        assert forced["action"] == "retrain" and forced["fired"][0]["name"] == "manual"
+        assert forced["fired"][0]["name"] == "manual"  # forced, but no labelled rows to hold out
+        assert forced["action"] == "skip" and "for the holdout" in forced["reason"]
         assert api.get("/models/churn/retraining-decisions").json() == []  # a plan writes nothing
         lock = {"name": "retraining:churn", "holder": "a", "seconds": 60}
         assert api.post("/retraining-locks", json=lock).json()["held"] is True
