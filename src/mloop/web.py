@@ -7,6 +7,7 @@ ids and JSON bytes. Both tables are built from the classes of ``mloop.errors``.
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -116,3 +117,17 @@ def url_allowed(url: str, allowed: Sequence[str]) -> bool:
         if same_origin and (target.path or "/").startswith(rule.path or "/"):
             return True
     return False
+
+
+def finite(value: Any) -> Any:
+    """``value`` ready for strict JSON: every NaN or infinite float (nested in dicts, lists and
+    tuples) made None, numpy scalars made Python values."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    if hasattr(value, "item") and hasattr(value, "dtype"):
+        return finite(value.item())
+    return value

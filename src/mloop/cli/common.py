@@ -17,6 +17,7 @@ from rich.text import Text
 from mloop.client import Client
 from mloop.config import Settings, load_settings
 from mloop.errors import InvalidInput
+from mloop.web import finite
 
 out = Console()
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -153,21 +154,9 @@ def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinite float (also in nested dicts and lists) as None, so
-    ``--json`` output is JSON any parser takes."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: strict_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [strict_json(item) for item in value]
-    return value
-
-
 def print_json(value: Any) -> None:
-    """Print ``value`` as indented JSON, NaN and infinities as null (``strict_json``)."""
-    typer.echo(json.dumps(strict_json(value), indent=2, default=str))
+    """Print ``value`` as indented JSON, NaN and infinities as null (``mloop.web.finite``)."""
+    typer.echo(json.dumps(finite(value), indent=2, default=str))
 
 
 def say(message: str) -> None:

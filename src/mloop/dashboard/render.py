@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from mloop import __version__
 from mloop.dashboard.charts import widen_time_axis
+from mloop.web import finite
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -70,17 +71,6 @@ def figure_json(figure: Any) -> Markup:
     widened = widen_time_axis(figure) if isinstance(figure, dict) else figure
     text = json.dumps(finite(widened), allow_nan=False, default=str)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-
-
-def finite(value: Any) -> Any:
-    """``value`` with every NaN or infinite float (nested in lists and dicts) made None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(item) for item in value]
-    return value
 
 
 @cache

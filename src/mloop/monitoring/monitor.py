@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from mloop.prediction_log import Window
 from mloop.profiles import DatasetProfile
 from mloop.reference import ReferenceProfile
 from mloop.uris import DEFAULT_ALIAS, ModelUri
+from mloop.web import finite
 
 
 @dataclass(frozen=True)
@@ -51,18 +51,8 @@ def resolve_target(client: Client, target: str) -> tuple[str, int]:
     return uri.name, client.registry.get_alias(uri.name, uri.alias or DEFAULT_ALIAS)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value.item() if hasattr(value, "item") else value
-
-
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_json_safe(row) for row in table.to_dict(orient="records")]
+    return [finite(row) for row in table.to_dict(orient="records")]
 
 
 def monitor_key(window: Window) -> str:
@@ -132,7 +122,7 @@ def _store(client: Client, run: MonitorRun, arm: str) -> None:
             window.start,
             window.end,
             n_rows,
-            _json_safe(summary),
+            finite(summary),
             details,
             time.time(),
         )
