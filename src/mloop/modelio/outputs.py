@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mloop.modelio.arrays import takes_array
+from mloop.modelio.signature import Signature
+
 
 @dataclass(frozen=True)
 class Outputs:
@@ -31,24 +34,41 @@ class Predictor:
 
     Whether the estimator has ``predict_proba`` and ``classes_``, and its classes as an array
     and as Python values, are read when the predictor is made (a server makes one per loaded
-    model), not on every call; the estimator must not be refitted afterwards.
+    model), not on every call; the estimator must not be refitted afterwards. Given the
+    model's ``signature``, frames with exactly its columns reach the estimator as
+    ``frame.to_numpy()`` when ``mloop.modelio.arrays.takes_array`` finds the answers the same.
     """
 
-    def __init__(self, estimator: Any) -> None:
+    def __init__(self, estimator: Any, signature: Signature | None = None) -> None:
         self.estimator = estimator
         self._classes: tuple[np.ndarray, tuple[Any, ...]] | None = None
         if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
             classes = np.asarray(estimator.classes_)
             labels = tuple(c.item() if hasattr(c, "item") else c for c in classes)
             self._classes = (classes, labels)
+        self._array_columns: pd.Index | None = None
+        if signature is not None and takes_array(estimator, signature, self._answer):
+            self._array_columns = pd.Index(signature.names)
+
+    @property
+    def takes_array(self) -> bool:
+        """Whether frames of the signature's columns are passed as a numpy array."""
+        return self._array_columns is not None
 
     def __call__(self, frame: pd.DataFrame) -> Outputs:
         """The outputs for ``frame`` (see ``predict_outputs``); raises what the estimator raises."""
+        array = self._array_columns is not None and frame.columns.equals(self._array_columns)
+        predictions, probabilities = self._answer(frame.to_numpy() if array else frame)
+        if probabilities is None or self._classes is None:
+            return Outputs(predictions)
+        return Outputs(predictions, probabilities, self._classes[1])
+
+    def _answer(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions and probabilities (None without ``predict_proba``) for a frame or array."""
         if self._classes is None:
-            return Outputs(np.asarray(self.estimator.predict(frame)))
-        classes, labels = self._classes
-        probabilities = np.asarray(self.estimator.predict_proba(frame), dtype=np.float64)
-        return Outputs(classes.take(np.argmax(probabilities, axis=1)), probabilities, labels)
+            return np.asarray(self.estimator.predict(data)), None
+        probabilities = np.asarray(self.estimator.predict_proba(data), dtype=np.float64)
+        return self._classes[0].take(np.argmax(probabilities, axis=1)), probabilities
 
 
 def predict_outputs(estimator: Any, frame: pd.DataFrame) -> Outputs:

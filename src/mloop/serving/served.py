@@ -50,7 +50,7 @@ class ServedModel:
     @cached_property
     def predictor(self) -> Predictor:
         """The estimator's outputs per frame, with its classes looked up once."""
-        return Predictor(self.model.estimator)
+        return Predictor(self.model.estimator, self.signature)
 
     async def infer(self, frame: pd.DataFrame, tag: Any = None) -> Outputs:
         """Predict a validated frame, batched with concurrent requests when batching is on."""

@@ -1,8 +1,9 @@
 """Through the batcher, each kind of model answers exactly what it answered on the old path.
 
 The old path built each request's frame keyed by column name, merged a batch with
-``pd.concat`` and looked the estimator's classes up on every call; the reference below does
-just that, and the answers must match bit for bit (NaN where NaN), errors included.
+``pd.concat``, looked the estimator's classes up on every call and passed the estimator the
+frame (a model of number columns now gets ``frame.to_numpy()``); the reference below does just
+that, and the answers must match bit for bit (NaN where NaN), errors included.
 """
 
 from __future__ import annotations
@@ -138,7 +139,9 @@ def test_one_batch_answers_each_request_bit_for_bit_as_the_old_path(
     if kind == "boosting-nan":
         assert any(f["spend"].isna().any() for f in frames)
     sizes: list[int] = []
-    answers = asyncio.run(_batched(_served(estimator, signature, sizes), frames))
+    served = _served(estimator, signature, sizes)
+    assert served.predictor.takes_array is (kind != "columns-by-name")  # numbers only
+    answers = asyncio.run(_batched(served, frames))
     assert sizes == [ROWS]  # one model call for the whole batch
     expected = _old_outputs(estimator, frames)
     for row, answer in enumerate(answers):
