@@ -171,3 +171,22 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+def share_steps(text: str | None, field: str = "steps") -> tuple[float, ...] | None:
+    """Challenger shares (0-1) from percentages such as ``5,25,50,100``; None for None.
+
+    Raises InvalidInput naming ``field`` for a part that is not a number from 0 to 100.
+    """
+    if text is None:
+        return None
+    try:
+        percentages = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise InvalidInput(
+            f"{field} {text!r} must be percentages separated by commas", field=field
+        ) from None
+    for value in percentages:
+        if not 0 <= value <= 100:
+            raise InvalidInput(f"{field}: {value:g}% is not between 0 and 100", field=field)
+    return tuple(value / 100 for value in percentages)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from mloop.cli.common import JsonOption, client, emit, out, print_json, say
+from mloop.cli.common import JsonOption, client, emit, out, print_json, say, share_steps
 from mloop.entities import GateConfig, RetrainingPolicy, Triggers
 from mloop.errors import InvalidInput
 from mloop.retraining.recipe import load_recipe
@@ -60,6 +60,24 @@ def _guardrails(items: list[str]) -> dict[str, float]:
     return found
 
 
+def _canary(
+    on_pass: str, steps: str | None, min_sample: int | None, options: str | None
+) -> dict[str, Any]:
+    """The canary options a pass starts with; refused unless the pass starts a canary."""
+    canary = _json(options, "canary-options", {})
+    if not isinstance(canary, dict):
+        raise InvalidInput("--canary-options must be a JSON object", field="canary-options")
+    if steps is not None:
+        canary["steps"] = list(share_steps(steps, "canary-steps") or ())
+    if min_sample is not None:
+        canary["min_sample"] = min_sample
+    if canary and on_pass != "canary":
+        raise InvalidInput(
+            "canary options apply only with --on-pass canary", field="canary-options"
+        )
+    return canary
+
+
 Opt = typer.Option
 
 
@@ -93,6 +111,15 @@ def policy_set(
     resamples: Annotated[int, Opt(help="Bootstrap resamples.")] = 2000,
     guardrail: Annotated[list[str] | None, Opt(help="metric=tolerance, repeatable.")] = None,
     on_pass: Annotated[str, Opt(help="promote or canary.")] = "promote",
+    canary_steps: Annotated[
+        str | None, Opt(help="The canary's challenger shares in percent, e.g. 5,25,50,100.")
+    ] = None,
+    canary_min_sample: Annotated[
+        int | None, Opt(min=1, help="Answers per arm a canary step needs.")
+    ] = None,
+    canary_options: Annotated[
+        str | None, Opt(help='Other canary options as JSON, e.g. {"promote_when": "better"}.')
+    ] = None,
     executor: Annotated[str, Opt(help="local or dask.")] = "local",
     dask_address: Annotated[str | None, Opt(help="A Dask scheduler's address.")] = None,
     alias: Annotated[str, Opt(help="The alias a pass moves.")] = "champion",
@@ -118,6 +145,7 @@ def policy_set(
         cooldown_seconds=cooldown,
         max_per_day=max_per_day,
         on_pass=on_pass,
+        canary=_canary(on_pass, canary_steps, canary_min_sample, canary_options),
         executor=executor,
         dask_address=dask_address,
     )

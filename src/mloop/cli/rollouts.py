@@ -7,29 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
-from mloop.cli.common import JsonOption, client, emit, print_json, say
-from mloop.errors import InvalidInput
+from mloop.cli.common import JsonOption, client, emit, print_json, say, share_steps
 
 rollout_app = typer.Typer(
     no_args_is_help=True, help="Roll a challenger out: A/B, canary, shadow or bandit."
 )
 ModelArgument = Annotated[str, typer.Argument(help="The registered model's name.")]
-
-
-def _steps(text: str | None) -> tuple[float, ...] | None:
-    """Challenger shares from percentages such as ``5,25,50,100``."""
-    if text is None:
-        return None
-    try:
-        percentages = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise InvalidInput(
-            f"steps {text!r} must be percentages separated by commas", field="steps"
-        ) from None
-    for value in percentages:
-        if not 0 <= value <= 100:
-            raise InvalidInput(f"steps: {value:g}% is not between 0 and 100", field="steps")
-    return tuple(value / 100 for value in percentages)
 
 
 def _shown(value: Any, digits: int = 4) -> Any:
@@ -101,7 +84,7 @@ def start(
 
     policy = make_policy(
         mode,
-        steps=_steps(steps),
+        steps=share_steps(steps),
         alias=alias,
         metric=metric,
         promote_when=promote_when,

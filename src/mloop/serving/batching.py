@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,12 +18,14 @@ class _Pending:
     frame: pd.DataFrame
     future: asyncio.Future[Any]
     tag: Any = None
+    background: bool = False
 
 
 BatchHook = Callable[[pd.DataFrame, Any, list[Any]], None]
 TURN_PATIENCE_SECONDS = 0.005
 TURN_PATIENCE_CALLS = 3.0
 CALL_SMOOTHING = 0.2
+INLINE_CALL_SECONDS = 0.001
 logger = logging.getLogger("mloop.serving")
 
 
@@ -41,6 +44,14 @@ class MicroBatcher:
     wall time, so the wait stretches when the machine is busy and every call is slower), and
     at least ``TURN_PATIENCE_SECONDS``; then it calls anyway: a slow or stuck arm never holds
     the other back longer than that.
+
+    A model call runs in the batcher's predict thread, except a call expected to take less
+    than ``INLINE_CALL_SECONDS`` (its rows times a moving average of the wall time per row
+    that earlier calls took, measured around the call alone): that one runs on the event
+    loop's thread, which then spends no time handing the batch over and waiting for the
+    interpreter lock, and holds up the loop for less than that. The first call, a model that
+    waits (sleeps, calls out) or becomes slow, and a batch large enough to pass the bound run
+    in the thread.
     """
 
     def __init__(
@@ -64,17 +75,22 @@ class MicroBatcher:
         self._on_batch = on_batch
         self._turn = turn or asyncio.Lock()
         self._call_seconds = 0.0
+        self._row_seconds = 0.0
 
-    async def submit(self, frame: pd.DataFrame, tag: Any = None) -> Any:
+    async def submit(
+        self, frame: pd.DataFrame, tag: Any = None, *, background: bool = False
+    ) -> Any:
         """Predict ``frame`` as part of the next batch; return its share of the outputs.
 
         ``tag`` travels with the frame to the ``on_batch`` hook, which sees each merged batch
-        with its outputs once (the prediction log records batches, not single requests).
+        with its outputs once (the prediction log records batches, not single requests). A
+        ``background`` frame (shadow scoring, which no caller waits for) is never predicted on
+        the event loop's thread.
         """
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(frame, future, tag))
+        await self._queue.put(_Pending(frame, future, tag, background))
         return await future
 
     async def _next(self, deadline: float) -> _Pending | None:
@@ -128,7 +144,12 @@ class MicroBatcher:
                 frames = [p.frame for p in batch]
                 merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
                 began = loop.time()
-                outputs = await loop.run_in_executor(self._executor, self._predict, merged)
+                if self._inline(batch, len(merged)):
+                    outputs = self._timed_predict(merged)
+                else:
+                    outputs = await loop.run_in_executor(
+                        self._executor, self._timed_predict, merged
+                    )
                 self._call_seconds += CALL_SMOOTHING * (loop.time() - began - self._call_seconds)
             except Exception as exc:
                 for pending in batch:
@@ -139,6 +160,22 @@ class MicroBatcher:
                 if held:
                     self._turn.release()
             self._answer(merged, outputs, batch)
+
+    def _inline(self, batch: list[_Pending], rows: int) -> bool:
+        """Whether to call the model on the loop's thread: a short call nobody waits behind."""
+        if any(p.background for p in batch):
+            return False
+        return 0 < rows * self._row_seconds < INLINE_CALL_SECONDS
+
+    def _timed_predict(self, merged: pd.DataFrame) -> Any:
+        """Call the model, folding the call's wall time per row into a moving average."""
+        began = time.perf_counter()
+        outputs = self._predict(merged)
+        per_row = (time.perf_counter() - began) / max(len(merged), 1)
+        if self._row_seconds == 0:
+            self._row_seconds = per_row
+        self._row_seconds += CALL_SMOOTHING * (per_row - self._row_seconds)
+        return outputs
 
     @property
     def patience(self) -> float:

@@ -52,10 +52,15 @@ class ServedModel:
         """The estimator's outputs per frame, with its classes looked up once."""
         return Predictor(self.model.estimator, self.signature)
 
-    async def infer(self, frame: pd.DataFrame, tag: Any = None) -> Outputs:
-        """Predict a validated frame, batched with concurrent requests when batching is on."""
+    async def infer(
+        self, frame: pd.DataFrame, tag: Any = None, *, background: bool = False
+    ) -> Outputs:
+        """Predict a validated frame, batched with concurrent requests when batching is on.
+
+        ``background`` (shadow scoring) keeps the call off the event loop's thread.
+        """
         if self.batcher is not None:
-            result: Outputs = await self.batcher.submit(frame, tag)
+            result: Outputs = await self.batcher.submit(frame, tag, background=background)
             return result
         return self.predictor(frame)
 
@@ -156,7 +161,8 @@ class ModelSlot:
             return False
         uri = ModelUri.of_version(target.name, target.version)
         previous = self.put(await asyncio.to_thread(self._client.registry.load_model, uri))
-        logger.info("arm %r now serves %s version %s", self.arm, target.name, target.version)
+        who = f"arm {self.arm!r}" if self.arm else "the server"
+        logger.info("%s now serves %s version %s", who, target.name, target.version)
         if previous is not None:
             task = asyncio.get_running_loop().create_task(_retire(previous))
             self._retiring.add(task)

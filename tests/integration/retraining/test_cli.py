@@ -84,6 +84,12 @@ def test_user_mistakes_exit_2_with_one_line(sqlite_url: str) -> None:
         (["policy", "set", "churn", "--recipe", "x", "--target", "churn"], "entry point"),
         (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--params", "{"],
          "--params is not JSON"),
+        (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--canary-steps",
+          "10,50"], "only with --on-pass canary"),
+        (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--on-pass",
+          "canary", "--canary-steps", "10,150"], "canary-steps: 150% is not between 0 and 100"),
+        (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--on-pass",
+          "canary", "--canary-options", '{"promote_when": "sometimes"}'], "promote_when"),
     ):  # fmt: skip
         done = subprocess.run([*base, *args], capture_output=True, text=True, env=env, timeout=60)
         assert done.returncode == 2, done.stderr
@@ -103,6 +109,31 @@ def test_a_recipe_not_importable_here_is_stored_with_a_warning(sqlite_url: str) 
         client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET
     )
     assert "warning" not in quiet.stdout
+
+
+def test_a_canary_pass_starts_the_canary_set_on_the_command_line(sqlite_url: str) -> None:
+    client = mloop.Client(sqlite_url)
+    log_traffic(client, train_champion(client), 1200, downturn=1.0, seed=11)
+    _cli(
+        client, "retrain", "policy", "set", "churn", "--recipe", RECIPE, "--target", TARGET,
+        "--params", '{"model": "logistic_regression", "max_iter": 500}', "--window", "2000",
+        "--resamples", "200", "--on-pass", "canary", "--canary-steps", "10,40,100",
+        "--canary-min-sample", "250", "--canary-options", '{"promote_when": "better"}',
+    )  # fmt: skip
+    assert _json(client, "retrain", "policy", "show", "churn")["canary"] == {
+        "steps": [0.1, 0.4, 1.0], "min_sample": 250, "promote_when": "better"
+    }  # fmt: skip
+    decision = _json(client, "retrain", "churn", "--force")
+    assert decision["kind"] == "canary", decision["reason"]
+    rollout = client.rollouts.running("churn")
+    assert rollout is not None and rollout.challenger == decision["challenger_version"]
+    policy = rollout.policy
+    assert (policy.steps, policy.min_sample, policy.promote_when) == (
+        (0.1, 0.4, 1.0),
+        250,
+        "better",
+    )
+    assert rollout.weights["challenger"] == 0.1
 
 
 def test_retrain_during_a_rollout_waits_for_it_and_says_which(sqlite_url: str) -> None:

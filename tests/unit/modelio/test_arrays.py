@@ -57,7 +57,9 @@ NUMERIC = ["age", "score"]
 
 def _cases() -> dict[str, tuple[Any, bool]]:
     by_name = ColumnTransformer([("numbers", StandardScaler(), ["age", "score"])])
-    by_dtype = ColumnTransformer([("numbers", StandardScaler(), make_column_selector(dtype_include="number"))])
+    by_dtype = ColumnTransformer(
+        [("numbers", StandardScaler(), make_column_selector(dtype_include="number"))]
+    )
     return {
         "scaled-logistic": (make_pipeline(StandardScaler(), LogisticRegression()), True),
         "forest": (RandomForestClassifier(n_estimators=5, random_state=0), True),
@@ -90,9 +92,7 @@ def test_only_plain_scikit_learn_models_of_number_columns_take_the_array(
 
 def test_a_string_column_keeps_the_frame(train: pd.DataFrame) -> None:
     columns = ["plan", "age", "score"]
-    encoded = ColumnTransformer(
-        [("numbers", "passthrough", ["age", "score"])], remainder="drop"
-    )
+    encoded = ColumnTransformer([("numbers", "passthrough", ["age", "score"])], remainder="drop")
     estimator = make_pipeline(encoded, LogisticRegression()).fit(train[columns], _target(train))
     assert not Predictor(estimator, _signature(train[columns])).takes_array
 
