@@ -223,7 +223,7 @@ class ModelServer:
         pending = Pending(ids, time.perf_counter(), units)
         following = self.following
         try:
-            outputs = await shadow.infer(frame, pending, background=True)
+            outputs = await shadow.infer(frame, pending)
         except Exception:
             logger.exception("shadow model %s version %s failed", shadow.name, shadow.version)
             ok = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,6 @@ class _Pending:
     frame: pd.DataFrame
     future: asyncio.Future[Any]
     tag: Any = None
-    background: bool = False
 
 
 BatchHook = Callable[[pd.DataFrame, Any, list[Any]], None]
@@ -49,9 +49,9 @@ class MicroBatcher:
     than ``INLINE_CALL_SECONDS`` (its rows times a moving average of the wall time per row
     that earlier calls took, measured around the call alone): that one runs on the event
     loop's thread, which then spends no time handing the batch over and waiting for the
-    interpreter lock, and holds up the loop for less than that. The first call, a model that
-    waits (sleeps, calls out) or becomes slow, and a batch large enough to pass the bound run
-    in the thread.
+    interpreter lock (which a busy predict thread holds for up to the switch interval, 5 ms), and
+    holds up the loop for less than that. The first call, a model that waits (sleeps, calls
+    out) or becomes slow, and a batch large enough to pass the bound run in the thread.
     """
 
     def __init__(
@@ -77,20 +77,16 @@ class MicroBatcher:
         self._call_seconds = 0.0
         self._row_seconds = 0.0
 
-    async def submit(
-        self, frame: pd.DataFrame, tag: Any = None, *, background: bool = False
-    ) -> Any:
+    async def submit(self, frame: pd.DataFrame, tag: Any = None) -> Any:
         """Predict ``frame`` as part of the next batch; return its share of the outputs.
 
         ``tag`` travels with the frame to the ``on_batch`` hook, which sees each merged batch
-        with its outputs once (the prediction log records batches, not single requests). A
-        ``background`` frame (shadow scoring, which no caller waits for) is never predicted on
-        the event loop's thread.
+        with its outputs once (the prediction log records batches, not single requests).
         """
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(frame, future, tag, background))
+        await self._queue.put(_Pending(frame, future, tag))
         return await future
 
     async def _next(self, deadline: float) -> _Pending | None:
@@ -144,7 +140,7 @@ class MicroBatcher:
                 frames = [p.frame for p in batch]
                 merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
                 began = loop.time()
-                if self._inline(batch, len(merged)):
+                if 0 < len(merged) * self._row_seconds < INLINE_CALL_SECONDS:
                     outputs = self._timed_predict(merged)
                 else:
                     outputs = await loop.run_in_executor(
@@ -161,12 +157,6 @@ class MicroBatcher:
                     self._turn.release()
             self._answer(merged, outputs, batch)
 
-    def _inline(self, batch: list[_Pending], rows: int) -> bool:
-        """Whether to call the model on the loop's thread: a short call nobody waits behind."""
-        if any(p.background for p in batch):
-            return False
-        return 0 < rows * self._row_seconds < INLINE_CALL_SECONDS
-
     def _timed_predict(self, merged: pd.DataFrame) -> Any:
         """Call the model, folding the call's wall time per row into a moving average."""
         began = time.perf_counter()
@@ -176,6 +166,14 @@ class MicroBatcher:
             self._row_seconds = per_row
         self._row_seconds += CALL_SMOOTHING * (per_row - self._row_seconds)
         return outputs
+
+    @property
+    def short_call_rows(self) -> int | None:
+        """The most rows a call may hold and still run on the loop's thread (see the class);
+        None before the first call or when even one row is expected to take longer."""
+        if self._row_seconds <= 0:
+            return None
+        return math.ceil(INLINE_CALL_SECONDS / self._row_seconds) - 1 or None
 
     @property
     def patience(self) -> float:

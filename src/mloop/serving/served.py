@@ -52,15 +52,16 @@ class ServedModel:
         """The estimator's outputs per frame, with its classes looked up once."""
         return Predictor(self.model.estimator, self.signature)
 
-    async def infer(
-        self, frame: pd.DataFrame, tag: Any = None, *, background: bool = False
-    ) -> Outputs:
-        """Predict a validated frame, batched with concurrent requests when batching is on.
+    @property
+    def short_call_rows(self) -> int | None:
+        """Rows a batched call may hold and still run on the event loop's thread (None: any
+        call goes to the predict thread, or nothing is known yet)."""
+        return None if self.batcher is None else self.batcher.short_call_rows
 
-        ``background`` (shadow scoring) keeps the call off the event loop's thread.
-        """
+    async def infer(self, frame: pd.DataFrame, tag: Any = None) -> Outputs:
+        """Predict a validated frame, batched with concurrent requests when batching is on."""
         if self.batcher is not None:
-            result: Outputs = await self.batcher.submit(frame, tag, background=background)
+            result: Outputs = await self.batcher.submit(frame, tag)
             return result
         return self.predictor(frame)
 

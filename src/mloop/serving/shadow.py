@@ -17,7 +17,7 @@ import pandas as pd
 
 from mloop.serving.served import ServedModel
 
-SHADOW_WINDOW_SECONDS = 0.05
+SHADOW_WINDOW_SECONDS = 0.02
 SHADOW_QUEUE_CALLS = 20
 
 

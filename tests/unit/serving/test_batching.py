@@ -191,7 +191,7 @@ def test_the_patience_stretches_with_the_batchers_own_call_time() -> None:
 
 
 def _threads_of(
-    predict: Callable[[pd.DataFrame], Outputs], frames: list[pd.DataFrame], background: bool
+    predict: Callable[[pd.DataFrame], Outputs], frames: list[pd.DataFrame]
 ) -> tuple[int, list[int]]:
     """The loop's thread id, and the thread each of ``frames``' calls ran on, one at a time."""
     threads: list[int] = []
@@ -203,7 +203,7 @@ def _threads_of(
     async def scenario() -> int:
         batcher = MicroBatcher(recorded, split_outputs, max_rows=1000)
         for frame in frames:
-            await batcher.submit(frame, background=background)
+            await batcher.submit(frame)
         batcher.close()
         return threading.get_ident()
 
@@ -215,7 +215,7 @@ def _rows(count: int) -> pd.DataFrame:
 
 
 def test_a_short_call_runs_on_the_loops_thread_after_the_first() -> None:
-    loop_thread, threads = _threads_of(_echo, [_rows(1)] * 5, background=False)
+    loop_thread, threads = _threads_of(_echo, [_rows(1)] * 5)
     assert threads[0] != loop_thread  # nothing is known of the model's speed yet
     assert threads[1:] == [loop_thread] * 4
 
@@ -225,18 +225,13 @@ def test_a_model_that_waits_and_a_batch_past_the_bound_run_in_the_predict_thread
         time.sleep(batching.INLINE_CALL_SECONDS * 2)
         return _echo(batch)
 
-    loop_thread, threads = _threads_of(waits, [_rows(1)] * 4, background=False)
+    loop_thread, threads = _threads_of(waits, [_rows(1)] * 4)
     assert loop_thread not in threads
 
     def per_row(batch: pd.DataFrame) -> Outputs:
         time.sleep(len(batch) * batching.INLINE_CALL_SECONDS / 20)
         return _echo(batch)
 
-    loop_thread, threads = _threads_of(per_row, [_rows(2), _rows(2), _rows(60)], background=False)
+    loop_thread, threads = _threads_of(per_row, [_rows(2), _rows(2), _rows(60)])
     assert threads[1] == loop_thread  # 2 rows: about a tenth of the bound
     assert threads[2] != loop_thread  # 60 rows: three times the bound
-
-
-def test_background_calls_never_run_on_the_loops_thread() -> None:
-    loop_thread, threads = _threads_of(_echo, [_rows(1)] * 5, background=True)
-    assert loop_thread not in threads
