@@ -14,8 +14,10 @@ from mloop.entities import Decision, DecisionKind, MonitorKind, RetrainingPolicy
 from mloop.prediction_log import LABEL
 
 DAY_SECONDS = 86400.0
+RETRY_SECONDS = 60.0
 _STARTED = (DecisionKind.TRIGGERED,)
 _TRAINED = (DecisionKind.TRAINED,)
+_ENDED_WELL = (DecisionKind.TRAINED, DecisionKind.REJECTED, DecisionKind.PROMOTED)
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,13 @@ def fired_triggers(
 
 
 def held_back(policy: RetrainingPolicy, decisions: list[Decision], now: float) -> str | None:
-    """Why a retraining may not start now (cool-down or daily maximum); None when it may.
+    """Why a retraining may not start now (cool-down, daily maximum, back-off); None when it may.
 
-    Both count challengers trained (``trained`` decisions), not attempts: a skip, a failed
-    recipe or a lock another process held does not use up the day's retrainings.
+    The cool-down and the daily maximum count challengers trained (``trained`` decisions), not
+    attempts: a skip, a failed recipe or a lock another process held does not use up the day's
+    retrainings. After failed attempts in a row, the next waits ``RETRY_SECONDS`` after the
+    newest, doubled for each earlier failure in the row, at most the cool-down, so a recipe
+    that keeps failing is not retried (and alerted) at every check.
     """
     trained = [d.at for d in decisions if d.kind in _TRAINED]
     age = max(now - max(trained), 0.0) if trained else None
@@ -135,4 +140,24 @@ def held_back(policy: RetrainingPolicy, decisions: list[Decision], now: float) -
     if today >= policy.max_per_day:
         most = policy.max_per_day
         return f"maximum frequency: {today} challengers trained in the last 24 h (at most {most})"
-    return None
+    return _backing_off(policy, decisions, now)
+
+
+def _backing_off(policy: RetrainingPolicy, decisions: list[Decision], now: float) -> str | None:
+    """The back-off after failed attempts in a row; None when the newest attempt did not fail."""
+    failed: list[float] = []
+    for decision in sorted(decisions, key=lambda d: d.at, reverse=True):
+        if decision.kind in _ENDED_WELL:
+            break
+        if decision.kind == DecisionKind.FAILED:
+            failed.append(decision.at)
+    if not failed:
+        return None
+    wait = min(policy.cooldown_seconds, RETRY_SECONDS * 2.0 ** (len(failed) - 1))
+    age = max(now - failed[0], 0.0)
+    if age >= wait:
+        return None
+    return (
+        f"back-off: {len(failed)} attempt(s) in a row failed, the last {age:.0f} s ago; "
+        f"the next may start in {wait - age:.0f} s (--force retries now)"
+    )

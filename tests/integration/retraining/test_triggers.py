@@ -53,9 +53,34 @@ def test_attempts_that_trained_nothing_count_neither_for_the_maximum_nor_the_coo
     chosen = policy(cooldown_seconds=3600.0, max_per_day=2)
     untrained = (DecisionKind.TRIGGERED, DecisionKind.SKIPPED, DecisionKind.FAILED)
     attempts = [_decided(now, 0.1 * i, kind) for i in range(1, 10) for kind in untrained]
-    assert held_back(chosen, [_decided(now, 5), *attempts], now) is None
-    busy = held_back(chosen, [_decided(now, 5), _decided(now, 3), *attempts], now)
+    later = now + 3600  # past the back-off of the failed attempts (at most the cool-down)
+    assert held_back(chosen, [_decided(now, 5), *attempts], later) is None
+    busy = held_back(chosen, [_decided(now, 5), _decided(now, 3), *attempts], later)
     assert busy is not None and "2 challengers trained" in busy
+
+
+def test_failed_attempts_in_a_row_back_off_doubling_up_to_the_cool_down() -> None:
+    now = 1_700_000_000.0
+    chosen = policy(cooldown_seconds=600.0, max_per_day=10)
+    trained = _decided(now, 5)
+
+    def failures(*seconds_ago: float) -> list[Decision]:
+        return [
+            Decision("churn", DecisionKind.FAILED, now - s, "recipe failed") for s in seconds_ago
+        ]
+
+    once = held_back(chosen, [trained, *failures(30)], now)
+    assert once == (
+        "back-off: 1 attempt(s) in a row failed, the last 30 s ago; the next may start in 30 s "
+        "(--force retries now)"
+    )
+    assert held_back(chosen, [trained, *failures(61)], now) is None
+    thrice = held_back(chosen, [trained, *failures(900, 500, 100)], now)
+    assert thrice is not None and "3 attempt(s)" in thrice and "in 140 s" in thrice  # 240 s
+    capped = held_back(chosen, [trained, *failures(*range(2000, 100, -100))], now)
+    assert capped is not None and "in 400 s" in capped  # 19 in a row, the last 200 s ago: 600 s
+    rejected = Decision("churn", DecisionKind.REJECTED, now - 200, "gate failed")
+    assert held_back(chosen, [*failures(900, 500), rejected, *failures(100)], now) is None
 
 
 def test_the_scheduler_runs_the_policy_by_itself(scenario: Scenario) -> None:
