@@ -7,6 +7,7 @@ pandas and pyarrow report a malformed file with their own exceptions; here they 
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,22 @@ def check_output(source: Path, target: Path) -> Path:
             f"output {str(target)!r} is the input file: choose another output", field="output"
         )
     return target
+
+
+def single_target(source: Path, output: str | None) -> Path:
+    """Where one input file's predictions go, checked with ``check_output``.
+
+    No ``output``: ``INPUT.predictions.EXT`` beside the input. An existing folder, or a path
+    ending in a separator (a folder, which must exist: nothing is created): the input's name
+    in it. Anything else: that file. Raises InvalidInput as ``check_output`` does, and for a
+    folder that does not exist.
+    """
+    if output is None:
+        return check_output(source, source.with_name(f"{source.stem}.predictions{source.suffix}"))
+    path = Path(output)
+    if output.endswith(("/", os.sep)) and not path.is_dir():
+        raise InvalidInput(f"output folder {output!r} does not exist", field="output")
+    return check_output(source, path / source.name if path.is_dir() else path)
 
 
 def check_new_file(target: Path, field: str) -> Path:

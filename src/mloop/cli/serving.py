@@ -91,9 +91,11 @@ def predict(
         str, typer.Option("--model", "-m", help="models:/NAME@ALIAS or models:/NAME/VERSION")
     ],
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--output", "-o", help="A file (default INPUT.predictions.EXT); a folder for many."
+            "--output",
+            "-o",
+            help="A file (default INPUT.predictions.EXT), or an existing folder (one for many).",
         ),
     ] = None,
     batch_rows: Annotated[int, typer.Option(min=1)] = 10_000,
@@ -125,17 +127,17 @@ def _one_file(input: str) -> bool:
     return not any(mark in input for mark in "*?[") and not Path(input).is_dir()
 
 
-def _file_jobs(input: str, output: Path | None) -> list[FileJob]:
-    from mloop.cli.files import check_input, check_output, input_files, output_folder
+def _file_jobs(input: str, output: str | None) -> list[FileJob]:
+    from mloop.cli.files import check_input, input_files, output_folder, single_target
     from mloop.serving.batch_scoring import FileJob, file_format
 
     if _one_file(input):
         source = check_input(Path(input), "input")
-        target = output or source.with_name(f"{source.stem}.predictions{source.suffix}")
-        file_format(check_output(source, target))
+        target = single_target(source, output)
+        file_format(target)
         return [FileJob(source, target)]
     sources = input_files(input)
-    folder = output_folder(output, sources)
+    folder = output_folder(None if output is None else Path(output), sources)
     return [FileJob(source, folder / source.name) for source in sources]
 
 
@@ -160,18 +162,16 @@ def _score_jobs(
 
 
 def _predict_file(
-    ctx: typer.Context, input: Path, model: str, output: Path | None, batch_rows: int
+    ctx: typer.Context, input: Path, model: str, output: str | None, batch_rows: int
 ) -> None:
     """One file in this process, with a progress bar by rows."""
     from rich.progress import Progress
 
-    from mloop.cli.files import check_input, check_output, reading
+    from mloop.cli.files import check_input, reading, single_target
     from mloop.serving.batch_scoring import count_rows, file_format, score_file
 
     check_input(input, "input")
-    target = check_output(
-        input, output or input.with_name(f"{input.stem}.predictions{input.suffix}")
-    )
+    target = single_target(input, output)
     file_format(target)
     loaded = client(ctx).registry.load_model(model)
     with reading(input):

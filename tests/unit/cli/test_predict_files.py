@@ -96,6 +96,8 @@ def test_a_file_that_fails_leaves_no_predictions_behind(
         (("-i", "{scores}/*.parquet", "-o", "{tmp}/out/"), "output folder '{tmp}/out' does not"),
         (("-i", "{scores}", "-o", "{tmp}/out", "--executor", "dask"), "does not exist"),
         (("-i", "{scores}/part0.parquet", "-o", "{tmp}/out/p.parquet"), "does not exist"),
+        (("-i", "{scores}/part0.parquet", "-o", "{tmp}/out/"), "output folder '{tmp}/out/' does"),
+        (("-i", "{scores}/part0.parquet", "-o", "{scores}"), "is the input file"),
     ],
 )
 def test_a_mistake_with_many_files_is_one_line_and_exit_code_2(
@@ -110,6 +112,15 @@ def test_a_mistake_with_many_files_is_one_line_and_exit_code_2(
     argv = [a.replace("{scores}", str(scores)).replace("{tmp}", str(tmp_path)) for a in args]
     _fails(shared_home, monkeypatch, capsys, argv, expected.replace("{tmp}", str(tmp_path)))
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_one_file_into_an_existing_folder_keeps_its_name(
+    shared_home: Home, scores: Path, tmp_path: Path
+) -> None:
+    done = cli(shared_home, "predict", "-i", str(scores / "part1.parquet"), "-m", CHAMPION,
+               "-o", f"{tmp_path}/")  # fmt: skip
+    assert f"into {tmp_path / 'part1.parquet'}" in done.stdout
+    assert len(pd.read_parquet(tmp_path / "part1.parquet")) == 300
 
 
 def test_a_failing_file_on_a_local_dask_cluster_is_one_line(
