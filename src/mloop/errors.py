@@ -14,6 +14,12 @@ class MloopError(Exception):
         self.field = field
 
 
+class ModelFailed(MloopError):
+    """A served model raised on a request's rows; the server answers 500 and keeps serving."""
+
+    code = "model_failed"
+
+
 class InvalidInput(MloopError):
     """The caller gave a value mloop cannot accept (bad name, malformed filter ...)."""
 

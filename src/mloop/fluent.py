@@ -110,9 +110,16 @@ class ActiveRun:
         """Set several tags."""
         self.client.tracking.set_tags(self.id, tags)
 
-    def log_dataset(self, name: str, features: Any, target: Any = None) -> DatasetFingerprint:
-        """Record a dataset fingerprint: sha256, schema and row count."""
-        return self.client.tracking.log_dataset(self.id, name, features, target)
+    def log_dataset(
+        self, name: str, features: Any, target: Any = None, *, store: bool = False
+    ) -> DatasetFingerprint:
+        """Record a dataset fingerprint (sha256, schema, row count) and return it.
+
+        With ``store`` the data is also kept as a Parquet artifact of the run, which retraining
+        reads back (``client.tracking.load_dataset``). Raises InvalidInput for a bad name or
+        data Parquet cannot hold, Conflict when the run logged other data under ``name``.
+        """
+        return self.client.tracking.log_dataset(self.id, name, features, target, store=store)
 
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> ArtifactRef:
         """Store a local file as an artifact of this run."""
@@ -215,9 +222,12 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> Ar
     return _require_active().log_artifact(local_path, artifact_path)
 
 
-def log_dataset(name: str, features: Any, target: Any = None) -> DatasetFingerprint:
-    """Record a dataset fingerprint on the active run."""
-    return _require_active().log_dataset(name, features, target)
+def log_dataset(
+    name: str, features: Any, target: Any = None, *, store: bool = False
+) -> DatasetFingerprint:
+    """Record a dataset fingerprint on the active run (``ActiveRun.log_dataset``) and return it;
+    ``store`` also keeps the data for retraining. Raises InvalidInput without an active run."""
+    return _require_active().log_dataset(name, features, target, store=store)
 
 
 def log_model(

@@ -35,6 +35,7 @@ ERROR_CLASSES: Mapping[str, type[MloopError]] = {
 STATUS_BY_CODE: Mapping[str, int] = {
     MloopError.code: INTERNAL,
     errors.InvalidInput.code: 422,
+    errors.ModelFailed.code: INTERNAL,
     errors.MalformedRequest.code: 400,
     errors.PayloadTooLarge.code: 413,
     errors.UnsupportedMediaType.code: 415,

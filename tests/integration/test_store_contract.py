@@ -144,6 +144,23 @@ def test_fluent_run_finishes_or_fails_and_nests(store_url: str) -> None:
     assert mloop.active_run() is None
 
 
+def test_fluent_log_dataset_stores_what_retraining_reads_back(store_url: str) -> None:
+    features = pd.DataFrame({"age": [30, 40, 50], "region": ["N", "S", "E"]})
+    labels = pd.Series([0, 1, 0], name="churn")
+    with mloop.start_run(experiment="churn") as run:
+        kept = run.log_dataset("train", features, labels, store=True)
+        mloop.log_dataset("holdout", features.tail(2), labels.tail(2), store=True)
+        mloop.log_dataset("seen", features)
+    tracking = mloop.Client(store_url).tracking
+    assert {d.name: d.digest for d in tracking.list_datasets(run.id)}["train"] == kept.digest
+    read_features, read_labels = tracking.load_dataset(run.id, "train")
+    pd.testing.assert_frame_equal(read_features, features)
+    pd.testing.assert_series_equal(read_labels, labels)
+    assert len(tracking.load_dataset(run.id, "holdout")[0]) == 2
+    with pytest.raises(NotFound, match="stored no dataset 'seen'"):
+        tracking.load_dataset(run.id, "seen")
+
+
 def test_second_top_level_run_needs_nested(store_url: str) -> None:
     with mloop.start_run(experiment="churn"), pytest.raises(InvalidInput, match="nested"):
         mloop.start_run(experiment="churn")

@@ -31,6 +31,7 @@ from mloop.errors import MloopError
 EXIT_CODES: dict[type[MloopError], int] = {
     errors.MloopError: 1,
     errors.InvalidInput: 2,
+    errors.ModelFailed: 1,
     errors.MalformedRequest: 2,
     errors.PayloadTooLarge: 2,
     errors.UnsupportedMediaType: 2,

@@ -63,10 +63,19 @@ def _guardrails(items: list[str]) -> dict[str, float]:
 def _canary(
     on_pass: str, steps: str | None, min_sample: int | None, options: str | None
 ) -> dict[str, Any]:
-    """The canary options a pass starts with; refused unless the pass starts a canary."""
+    """The canary options a pass starts with; refused unless the pass starts a canary, or when
+    an option is given both by its own flag and in ``--canary-options``."""
     canary = _json(options, "canary-options", {})
     if not isinstance(canary, dict):
         raise InvalidInput("--canary-options must be a JSON object", field="canary-options")
+    both_ways = (("canary-steps", "steps", steps), ("canary-min-sample", "min_sample", min_sample))
+    for flag, key, value in both_ways:
+        if value is not None and key in canary:
+            raise InvalidInput(
+                f'--{flag} and "{key}" in --canary-options both set the canary\'s {key}; '
+                "give one of them",
+                field=flag,
+            )
     if steps is not None:
         canary["steps"] = list(share_steps(steps, "canary-steps") or ())
     if min_sample is not None:

@@ -43,6 +43,22 @@ def _print(payload: dict[str, Any], as_json: bool, title: str) -> None:
         say(f"guardrail {name}: {_shown(value)} (limit {_shown(limit)}) {state}")
 
 
+def _policy_line(policy: dict[str, Any]) -> str:
+    """The main options a rollout runs by, on one line (``--json`` shows them all)."""
+    steps = ",".join(f"{share * 100:g}" for share in policy["steps"])
+    guardrails = [f"error rate at most {policy['max_error_rate']:g}"]
+    if policy["max_p99_ms"] is not None:
+        guardrails.append(f"p99 at most {policy['max_p99_ms']:g} ms")
+    if policy["max_p99_ratio"] is not None:
+        guardrails.append(f"p99 at most {policy['max_p99_ratio']:g}x the champion's")
+    return (
+        f"policy: steps {steps}%; {policy['min_sample']} answers per arm a step; "
+        f"evaluated every {policy['evaluate_every_seconds']:g} s; promote when "
+        f"{policy['promote_when']} (margin {policy['margin']:g}), moving {policy['alias']}; "
+        f"guardrails: {', '.join(guardrails)}"
+    )
+
+
 @rollout_app.command("start")
 def start(
     ctx: typer.Context,
@@ -114,6 +130,7 @@ def status(ctx: typer.Context, model: ModelArgument, as_json: JsonOption = False
         print_json(payload)
         return
     _print(payload, False, f"rollout of {model}")
+    say(_policy_line(payload["policy"]))
     for decision in payload["decisions"]:
         say(f"- {decision['kind']}: {decision['reason']}")
 

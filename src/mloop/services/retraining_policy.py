@@ -130,7 +130,18 @@ def check_policy(policy: RetrainingPolicy) -> RetrainingPolicy:
 
 def canary_policy(policy: RetrainingPolicy) -> RolloutPolicy:
     """The canary a passing challenger of ``policy`` starts: the canary defaults with
-    ``policy.canary``'s options, on ``policy.alias``. Raises InvalidInput naming a bad option."""
+    ``policy.canary``'s options, on ``policy.alias``.
+
+    Raises InvalidInput naming a bad option; ``mode`` and ``alias`` among the options are
+    refused (field ``canary``): a pass always starts a canary, on the policy's own alias.
+    """
+    fixed = sorted(set(policy.canary) & {"mode", "alias"})
+    if fixed:
+        raise InvalidInput(
+            f"canary options may not set {' or '.join(fixed)}: a pass always starts a canary "
+            "on the policy's own alias (set by alias, --alias)",
+            field="canary",
+        )
     options = {**policy.canary, "alias": policy.alias}
     return make_policy("canary", **options)
 

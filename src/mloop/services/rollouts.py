@@ -50,6 +50,16 @@ def decision_json(decision: RolloutDecision) -> dict[str, Any]:
     return asdict(decision)
 
 
+def policy_json(policy: RolloutPolicy) -> dict[str, Any]:
+    """A rollout policy as JSON-ready values: every ``RolloutPolicy`` field, mode as its name,
+    steps and secondary as lists."""
+    values = asdict(policy)
+    values["mode"] = RolloutMode(policy.mode).value
+    values["steps"] = list(policy.steps)
+    values["secondary"] = list(policy.secondary)
+    return values
+
+
 def shares(challenger_share: float) -> dict[str, float]:
     """The arms' traffic shares when the challenger gets ``challenger_share`` of it."""
     return {CHAMPION: round(1.0 - challenger_share, 12), CHALLENGER: challenger_share}
@@ -432,9 +442,11 @@ class RolloutService:
 
     def status(self, model: str) -> dict[str, Any]:
         """The newest rollout as JSON-ready values: mode, state, arms, srm_p_value, sequential
-        (p_value, ci_low, ci_high), guardrails and decisions. NotFound without a rollout."""
+        (p_value, ci_low, ci_high), guardrails, policy (every option it runs by, ``policy_json``)
+        and decisions. NotFound without a rollout."""
         analysis = self.analyze(model)
         rollout = analysis.rollout
         status = analysis.to_dict()
+        status["policy"] = policy_json(rollout.policy)
         status["decisions"] = [decision_json(d) for d in self.decisions(model, rollout.id)]
         return status

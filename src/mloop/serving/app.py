@@ -22,7 +22,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mloop import __version__, web
 from mloop.client import Client
 from mloop.config import Settings
-from mloop.errors import InvalidInput, MalformedRequest, MethodNotAllowed, MloopError, NotFound
+from mloop.errors import (
+    InvalidInput,
+    MalformedRequest,
+    MethodNotAllowed,
+    MloopError,
+    ModelFailed,
+    NotFound,
+)
 from mloop.modelio.outputs import Outputs
 from mloop.prediction_log import model_columns, shadow_id
 from mloop.profiles import DatasetProfile, window_profile
@@ -106,6 +113,7 @@ class ModelServer:
                 flush_seconds=config.log_flush_seconds,
                 on_written=lambda m, v, n: self.metrics.logged_rows.labels(m, str(v)).inc(n),
                 spool=Spool(self.spool_dir) if config.log_spool else None,
+                logged=self.client.prediction_log.logged_ids,
             )
 
     def _write_chunk(self, model: str, version: int, arm: str, frame: pd.DataFrame) -> object:
@@ -177,6 +185,11 @@ class ModelServer:
             request, self.config.max_body_bytes, protocol.content_types
         )
         parsed = protocol.parse(kind, payload, served.signature)
+        if parsed.unit_ids:
+            route = self._route_of_units(request, target, route, parsed.unit_ids)
+            if route.served is not served:
+                served = route.served
+                parsed = protocol.parse(kind, payload, served.signature)
         pending = self._pending(request, parsed, started)
         outputs = await self._infer(route.arm, served, parsed.frame, pending)
         self._record(served, parsed.frame, outputs, pending)
@@ -190,14 +203,27 @@ class ModelServer:
     async def _infer(
         self, arm: str, served: ServedModel, frame: pd.DataFrame, pending: Pending
     ) -> Outputs:
-        """The model's outputs; a following policy counts each answer and failure per arm."""
+        """The model's outputs; a following policy counts each answer and failure per arm.
+
+        Raises ModelFailed (HTTP 500, answered like any mloop error, so the connection stays
+        open) when the model raises on these rows.
+        """
         following = self.following
         try:
             outputs = await served.infer(frame, pending)
-        except Exception:
+        except Exception as exc:
             if following is not None:
                 following.record(arm, ok=False)
-            raise
+            if isinstance(exc, MloopError):
+                raise
+            what = f"{served.name} version {served.version}"
+            first = (str(exc).splitlines() or [""])[0]
+            logger.warning(
+                "model %s failed on %s: %s: %s", what, pending.ids[0], type(exc).__name__, first
+            )
+            raise ModelFailed(
+                f"model {what} failed on these rows: {type(exc).__name__}: {exc}"
+            ) from exc
         if following is not None:
             following.record(arm, ok=True)
         return outputs
@@ -234,10 +260,42 @@ class ModelServer:
             for _ in requests:
                 following.record(shadow.arm, ok=ok)
 
-    def choose(self, request: Request, target: tuple[str, str | None] | None = None) -> Route:
-        """The route the policy picks, checked against the model and version a path names."""
+    def _route_of_units(
+        self,
+        request: Request,
+        target: tuple[str, str | None] | None,
+        route: Route,
+        units: Sequence[str | None],
+    ) -> Route:
+        """The route of the body's unit ids, which decide the arm before ``x-unit-id``.
+
+        Raises InvalidInput (field ``unit_ids``) when the rows' units belong to different arms
+        of the running rollout: one request is answered by one arm.
+        """
+        given = sorted({unit for unit in units if unit})
+        if not given:
+            return route
+        routes = [self.choose(request, target, unit) for unit in given]
+        arms = {r.arm: unit for r, unit in zip(routes, given, strict=True)}
+        if len(arms) > 1:
+            shown = ", ".join(f"{unit!r} to {arm or 'the champion'}" for arm, unit in arms.items())
+            raise InvalidInput(
+                f"unit_ids: the rows' units go to different arms of the rollout ({shown}); "
+                "send each arm's units in a request of their own",
+                field="unit_ids",
+            )
+        return routes[0]
+
+    def choose(
+        self,
+        request: Request,
+        target: tuple[str, str | None] | None = None,
+        unit: str | None = None,
+    ) -> Route:
+        """The route the policy picks for ``unit`` (default: the ``x-unit-id`` header, else the
+        request id), checked against the model and version a path names."""
         name, version = target if target is not None else (None, None)
-        unit = _header_unit_id(request)
+        unit = unit or _header_unit_id(request)
         route = self.policy.choose(RequestContext(request.state.request_id, unit, name, version))
         request.state.model = route.served.name
         request.state.version = str(route.served.version)
@@ -357,8 +415,15 @@ def prediction_id_header(ids: Sequence[str]) -> dict[str, str]:
 
 
 def feedback_labels(payload: Any) -> dict[str, Any]:
-    """Labels from {"labels": {id: label}}, [{"prediction_id", "label"}], or one such object."""
-    if isinstance(payload, dict) and isinstance(payload.get("labels"), dict):
+    """Labels from {"labels": {id: label}}, [{"prediction_id", "label"}], or one such object,
+    as prediction id -> label. Raises InvalidInput naming the field that is not of these forms
+    (``labels`` when ``labels`` is not an object)."""
+    if isinstance(payload, dict) and "labels" in payload:
+        if not isinstance(payload["labels"], dict):
+            raise InvalidInput(
+                'labels must be an object of prediction id -> label, e.g. {"labels": {"<id>": 1}}',
+                field="labels",
+            )
         return dict(payload["labels"])
     items = payload if isinstance(payload, list) else [payload]
     labels: dict[str, Any] = {}

@@ -34,7 +34,8 @@ class MicroBatcher:
 
     A request that finds the model idle runs at once; requests arriving while a call is in
     flight queue up and go together in the next call (up to ``max_rows``), optionally waiting
-    ``max_wait_ms`` for company. Results are split back by row offsets.
+    ``max_wait_ms`` for company. Results are split back by row offsets. A merged call that
+    raises is repeated request by request, so only the requests the model refuses fail.
 
     Batchers sharing one ``turn`` (the arms of one server) call their models one at a time:
     a batcher waiting for its turn keeps collecting, so with two arms each call carries the
@@ -131,31 +132,37 @@ class MicroBatcher:
             rows += len(item.frame)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
             held = await self._take_turn()
             try:
                 self._drain(batch)
-                frames = [p.frame for p in batch]
-                merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-                began = loop.time()
-                if 0 < len(merged) * self._row_seconds < INLINE_CALL_SECONDS:
-                    outputs = self._timed_predict(merged)
-                else:
-                    outputs = await loop.run_in_executor(
-                        self._executor, self._timed_predict, merged
-                    )
-                self._call_seconds += CALL_SMOOTHING * (loop.time() - began - self._call_seconds)
-            except Exception as exc:
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
-                continue
+                await self._call(batch)
             finally:
                 if held:
                     self._turn.release()
-            self._answer(merged, outputs, batch)
+
+    async def _call(self, batch: list[_Pending]) -> None:
+        """Predict the merged batch and answer each caller. When the merged call raises, each
+        request is predicted alone, so one request's bad rows fail that request only."""
+        loop = asyncio.get_running_loop()
+        frames = [p.frame for p in batch]
+        merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        began = loop.time()
+        try:
+            if 0 < len(merged) * self._row_seconds < INLINE_CALL_SECONDS:
+                outputs = self._timed_predict(merged)
+            else:
+                outputs = await loop.run_in_executor(self._executor, self._timed_predict, merged)
+        except Exception as exc:
+            if len(batch) > 1:
+                for pending in batch:
+                    await self._call([pending])
+            elif not batch[0].future.done():
+                batch[0].future.set_exception(exc)
+            return
+        self._call_seconds += CALL_SMOOTHING * (loop.time() - began - self._call_seconds)
+        self._answer(merged, outputs, batch)
 
     def _timed_predict(self, merged: pd.DataFrame) -> Any:
         """Call the model, folding the call's wall time per row into a moving average."""

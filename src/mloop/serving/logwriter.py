@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from mloop.errors import MloopError
+from mloop.errors import Conflict, MloopError
 from mloop.modelio.outputs import Outputs
 from mloop.prediction_log import (
     FEATURE_PREFIX,
@@ -28,7 +28,7 @@ from mloop.prediction_log import (
     feature_columns,
     output_columns,
 )
-from mloop.serving.spool import Spool, spool_record
+from mloop.serving.spool import LoggedIds, Spool, spool_record
 
 logger = logging.getLogger("mloop.serving.log")
 MAX_PENDING_ROWS = 1_000_000
@@ -123,7 +123,11 @@ def log_batch(answered: Answered) -> pa.RecordBatch:
 
 
 class PredictionLogWriter:
-    """Collects answered requests per model version; writes them as chunks off the request path."""
+    """Collects answered requests per model version; writes them as chunks off the request path.
+
+    ``logged`` returns which of some prediction ids are in the log already; with it, a chunk the
+    store refuses for such ids is written without their rows instead of being dropped whole.
+    """
 
     def __init__(
         self,
@@ -133,8 +137,10 @@ class PredictionLogWriter:
         flush_seconds: float = 2.0,
         on_written: Callable[[str, int, int], None] | None = None,
         spool: Spool | None = None,
+        logged: LoggedIds | None = None,
     ) -> None:
         self._write_chunk = write_chunk
+        self._logged = logged
         self._flush_rows = flush_rows
         self._flush_seconds = flush_seconds
         self._on_written = on_written
@@ -198,11 +204,16 @@ class PredictionLogWriter:
                     self._spool.remove(written)
 
     def _write_all(self, pending: dict[tuple[str, int, str], list[Answered]]) -> bool:
-        """Write the buffered groups; False when some were put back for a retry."""
+        """Write the buffered groups; False when some were put back for a retry.
+
+        Rows whose prediction id came earlier in the group or is in the log already are left
+        out (counted in ``dropped_rows``, warned once) so that the other rows are still written.
+        """
         stored = True
+        reused: list[str] = []
         for (model, version, arm), entries in pending.items():
             try:
-                self._write_chunk(model, version, arm, log_frame(entries))
+                written, left_out = self._write_new(model, version, arm, log_frame(entries))
             except MloopError as exc:
                 if exc.code in RETRYABLE:
                     logger.warning(
@@ -221,9 +232,43 @@ class PredictionLogWriter:
                 self._requeue((model, version, arm), entries)
                 stored = False
                 continue
-            if self._on_written is not None:
-                self._on_written(model, version, sum(len(e.features) for e in entries))
+            reused += left_out
+            self.dropped_rows += len(left_out)
+            if self._on_written is not None and written:
+                self._on_written(model, version, written)
+        if reused:
+            logger.warning(
+                "%d predictions reuse an id already logged (e.g. %r): a prediction id must be "
+                "unique, so they are not logged",
+                len(reused),
+                reused[0],
+            )
         return stored
+
+    def _write_new(
+        self, model: str, version: int, arm: str, frame: pd.DataFrame
+    ) -> tuple[int, list[str]]:
+        """Write the rows of ``frame`` whose prediction ids are new: the first row of each id,
+        less the ids the store refuses as logged before.
+
+        Returns the number of rows written and the ids of the rows left out. Raises what the
+        chunk writer raises, Conflict included when the ids it names cannot be found in the log.
+        """
+        repeated = frame[PREDICTION_ID].duplicated()
+        left_out: list[str] = frame.loc[repeated, PREDICTION_ID].tolist()
+        frame = frame.loc[~repeated].reset_index(drop=True)
+        while len(frame):
+            try:
+                self._write_chunk(model, version, arm, frame)
+                return len(frame), left_out
+            except Conflict:
+                logged = self._logged(frame[PREDICTION_ID].tolist()) if self._logged else set()
+                if not logged:
+                    raise
+                known = frame[PREDICTION_ID].isin(logged)
+                left_out += frame.loc[known, PREDICTION_ID].tolist()
+                frame = frame.loc[~known].reset_index(drop=True)
+        return 0, left_out
 
     def _requeue(self, key: tuple[str, int, str], entries: list[Answered]) -> None:
         with self._lock:

@@ -90,10 +90,21 @@ def test_user_mistakes_exit_2_with_one_line(sqlite_url: str) -> None:
           "canary", "--canary-steps", "10,150"], "canary-steps: 150% is not between 0 and 100"),
         (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--on-pass",
           "canary", "--canary-options", '{"promote_when": "sometimes"}'], "promote_when"),
+        (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--on-pass",
+          "canary", "--canary-options", '{"mode": "ab"}'], "canary options may not set mode"),
+        (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--on-pass",
+          "canary", "--canary-options", '{"alias": "prod"}'], "canary options may not set alias"),
+        (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--on-pass",
+          "canary", "--canary-steps", "20,100", "--canary-options", '{"steps": [0.5, 1.0]}'],
+         '--canary-steps and "steps" in --canary-options'),
+        (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--on-pass",
+          "canary", "--canary-min-sample", "50", "--canary-options", '{"min_sample": 80}'],
+         '--canary-min-sample and "min_sample" in --canary-options'),
     ):  # fmt: skip
         done = subprocess.run([*base, *args], capture_output=True, text=True, env=env, timeout=60)
         assert done.returncode == 2, done.stderr
         assert said in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_a_recipe_not_importable_here_is_stored_with_a_warning(sqlite_url: str) -> None:

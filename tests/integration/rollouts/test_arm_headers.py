@@ -100,3 +100,41 @@ def test_during_a_rollout_both_arms_answer_by_name_and_the_log_keeps_the_servers
         (1, ""),
         (2, "challenger"),
     }
+
+
+def _arms_by_unit(
+    url: str, body: Callable[[str], dict[str, object]], path: str
+) -> dict[str, set[str]]:
+    """The versions that answered each unit over three requests, its unit id given in the body."""
+    seen: dict[str, set[str]] = {unit: set() for unit in UNITS[:20]}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for _ in range(3):
+            for unit in seen:
+                answer = http.post(path, json=body(unit))
+                assert answer.status_code == 200, answer.text
+                seen[unit].add(answer.headers["x-model-version"])
+    return seen
+
+
+def _oip(unit: str) -> dict[str, object]:
+    tensor = {"name": "x", "shape": [1], "datatype": "FP64", "data": [1.0]}
+    return {"inputs": [tensor], "parameters": {"unit_id": unit}}
+
+
+def test_a_unit_id_in_the_body_keeps_its_unit_on_one_arm(churn: mloop.Client, server: str) -> None:
+    churn.rollouts.start("churn", 2, make_policy("ab"), reason="units in the body")
+    _wait(lambda: any(version == "2" for _, version in _answers(server)))
+    by_header = dict(zip(UNITS[:20], [v for _, v in _answers(server)[:20]], strict=True))
+    plain = _arms_by_unit(server, lambda u: {"records": [{"x": 1.0}], "unit_ids": [u]}, "/predict")
+    oip = _arms_by_unit(server, _oip, "/v2/models/churn/infer")
+    for unit in plain:
+        assert plain[unit] == oip[unit] == {by_header[unit]}, unit
+    assert {v for versions in plain.values() for v in versions} == {"1", "2"}
+    one, other = (next(u for u in plain if plain[u] == {v}) for v in ("1", "2"))
+    mixed = {"records": [{"x": 1.0}, {"x": 2.0}], "unit_ids": [one, other]}
+    refused = httpx.post(f"{server}/predict", json=mixed, timeout=30)
+    assert refused.status_code == 422 and "unit_ids" in refused.text, refused.text
+    same = {"records": [{"x": 1.0}, {"x": 2.0}], "unit_ids": [one, one]}
+    answered = httpx.post(f"{server}/predict", json=same, headers={"x-unit-id": other}, timeout=30)
+    assert answered.headers["x-model-version"] == "1"  # the body's unit decides before the header
+    churn.rollouts.stop("churn", reason="done")

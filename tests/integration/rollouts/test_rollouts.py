@@ -12,7 +12,7 @@ import mloop
 from mloop.entities import RolloutState
 from mloop.errors import Conflict, InvalidInput, NotFound
 from mloop.rollouts import evaluate
-from mloop.services.rollouts import make_policy
+from mloop.services.rollouts import make_policy, policy_json
 from mloop.stats import power_proportions
 
 
@@ -42,7 +42,10 @@ def test_a_rollout_is_one_running_row_with_audited_decisions(churn: mloop.Client
     assert stopped.state == RolloutState.STOPPED and churn.rollouts.running("churn") is None
     with pytest.raises(Conflict):
         churn.rollouts.decide(stopped, "advance", "too late")
-    decisions = churn.rollouts.status("churn")["decisions"]
+    status = churn.rollouts.status("churn")
+    assert status["policy"] == policy_json(policy)
+    assert status["policy"]["steps"] == [0.1, 0.5, 1.0] and status["policy"]["mode"] == "canary"
+    decisions = status["decisions"]
     assert [d["kind"] for d in decisions] == ["start", "advance", "stop"]
     assert decisions[0]["reason"] == "retrained" and decisions[0]["user"] == "tester"
     assert decisions[0]["versions"] == {"champion": 1, "challenger": 2}

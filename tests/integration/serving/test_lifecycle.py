@@ -52,6 +52,14 @@ def test_feedback_joins_labels_to_logged_predictions(
 
 
 def test_feedback_is_validated(http: httpx.Client) -> None:
+    missing = http.post("/feedback", json=[{"prediction_id": "a"}])
+    assert missing.status_code == 422
+    assert missing.json()["error"] == "feedback[0] needs 'prediction_id' and 'label'"
+    for labels in (5, [1, 0], "1", None):
+        wrong = http.post("/feedback", json={"labels": labels})
+        assert wrong.status_code == 422
+        assert wrong.json()["field"] == "labels"
+        assert "labels must be an object of prediction id -> label" in wrong.json()["error"]
     assert http.post("/feedback", json=[{"label": 1}]).status_code == 422
     assert (
         http.post("/feedback", content=b"x=1", headers={"content-type": "text/plain"}).status_code
@@ -176,3 +184,27 @@ def test_client_feedback_over_http_and_on_the_store(
     assert pd.isna(labels[ids[3]])
     with pytest.raises(InvalidInput, match=r"mloop\.ServingClient\("):
         mloop.Client(live.url)
+
+
+def test_a_reused_request_id_loses_no_other_request_of_the_flush(
+    churn_models: ChurnModels, serve_config: ServeConfig, serve_settings: Settings
+) -> None:
+    records = _records(churn_models, 4)
+    answered: list[str] = []
+    with (
+        LiveServer(with_port(serve_config, log_flush_seconds=60), serve_settings) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        for record, request_id in [(records[0], "dup-1"), (records[1], None)]:
+            headers = {"x-request-id": request_id} if request_id else {}
+            answer = http.post("/predict", json=record, headers=headers)
+            assert answer.status_code == 200
+            answered += answer.json()["prediction_ids"]
+        retried = http.post("/predict", json=records[2], headers={"x-request-id": "dup-1"})
+        assert retried.status_code == 200 and retried.json()["prediction_ids"] == ["dup-1"]
+        answer = http.post("/predict", json=records[:2])
+        answered += answer.json()["prediction_ids"]
+    logged = churn_models.client.prediction_log.read("churn")
+    assert sorted(logged["prediction_id"]) == sorted(answered)
+    first = logged.set_index("prediction_id").loc["dup-1", "feature.credit_score"]
+    assert first == records[0]["credit_score"]

@@ -45,6 +45,18 @@ def test_a_bad_canary_option_is_refused_naming_it(options: dict[str, object], fi
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize("options", [{"mode": "ab"}, {"alias": "prod"}, {"mode": "canary"}])
+def test_the_canary_options_may_not_set_its_mode_or_alias(options: dict[str, object]) -> None:
+    said = f"may not set {next(iter(options))}"
+    with pytest.raises(InvalidInput, match=said) as caught:
+        check_policy(_policy(canary=options))
+    assert caught.value.field == "canary"
+    stored_form = {**policy_to_dict(check_policy(_policy())), "canary": options}
+    with pytest.raises(InvalidInput, match=said) as caught:
+        policy_from_dict(stored_form)
+    assert caught.value.field == "canary"
+
+
 @pytest.mark.parametrize("dataset", ["", "retraining.holdout", "retraining.weights"])
 def test_the_dataset_must_name_a_training_set_of_its_own(dataset: str) -> None:
     with pytest.raises(InvalidInput, match="must name the training set") as caught:

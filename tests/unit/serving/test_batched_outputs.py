@@ -155,7 +155,7 @@ def test_one_batch_answers_each_request_bit_for_bit_as_the_old_path(
     _assert_same(asyncio.run(unbatched.infer(frames[1])), _old_outputs(estimator, frames[1:2]))
 
 
-def test_a_batch_the_estimator_refuses_fails_every_caller_with_the_old_error(
+def test_a_request_the_estimator_refuses_fails_alone_with_the_estimators_error(
     train: pd.DataFrame,
 ) -> None:
     estimator, columns = _models(train)["columns-by-name"]
@@ -163,8 +163,14 @@ def test_a_batch_the_estimator_refuses_fails_every_caller_with_the_old_error(
     records = _records(train, columns)[:4]
     records[2]["plan"] = "enterprise"  # a string column: mloop passes it, the encoder refuses it
     frames = [frame_from_records([r], signature, max_rows=10) for r in records]
-    with pytest.raises(ValueError) as old:
-        _old_outputs(estimator, frames)
-    answers = asyncio.run(_batched(_served(estimator, signature, []), frames))
-    for answer in answers:
-        assert type(answer) is ValueError and str(answer) == str(old.value)
+    with pytest.raises(ValueError) as alone:
+        _old_outputs(estimator, frames[2:3])
+    sizes: list[int] = []
+    answers = asyncio.run(_batched(_served(estimator, signature, sizes), frames))
+    refused = answers[2]
+    assert type(refused) is ValueError and str(refused) == str(alone.value)
+    for row in (0, 1, 3):
+        answer = answers[row]
+        assert isinstance(answer, Outputs)
+        _assert_same(answer, _old_outputs(estimator, frames[row : row + 1]))
+    assert sorted(sizes) == [1, 1, 1]  # the merged call failed; each good request logged alone

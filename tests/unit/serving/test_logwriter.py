@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 
+import mloop
 from mloop.errors import Conflict, StoreUnavailable
 from mloop.modelio.outputs import Outputs
 from mloop.serving.logwriter import Answered, PredictionLogWriter, log_batch, log_frame
+from mloop.serving.spool import Spool
 
 
 def _answered(ids: list[str], start: float) -> Answered:
@@ -67,3 +73,89 @@ def test_the_spooled_batch_holds_what_the_log_frame_holds() -> None:
     expected = log_frame([answered])
     assert list(spooled.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(spooled, expected, check_dtype=False)
+
+
+def _store_writer(client: mloop.Client, spool_dir: Path) -> PredictionLogWriter:
+    """A writer into ``client``'s prediction log, spooling to ``spool_dir``, flushed by hand."""
+
+    def write(model: str, version: int, arm: str, frame: pd.DataFrame) -> object:
+        return client.prediction_log.write_chunk(model=model, version=version, arm=arm, frame=frame)
+
+    writer = PredictionLogWriter(
+        write,
+        flush_rows=1000,
+        flush_seconds=60,
+        spool=Spool(spool_dir),
+        logged=client.prediction_log.logged_ids,
+    )
+    writer.start()
+    return writer
+
+
+def _logged(client: mloop.Client) -> dict[str, float]:
+    """The logged prediction ids with their feature ``x``; fails when an id appears twice."""
+    frame = client.prediction_log.read("churn", columns=["prediction_id", "feature.x"])
+    assert frame["prediction_id"].is_unique
+    return dict(zip(frame["prediction_id"], frame["feature.x"], strict=True))
+
+
+def _spooled_bytes(spool_dir: Path) -> int:
+    return sum(path.stat().st_size for path in spool_dir.glob("*.spool"))
+
+
+def test_a_reused_id_in_one_flush_keeps_its_first_row_and_every_other_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = mloop.Client(f"sqlite:///{tmp_path}/m.db")
+    writer = _store_writer(client, tmp_path / "spool")
+    writer.record("churn", 1, "", _answered(["dup-1"], 0))
+    writer.record("churn", 1, "", _answered(["a-0", "a-1"], 10))
+    writer.record("churn", 1, "", _answered(["dup-1"], 20))
+    writer.record("churn", 2, "", _answered(["b"], 30))
+    with caplog.at_level(logging.WARNING, "mloop.serving.log"):
+        writer.flush()
+    assert _logged(client) == {"dup-1": 0.0, "a-0": 10.0, "a-1": 11.0, "b": 30.0}
+    assert writer.dropped_rows == 1
+    assert writer.pending_ids() == set()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "1 predictions reuse an id already logged (e.g. 'dup-1'): a prediction id must be "
+        "unique, so they are not logged"
+    ]
+    assert _spooled_bytes(tmp_path / "spool") == 0
+    writer.close(timeout=10)
+
+
+def test_ids_logged_in_an_earlier_flush_leave_the_rest_of_the_flush_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = mloop.Client(f"sqlite:///{tmp_path}/m.db")
+    writer = _store_writer(client, tmp_path / "spool")
+    writer.record("churn", 1, "", _answered(["dup-1", "dup-2"], 0))
+    writer.flush()
+    writer.record("churn", 1, "", _answered(["new-1", "dup-1"], 10))
+    writer.record("churn", 1, "", _answered(["dup-2"], 20))
+    writer.record("churn", 1, "", _answered(["new-2"], 30))
+    with caplog.at_level(logging.WARNING, "mloop.serving.log"):
+        writer.flush()
+    assert _logged(client) == {"dup-1": 0.0, "dup-2": 1.0, "new-1": 10.0, "new-2": 30.0}
+    assert writer.dropped_rows == 2
+    assert writer.pending_ids() == set()
+    assert "2 predictions reuse an id already logged (e.g. 'dup-1')" in caplog.text
+    assert _spooled_bytes(tmp_path / "spool") == 0
+    writer.close(timeout=10)
+    assert not list((tmp_path / "spool").glob("*.spool"))
+
+
+def test_a_flush_of_only_logged_ids_writes_nothing_and_empties_the_spool(tmp_path: Path) -> None:
+    client = mloop.Client(f"sqlite:///{tmp_path}/m.db")
+    writer = _store_writer(client, tmp_path / "spool")
+    writer.record("churn", 1, "", _answered(["dup-1"], 0))
+    writer.flush()
+    writer.record("churn", 1, "", _answered(["dup-1"], 10))
+    writer.record("churn", 1, "", _answered(["dup-1"], 20))
+    writer.flush()
+    assert _logged(client) == {"dup-1": 0.0}
+    assert writer.dropped_rows == 2
+    assert _spooled_bytes(tmp_path / "spool") == 0
+    writer.close(timeout=10)

@@ -1,0 +1,57 @@
+"""A model that raises on some rows fails only the requests holding them, and keeps serving."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import mloop
+from mloop.serving import ServeConfig
+
+from .conftest import LiveServer, free_port
+
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
+
+
+def _logarithmic(client: mloop.Client) -> None:
+    """A model that takes the log of its input: a negative value gives NaN, which it refuses."""
+    features = pd.DataFrame({"x": np.linspace(1.0, 50.0, 200)})
+    model = make_pipeline(FunctionTransformer(np.log), LogisticRegression())
+    model.fit(features, features["x"] > 20)
+    run_id = client.create_run("logs", "log-model")
+    client.log_model(run_id, model, input_example=features)
+    client.register_model(run_id, "logs")
+    client.set_alias("logs", "champion", 1)
+
+
+def test_bad_rows_fail_their_own_requests_under_concurrency(sqlite_url: str) -> None:
+    client = mloop.Client(sqlite_url)
+    _logarithmic(client)
+    settings = replace(
+        client.settings, store_url=client.store_url, artifacts_url=client.artifacts_url
+    )
+    config = ServeConfig(model_uri="models:/logs@champion", port=free_port(), log_flush_seconds=0.2)
+    values = [-1.0 if i % 10 == 3 else float(i % 40 + 1) for i in range(400)]
+    with LiveServer(config, settings) as server, httpx.Client(base_url=server.url) as http:
+
+        def call(x: float) -> httpx.Response:
+            return http.post("/predict", json={"x": x}, timeout=30)
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(call, values))
+        after = call(5.0)
+    for x, answer in zip(values, answers, strict=True):
+        if x < 0:
+            assert answer.status_code == 500, answer.text
+            assert answer.json()["code"] == "model_failed"  # the reason stays in the server log
+        else:
+            assert answer.status_code == 200, answer.text
+    assert after.status_code == 200
