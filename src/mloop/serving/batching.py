@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -173,14 +172,6 @@ class MicroBatcher:
             self._row_seconds = per_row
         self._row_seconds += CALL_SMOOTHING * (per_row - self._row_seconds)
         return outputs
-
-    @property
-    def short_call_rows(self) -> int | None:
-        """The most rows a call may hold and still run on the loop's thread (see the class);
-        None before the first call or when even one row is expected to take longer."""
-        if self._row_seconds <= 0:
-            return None
-        return math.ceil(INLINE_CALL_SECONDS / self._row_seconds) - 1 or None
 
     @property
     def patience(self) -> float:

@@ -52,12 +52,6 @@ class ServedModel:
         """The estimator's outputs per frame, with its classes looked up once."""
         return Predictor(self.model.estimator, self.signature)
 
-    @property
-    def short_call_rows(self) -> int | None:
-        """Rows a batched call may hold and still run on the event loop's thread (None: any
-        call goes to the predict thread, or nothing is known yet)."""
-        return None if self.batcher is None else self.batcher.short_call_rows
-
     async def infer(self, frame: pd.DataFrame, tag: Any = None) -> Outputs:
         """Predict a validated frame, batched with concurrent requests when batching is on."""
         if self.batcher is not None:
