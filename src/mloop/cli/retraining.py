@@ -191,7 +191,7 @@ def _print(record: dict[str, Any], as_json: bool) -> None:
         say(f"{record.get('kind', record.get('action'))}: {record['reason']}")
 
 
-@retrain_app.command("run", hidden=True)
+@retrain_app.command("run")
 def retrain_run(
     ctx: typer.Context,
     model: str,
@@ -201,7 +201,10 @@ def retrain_run(
     force: Annotated[bool, Opt("--force", help="Retrain even without a trigger.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Retrain a model if its policy says so (or --force); exit 1 when the recipe fails."""
+    """Retrain MODEL now if its policy says so (or --force); also `mloop retrain MODEL`.
+
+    Exit 1 when the recipe fails.
+    """
     from mloop.retraining import plan_retraining, retrain
 
     if dry_run:

@@ -1,8 +1,7 @@
-"""Request input (records, columns or rows) turned into a DataFrame checked against a signature."""
+"""Request input (records, columns or rows) checked against a signature, as ``Rows`` or a frame."""
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mloop.errors import InvalidInput
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import ColumnSpec, Signature
 
 Spec = ColumnSpec
@@ -33,7 +33,39 @@ _UNTYPED = ColumnSpec("")
 def frame_from_records(
     records: Sequence[Mapping[str, Any]], signature: SignatureLike, *, max_rows: int
 ) -> pd.DataFrame:
-    """A validated frame from a list of ``{feature: value}`` objects, one per row."""
+    """A validated frame from a list of ``{feature: value}`` objects, one per row (see
+    ``rows_from_records``)."""
+    return rows_from_records(records, signature, max_rows=max_rows).frame
+
+
+def frame_from_columns(
+    columns: Mapping[str, Column], signature: SignatureLike, *, max_rows: int
+) -> pd.DataFrame:
+    """A validated frame from ``{feature: [value, ...]}`` (see ``rows_from_columns``)."""
+    return rows_from_columns(columns, signature, max_rows=max_rows).frame
+
+
+def frame_from_rows(
+    columns: Sequence[str] | None,
+    rows: Sequence[Sequence[Any]] | np.ndarray,
+    signature: SignatureLike,
+    *,
+    max_rows: int,
+) -> pd.DataFrame:
+    """A validated frame from rows of values (see ``rows_from_lists``)."""
+    return rows_from_lists(columns, rows, signature, max_rows=max_rows).frame
+
+
+def rows_from_records(
+    records: Sequence[Mapping[str, Any]], signature: SignatureLike, *, max_rows: int
+) -> Rows:
+    """Validated rows from a list of ``{feature: value}`` objects, one per row.
+
+    Columns come in the signature's order (the first record's without one). Raises
+    InvalidInput naming the record or feature: not an object, a missing or unknown feature, a
+    value of the wrong type, out of range or null where the signature forbids it, or a batch
+    that is empty or over ``max_rows``.
+    """
     _check_batch(records, "records", max_rows)
     specs = _specs(signature)
     names = list(specs) or list(_record(records, 0))
@@ -44,13 +76,16 @@ def frame_from_records(
         if (keys := _record(records, i).keys()) != expected:
             _check_names(keys, names, f" (records[{i}])")
     columns = {name: list(map(itemgetter(name), records)) for name in names}
-    return _frame(columns, specs)
+    return _rows(columns, specs)
 
 
-def frame_from_columns(
+def rows_from_columns(
     columns: Mapping[str, Column], signature: SignatureLike, *, max_rows: int
-) -> pd.DataFrame:
-    """A validated frame from ``{feature: [value, ...]}``, one equally long list per feature."""
+) -> Rows:
+    """Validated rows from ``{feature: [value, ...]}``, one equally long list per feature.
+
+    Raises InvalidInput as ``rows_from_records`` does, and for lists of different lengths.
+    """
     if not isinstance(columns, Mapping):
         raise InvalidInput("columns must be an object of feature name -> list of values")
     specs = _specs(signature)
@@ -69,17 +104,21 @@ def frame_from_columns(
                 field=name,
             )
     _check_size(length or 0, max_rows)
-    return _frame({name: columns[name] for name in names}, specs)
+    return _rows({name: columns[name] for name in names}, specs)
 
 
-def frame_from_rows(
+def rows_from_lists(
     columns: Sequence[str] | None,
     rows: Sequence[Sequence[Any]] | np.ndarray,
     signature: SignatureLike,
     *,
     max_rows: int,
-) -> pd.DataFrame:
-    """A validated frame from rows of values, in ``columns`` order or else the signature's."""
+) -> Rows:
+    """Validated rows from lists of values, in ``columns`` order or else the signature's.
+
+    Raises InvalidInput as ``rows_from_records`` does, for a name given twice, and for a row
+    whose length is not the number of columns.
+    """
     if columns is not None and not _is_list(columns):
         raise InvalidInput("columns must be a list of feature names", field="columns")
     specs = _specs(signature)
@@ -97,7 +136,7 @@ def frame_from_rows(
     else:
         _check_widths(rows, len(given))
         cells = dict(zip(given, zip(*rows, strict=True), strict=True))
-    return _frame({name: cells[name] for name in names}, specs)
+    return _rows({name: cells[name] for name in names}, specs)
 
 
 def _specs(signature: SignatureLike) -> dict[str, Spec]:
@@ -156,22 +195,13 @@ def _check_widths(rows: Column, width: int) -> None:
             )
 
 
-def _frame(columns: Mapping[str, Column], specs: Mapping[str, Spec]) -> pd.DataFrame:
-    """The converted columns as a frame whose column index is shared by every frame of the
-    same names (an index is immutable), so merging a micro-batch's frames compares them once.
-    """
-    data = {}
-    for position, (name, values) in enumerate(columns.items()):
+def _rows(columns: Mapping[str, Column], specs: Mapping[str, Spec]) -> Rows:
+    """Each column converted by its kind's checks."""
+    converted = []
+    for name, values in columns.items():
         spec = specs.get(name, _UNTYPED)
-        data[position] = _CONVERTERS.get(spec.kind, _untyped)(name, values, spec)
-    frame = pd.DataFrame(data, copy=False)
-    frame.columns = _column_index(tuple(columns))
-    return frame
-
-
-@functools.lru_cache(maxsize=256)
-def _column_index(names: tuple[str, ...]) -> pd.Index:
-    return pd.Index(list(names))
+        converted.append(_CONVERTERS.get(spec.kind, _untyped)(name, values, spec))
+    return Rows(tuple(columns), converted)
 
 
 def _types(values: Column) -> set[type]:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mloop.modelio.arrays import takes_array
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import Signature
 
 
@@ -35,8 +36,9 @@ class Predictor:
     Whether the estimator has ``predict_proba`` and ``classes_``, and its classes as an array
     and as Python values, are read when the predictor is made (a server makes one per loaded
     model), not on every call; the estimator must not be refitted afterwards. Given the
-    model's ``signature``, frames with exactly its columns reach the estimator as
-    ``frame.to_numpy()`` when ``mloop.modelio.arrays.takes_array`` finds the answers the same.
+    model's ``signature``, rows with exactly its columns reach the estimator as one numpy
+    array (``Rows.array()``, ``frame.to_numpy()``) when ``mloop.modelio.arrays.takes_array``
+    finds the answers the same.
     """
 
     def __init__(self, estimator: Any, signature: Signature | None = None) -> None:
@@ -46,22 +48,31 @@ class Predictor:
             classes = np.asarray(estimator.classes_)
             labels = tuple(c.item() if hasattr(c, "item") else c for c in classes)
             self._classes = (classes, labels)
-        self._array_columns: pd.Index | None = None
+        self._array_columns: tuple[str, ...] | None = None
         if signature is not None and takes_array(estimator, signature, self._answer):
-            self._array_columns = pd.Index(signature.names)
+            self._array_columns = tuple(signature.names)
 
     @property
     def takes_array(self) -> bool:
-        """Whether frames of the signature's columns are passed as a numpy array."""
+        """Whether rows of the signature's columns are passed as a numpy array."""
         return self._array_columns is not None
 
-    def __call__(self, frame: pd.DataFrame) -> Outputs:
-        """The outputs for ``frame`` (see ``predict_outputs``); raises what the estimator raises."""
-        array = self._array_columns is not None and frame.columns.equals(self._array_columns)
-        predictions, probabilities = self._answer(frame.to_numpy() if array else frame)
+    def __call__(self, rows: Rows | pd.DataFrame) -> Outputs:
+        """The outputs for ``rows`` (see ``predict_outputs``); raises what the estimator raises."""
+        predictions, probabilities = self._answer(self._input(rows))
         if probabilities is None or self._classes is None:
             return Outputs(predictions)
         return Outputs(predictions, probabilities, self._classes[1])
+
+    def _input(self, rows: Rows | pd.DataFrame) -> Any:
+        """What the estimator gets: the array, or the frame."""
+        if isinstance(rows, pd.DataFrame):
+            if self._array_columns is not None and tuple(rows.columns) == self._array_columns:
+                return rows.to_numpy()
+            return rows
+        if rows.names == self._array_columns:
+            return rows.array()
+        return rows.frame
 
     def _answer(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """Predictions and probabilities (None without ``predict_proba``) for a frame or array."""

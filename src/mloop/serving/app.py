@@ -31,6 +31,7 @@ from mloop.errors import (
     NotFound,
 )
 from mloop.modelio.outputs import Outputs
+from mloop.modelio.rows import Rows
 from mloop.prediction_log import model_columns, shadow_id
 from mloop.profiles import DatasetProfile, window_profile
 from mloop.services.labels import label_kind
@@ -112,6 +113,7 @@ class ModelServer:
                 flush_rows=config.log_flush_rows,
                 flush_seconds=config.log_flush_seconds,
                 on_written=lambda m, v, n: self.metrics.logged_rows.labels(m, str(v)).inc(n),
+                on_dropped=lambda m, v, n: self.metrics.log_dropped_rows.labels(m, str(v)).inc(n),
                 spool=Spool(self.spool_dir) if config.log_spool else None,
                 logged=self.client.prediction_log.logged_ids,
             )
@@ -191,18 +193,16 @@ class ModelServer:
                 served = route.served
                 parsed = protocol.parse(kind, payload, served.signature)
         pending = self._pending(request, parsed, started)
-        outputs = await self._infer(route.arm, served, parsed.frame, pending)
-        self._record(served, parsed.frame, outputs, pending)
+        outputs = await self._infer(route.arm, served, parsed.rows, pending)
+        self._record(served, parsed.rows, outputs, pending)
         if route.shadow is not None:
-            self._shadow(route.shadow, parsed.frame, pending)
+            self._shadow(route.shadow, parsed.rows, pending)
         rid = request.state.request_id
         answer = Answer(payload, rid, served.name, served.version, outputs, pending.ids)
         headers = {**_model_header(served, route.named), **prediction_id_header(pending.ids)}
         return json_response(protocol.respond(answer), headers=headers)
 
-    async def _infer(
-        self, arm: str, served: ServedModel, frame: pd.DataFrame, pending: Pending
-    ) -> Outputs:
+    async def _infer(self, arm: str, served: ServedModel, rows: Rows, pending: Pending) -> Outputs:
         """The model's outputs; a following policy counts each answer and failure per arm.
 
         Raises ModelFailed (HTTP 500, answered like any mloop error, so the connection stays
@@ -210,7 +210,7 @@ class ModelServer:
         """
         following = self.following
         try:
-            outputs = await served.infer(frame, pending)
+            outputs = await served.infer(rows, pending)
         except Exception as exc:
             if following is not None:
                 following.record(arm, ok=False)
@@ -228,10 +228,10 @@ class ModelServer:
             following.record(arm, ok=True)
         return outputs
 
-    def _shadow(self, shadow: ServedModel, frame: pd.DataFrame, pending: Pending) -> None:
+    def _shadow(self, shadow: ServedModel, rows: Rows, pending: Pending) -> None:
         """Queue the request for the shadow model, scored in the background; nobody waits."""
         ids = [shadow_id(pid) for pid in pending.ids]
-        self.shadows.add(shadow, ShadowRows(frame, ids, pending.units))
+        self.shadows.add(shadow, ShadowRows(rows, ids, pending.units))
 
     def _shadow_dropped(self, shadow: ServedModel, rows: int) -> None:
         self.metrics.shadow_dropped_rows.labels(shadow.name, str(shadow.version)).inc(rows)
@@ -242,19 +242,18 @@ class ModelServer:
         The logged latency runs from the call's submission to its answer: the time the rows
         waited in the shadow queue is left out, as no caller waited for it.
         """
-        frames = [r.frame for r in requests]
-        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        rows = Rows.merge([r.rows for r in requests])
         ids = [pid for r in requests for pid in r.ids]
         units = [u for r in requests for u in r.unit_ids]
         pending = Pending(ids, time.perf_counter(), units)
         following = self.following
         try:
-            outputs = await shadow.infer(frame, pending)
+            outputs = await shadow.infer(rows, pending)
         except Exception:
             logger.exception("shadow model %s version %s failed", shadow.name, shadow.version)
             ok = False
         else:
-            self._record(shadow, frame, outputs, pending)
+            self._record(shadow, rows, outputs, pending)
             ok = True
         if following is not None:
             for _ in requests:
@@ -304,35 +303,31 @@ class ModelServer:
         return route
 
     def _pending(self, request: Request, parsed: Parsed, started: float) -> Pending:
-        rows = len(parsed.frame)
-        ids = prediction_ids(request.state.request_id, rows)
-        return Pending(ids, started, parsed.unit_ids or _header_unit(request, rows))
+        count = len(parsed.rows)
+        ids = prediction_ids(request.state.request_id, count)
+        return Pending(ids, started, parsed.unit_ids or _header_unit(request, count))
 
-    def _record(
-        self, served: ServedModel, frame: pd.DataFrame, outputs: Outputs, pending: Pending
-    ) -> None:
+    def _record(self, served: ServedModel, rows: Rows, outputs: Outputs, pending: Pending) -> None:
         """Count the rows; log them now unless the batcher logs them with its batch."""
-        self.metrics.rows.labels(served.name, str(served.version)).inc(len(frame))
+        self.metrics.rows.labels(served.name, str(served.version)).inc(len(rows))
         if served.batcher is None:
-            self._log(served, frame, outputs, [pending])
+            self._log(served, rows, outputs, [pending])
 
     def _log_batch(
-        self, served: ServedModel, frame: pd.DataFrame, outputs: Outputs, tags: list[Any]
+        self, served: ServedModel, rows: Rows, outputs: Outputs, tags: list[Any]
     ) -> None:
         """The batcher's hook: one model call's rows go to the prediction log at once."""
-        self.metrics.batch_rows.observe(len(frame))
-        self._log(served, frame, outputs, tags)
+        self.metrics.batch_rows.observe(len(rows))
+        self._log(served, rows, outputs, tags)
 
-    def _log(
-        self, served: ServedModel, frame: pd.DataFrame, outputs: Outputs, requests: list[Any]
-    ) -> None:
+    def _log(self, served: ServedModel, rows: Rows, outputs: Outputs, requests: list[Any]) -> None:
         if self.writer is None:
             return
         now = time.perf_counter()
         ids = [pid for r in requests for pid in r.ids]
         units = [u for r in requests for u in (r.units or [None] * len(r.ids))]
         latency = [(now - r.started) * 1000 for r in requests for _ in r.ids]
-        answered = Answered(ids, time.time(), units, latency, frame, outputs)
+        answered = Answered(ids, time.time(), units, latency, rows, outputs)
         self.writer.record(served.name, served.version, served.arm, answered)
 
     async def feedback(self, request: Request) -> Response:

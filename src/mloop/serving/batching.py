@@ -4,32 +4,72 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
+from mloop.modelio.rows import Rows
 
 
 @dataclass
 class _Pending:
-    frame: pd.DataFrame
+    rows: Rows
     future: asyncio.Future[Any]
     tag: Any = None
 
 
-BatchHook = Callable[[pd.DataFrame, Any, list[Any]], None]
+BatchHook = Callable[[Rows, Any, list[Any]], None]
 TURN_PATIENCE_SECONDS = 0.005
 TURN_PATIENCE_CALLS = 3.0
 CALL_SMOOTHING = 0.2
-INLINE_CALL_SECONDS = 0.001
+INLINE_CALL_SECONDS = sys.getswitchinterval()
+WAIT_WINDOW = 8
 logger = logging.getLogger("mloop.serving")
 
 
+class RowCost:
+    """What a model call holds up the thread that makes it, per row.
+
+    ``cpu`` is a moving average of the calling thread's CPU time per row
+    (``time.thread_time``). ``wait`` is the rest of a call's wall time per row, the least of
+    the last ``WAIT_WINDOW`` calls: a model that sleeps or calls out waits in every call, while
+    the waits that are not the model's (the process waiting for a core, a call in the predict
+    thread waiting for the interpreter lock behind a busy loop) come and go. A moving average of
+    those would keep a fast model off the loop's thread for as long as the machine is busy.
+    """
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        self.calls = 0
+        self._waits: deque[float] = deque(maxlen=WAIT_WINDOW)
+
+    @property
+    def wait(self) -> float:
+        """Seconds per row a call waits besides its CPU time (0 before the first call)."""
+        return min(self._waits, default=0.0)
+
+    def add(self, rows: int, cpu: float, wait: float) -> None:
+        """Fold one call of ``rows`` rows that took ``cpu`` and ``wait`` seconds."""
+        rows = max(rows, 1)
+        cpu_row = max(cpu, 0.0) / rows
+        if self.calls == 0:
+            self.cpu = cpu_row
+        self.calls += 1
+        self.cpu += CALL_SMOOTHING * (cpu_row - self.cpu)
+        self._waits.append(max(wait, 0.0) / rows)
+
+    def seconds(self, rows: int) -> float:
+        """The expected seconds of a call of ``rows`` rows; infinite before the first call."""
+        return rows * (self.cpu + self.wait) if self.calls else math.inf
+
+
 class MicroBatcher:
-    """Merges concurrent frames into one ``predict`` call and hands each caller its rows.
+    """Merges concurrent requests' rows into one ``predict`` call and hands each caller its share.
 
     A request that finds the model idle runs at once; requests arriving while a call is in
     flight queue up and go together in the next call (up to ``max_rows``), optionally waiting
@@ -46,17 +86,17 @@ class MicroBatcher:
     the other back longer than that.
 
     A model call runs in the batcher's predict thread, except a call expected to take less
-    than ``INLINE_CALL_SECONDS`` (its rows times a moving average of the wall time per row
-    that earlier calls took, measured around the call alone): that one runs on the event
-    loop's thread, which then spends no time handing the batch over and waiting for the
-    interpreter lock (which a busy predict thread holds for up to the switch interval, 5 ms), and
-    holds up the loop for less than that. The first call, a model that waits (sleeps, calls
+    than ``INLINE_CALL_SECONDS`` (its rows times the ``RowCost`` of earlier calls): that one
+    runs on the event loop's thread. The bound is the interpreter's switch interval (5 ms): a
+    call in the predict thread keeps the interpreter lock that long before the loop gets it
+    back, so a shorter call holds the loop up no longer on its thread, and saves handing the
+    batch over and the lock back and forth. The first call, a model that waits (sleeps, calls
     out) or becomes slow, and a batch large enough to pass the bound run in the thread.
     """
 
     def __init__(
         self,
-        predict: Callable[[pd.DataFrame], Any],
+        predict: Callable[[Rows], Any],
         split: Callable[[Any, int, int], Any],
         *,
         max_rows: int = 512,
@@ -75,18 +115,18 @@ class MicroBatcher:
         self._on_batch = on_batch
         self._turn = turn or asyncio.Lock()
         self._call_seconds = 0.0
-        self._row_seconds = 0.0
+        self._cost = RowCost()
 
-    async def submit(self, frame: pd.DataFrame, tag: Any = None) -> Any:
-        """Predict ``frame`` as part of the next batch; return its share of the outputs.
+    async def submit(self, rows: Rows, tag: Any = None) -> Any:
+        """Predict ``rows`` as part of the next batch; return their share of the outputs.
 
-        ``tag`` travels with the frame to the ``on_batch`` hook, which sees each merged batch
+        ``tag`` travels with the rows to the ``on_batch`` hook, which sees each merged batch
         with its outputs once (the prediction log records batches, not single requests).
         """
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(frame, future, tag))
+        await self._queue.put(_Pending(rows, future, tag))
         return await future
 
     async def _next(self, deadline: float) -> _Pending | None:
@@ -106,29 +146,29 @@ class MicroBatcher:
     async def _collect(self) -> list[_Pending]:
         first = self._carry or await self._queue.get()
         self._carry = None
-        batch, rows = [first], len(first.frame)
+        batch, rows = [first], len(first.rows)
         deadline = asyncio.get_running_loop().time() + self._max_wait
         while rows < self._max_rows:
             item = await self._next(deadline)
             if item is None:
                 break
-            if rows + len(item.frame) > self._max_rows:
+            if rows + len(item.rows) > self._max_rows:
                 self._carry = item
                 break
             batch.append(item)
-            rows += len(item.frame)
+            rows += len(item.rows)
         return batch
 
     def _drain(self, batch: list[_Pending]) -> None:
         """Add what queued up while waiting for the turn, up to ``max_rows``."""
-        rows = sum(len(p.frame) for p in batch)
+        rows = sum(len(p.rows) for p in batch)
         while self._carry is None and not self._queue.empty():
             item = self._queue.get_nowait()
-            if rows + len(item.frame) > self._max_rows:
+            if rows + len(item.rows) > self._max_rows:
                 self._carry = item
                 break
             batch.append(item)
-            rows += len(item.frame)
+            rows += len(item.rows)
 
     async def _run(self) -> None:
         while True:
@@ -145,11 +185,10 @@ class MicroBatcher:
         """Predict the merged batch and answer each caller. When the merged call raises, each
         request is predicted alone, so one request's bad rows fail that request only."""
         loop = asyncio.get_running_loop()
-        frames = [p.frame for p in batch]
-        merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         began = loop.time()
         try:
-            if 0 < len(merged) * self._row_seconds < INLINE_CALL_SECONDS:
+            merged = Rows.merge([p.rows for p in batch])
+            if self._cost.seconds(len(merged)) < INLINE_CALL_SECONDS:
                 outputs = self._timed_predict(merged)
             else:
                 outputs = await loop.run_in_executor(self._executor, self._timed_predict, merged)
@@ -163,14 +202,12 @@ class MicroBatcher:
         self._call_seconds += CALL_SMOOTHING * (loop.time() - began - self._call_seconds)
         self._answer(merged, outputs, batch)
 
-    def _timed_predict(self, merged: pd.DataFrame) -> Any:
-        """Call the model, folding the call's wall time per row into a moving average."""
-        began = time.perf_counter()
+    def _timed_predict(self, merged: Rows) -> Any:
+        """Call the model, folding what the call cost into the batcher's ``RowCost``."""
+        wall, cpu = time.perf_counter(), time.thread_time()
         outputs = self._predict(merged)
-        per_row = (time.perf_counter() - began) / max(len(merged), 1)
-        if self._row_seconds == 0:
-            self._row_seconds = per_row
-        self._row_seconds += CALL_SMOOTHING * (per_row - self._row_seconds)
+        cpu = time.thread_time() - cpu
+        self._cost.add(len(merged), cpu, time.perf_counter() - wall - cpu)
         return outputs
 
     @property
@@ -186,16 +223,16 @@ class MicroBatcher:
             return False
         return True
 
-    def _answer(self, merged: pd.DataFrame, outputs: Any, batch: list[_Pending]) -> None:
+    def _answer(self, merged: Rows, outputs: Any, batch: list[_Pending]) -> None:
         self._report(merged, outputs, batch)
         start = 0
         for pending in batch:
-            stop = start + len(pending.frame)
+            stop = start + len(pending.rows)
             if not pending.future.done():
                 pending.future.set_result(self._split(outputs, start, stop))
             start = stop
 
-    def _report(self, merged: pd.DataFrame, outputs: Any, batch: list[_Pending]) -> None:
+    def _report(self, merged: Rows, outputs: Any, batch: list[_Pending]) -> None:
         if self._on_batch is None:
             return
         try:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from mloop.errors import Conflict, MloopError
 from mloop.modelio.outputs import Outputs
+from mloop.modelio.rows import Rows
 from mloop.prediction_log import (
     FEATURE_PREFIX,
     LATENCY_MS,
@@ -35,6 +36,8 @@ MAX_PENDING_ROWS = 1_000_000
 RETRYABLE = {"store_unavailable"}
 
 ChunkWriter = Callable[[str, int, str, pd.DataFrame], object]
+RowsHook = Callable[[str, int, int], None]
+"""Told the model, the version and a number of rows (written, or dropped)."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,13 @@ class Answered:
     ts: float
     unit_ids: Sequence[str | None] | None
     latency_ms: float | Sequence[float]
-    features: pd.DataFrame
+    features: Rows
     outputs: Outputs
 
 
 def log_frame(entries: Sequence[Answered]) -> pd.DataFrame:
-    """Assemble buffered requests into the prediction log's columns."""
-    features = feature_columns(pd.concat([e.features for e in entries], ignore_index=True))
+    """Assemble buffered requests into the prediction log's columns: one frame of their rows."""
+    features = feature_columns(Rows.merge([e.features for e in entries]).frame)
     counts = [len(e.features) for e in entries]
     columns: dict[str, object] = {
         "prediction_id": [pid for e in entries for pid in e.prediction_ids],
@@ -86,20 +89,6 @@ def _spool_append(spool: Spool, record: bytes) -> None:
         logger.exception("could not spool answered rows; they are only in memory")
 
 
-def feature_arrays(features: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
-    """Each column of ``features`` as a numpy array, in order, without a Series per column.
-
-    ``frame[name]`` builds a Series per column (tens of microseconds each, most of the spool's
-    cost per micro-batch); pandas' block manager hands the column's array over directly.
-    """
-    column_array = getattr(features, "_get_column_array", None)
-    if column_array is None:
-        return [(str(name), features[name].to_numpy()) for name in features.columns.tolist()]
-    return [
-        (str(name), np.asarray(column_array(i))) for i, name in enumerate(features.columns.tolist())
-    ]
-
-
 def log_batch(answered: Answered) -> pa.RecordBatch:
     """One answered request (or micro-batch) in the log's columns as an Arrow record batch.
 
@@ -115,8 +104,9 @@ def log_batch(answered: Answered) -> pa.RecordBatch:
             np.broadcast_to(np.asarray(answered.latency_ms, dtype=np.float64), (rows,))
         ),
     }
-    for name, values in feature_arrays(answered.features):
-        columns[f"{FEATURE_PREFIX}{name}"] = pa.array(values, from_pandas=True)
+    features = answered.features
+    for name, values in zip(features.names, features.columns, strict=True):
+        columns[f"{FEATURE_PREFIX}{name}"] = pa.array(np.asarray(values), from_pandas=True)
     for name, values in output_columns(answered.outputs).items():
         columns[name] = pa.array(np.asarray(values), from_pandas=True)
     return pa.RecordBatch.from_pydict(columns)
@@ -135,11 +125,13 @@ class PredictionLogWriter:
         *,
         flush_rows: int = 5_000,
         flush_seconds: float = 2.0,
-        on_written: Callable[[str, int, int], None] | None = None,
+        on_written: RowsHook | None = None,
+        on_dropped: RowsHook | None = None,
         spool: Spool | None = None,
         logged: LoggedIds | None = None,
     ) -> None:
         self._write_chunk = write_chunk
+        self._on_dropped = on_dropped
         self._logged = logged
         self._flush_rows = flush_rows
         self._flush_seconds = flush_seconds
@@ -171,7 +163,7 @@ class PredictionLogWriter:
             record = spool_record(model, version, arm, log_batch(answered))
         with self._lock:
             if self._pending_rows >= MAX_PENDING_ROWS:
-                self.dropped_rows += len(answered.features)
+                self._drop(model, version, len(answered.features))
                 return
             if record is not None and self._spool is not None:
                 _spool_append(self._spool, record)
@@ -225,7 +217,7 @@ class PredictionLogWriter:
                     logger.error(
                         "dropped %d logged requests the store refused: %s", len(entries), exc
                     )
-                    self.dropped_rows += sum(len(e.features) for e in entries)
+                    self._drop(model, version, sum(len(e.features) for e in entries))
                 continue
             except Exception:
                 logger.exception("could not write %d logged predictions; will retry", len(entries))
@@ -233,7 +225,8 @@ class PredictionLogWriter:
                 stored = False
                 continue
             reused += left_out
-            self.dropped_rows += len(left_out)
+            if left_out:
+                self._drop(model, version, len(left_out))
             if self._on_written is not None and written:
                 self._on_written(model, version, written)
         if reused:
@@ -269,6 +262,12 @@ class PredictionLogWriter:
                 left_out += frame.loc[known, PREDICTION_ID].tolist()
                 frame = frame.loc[~known].reset_index(drop=True)
         return 0, left_out
+
+    def _drop(self, model: str, version: int, rows: int) -> None:
+        """Count rows the log cannot keep, in ``dropped_rows`` and through ``on_dropped``."""
+        self.dropped_rows += rows
+        if self._on_dropped is not None:
+            self._on_dropped(model, version, rows)
 
     def _requeue(self, key: tuple[str, int, str], entries: list[Answered]) -> None:
         with self._lock:

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import pandas as pd
-
 from mloop.client import Client
 from mloop.errors import Conflict, MloopError, NotFound, NotReady
 from mloop.modelio.loaded import LoadedModel
 from mloop.modelio.outputs import Outputs, Predictor, split_outputs
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import Signature
 from mloop.serving.batching import MicroBatcher
 from mloop.serving.config import ServeConfig
@@ -49,15 +48,15 @@ class ServedModel:
 
     @cached_property
     def predictor(self) -> Predictor:
-        """The estimator's outputs per frame, with its classes looked up once."""
+        """The estimator's outputs per batch of rows, with its classes looked up once."""
         return Predictor(self.model.estimator, self.signature)
 
-    async def infer(self, frame: pd.DataFrame, tag: Any = None) -> Outputs:
-        """Predict a validated frame, batched with concurrent requests when batching is on."""
+    async def infer(self, rows: Rows, tag: Any = None) -> Outputs:
+        """Predict validated rows, batched with concurrent requests when batching is on."""
         if self.batcher is not None:
-            result: Outputs = await self.batcher.submit(frame, tag)
+            result: Outputs = await self.batcher.submit(rows, tag)
             return result
-        return self.predictor(frame)
+        return self.predictor(rows)
 
     def close(self) -> None:
         """Release the batcher's task and thread."""
@@ -65,7 +64,7 @@ class ServedModel:
             self.batcher.close()
 
 
-ServedBatchHook = Callable[["ServedModel", pd.DataFrame, Outputs, list[Any]], None]
+ServedBatchHook = Callable[["ServedModel", Rows, Outputs, list[Any]], None]
 
 
 def serve_model(

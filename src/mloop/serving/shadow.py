@@ -13,8 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import pandas as pd
-
+from mloop.modelio.rows import Rows
 from mloop.serving.served import ServedModel
 
 SHADOW_WINDOW_SECONDS = 0.02
@@ -23,9 +22,9 @@ SHADOW_QUEUE_CALLS = 20
 
 @dataclass(frozen=True)
 class ShadowRows:
-    """One request's rows for the shadow model: its frame, prediction ids and unit ids."""
+    """One request's rows for the shadow model, with their prediction ids and unit ids."""
 
-    frame: pd.DataFrame
+    rows: Rows
     ids: list[str]
     units: list[str | None] | None
 

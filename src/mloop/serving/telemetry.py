@@ -49,6 +49,13 @@ class ServerMetrics:
         self.logged_rows = Counter(
             "mloop_logged_rows", "Rows written to the prediction log", model, registry=self.registry
         )
+        self.log_dropped_rows = Counter(
+            "mloop_log_dropped_rows",
+            "Answered rows the prediction log could not keep: a full buffer, a chunk the store "
+            "refused, a prediction id logged before",
+            model,
+            registry=self.registry,
+        )
         self.shadow_dropped_rows = Counter(
             "mloop_shadow_dropped_rows",
             "Rows a shadow model did not score because its queue was full",

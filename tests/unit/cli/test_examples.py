@@ -33,3 +33,12 @@ def test_the_example_is_printed_by_help() -> None:
     result = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0
     assert "Example: mloop demo --fast --json" in result.output
+
+
+def test_retrain_help_lists_running_a_policy_beside_editing_it() -> None:
+    result = CliRunner().invoke(app, ["retrain", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    commands = result.output.split("Commands")[1]
+    assert "run " in commands and "policy " in commands and "--force" in commands
+    run = CliRunner().invoke(app, ["retrain", "run", "--help"], env={"COLUMNS": "120"})
+    assert run.exit_code == 0 and "--dry-run" in run.output

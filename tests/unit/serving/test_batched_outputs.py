@@ -21,9 +21,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mloop.modelio import infer_signature
-from mloop.modelio.frame import frame_from_records
+from mloop.modelio.frame import rows_from_records
 from mloop.modelio.loaded import LoadedModel
 from mloop.modelio.outputs import Outputs
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import Signature
 from mloop.serving.config import ServeConfig
 from mloop.serving.served import ServedModel, serve_model
@@ -88,9 +89,9 @@ def _old_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({name: frame[name] for name in frame.columns}, copy=False)
 
 
-def _old_outputs(estimator: Any, frames: list[pd.DataFrame]) -> Outputs:
+def _old_outputs(estimator: Any, requests: list[Rows]) -> Outputs:
     """The old path: concat the batch, look the classes up, predict."""
-    olds = [_old_frame(f) for f in frames]
+    olds = [_old_frame(r.frame) for r in requests]
     merged = olds[0] if len(olds) == 1 else pd.concat(olds, ignore_index=True)
     if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
         probabilities = np.asarray(estimator.predict_proba(merged), dtype=np.float64)
@@ -108,10 +109,8 @@ def _served(estimator: Any, signature: Signature, sizes: list[int]) -> ServedMod
     )
 
 
-async def _batched(
-    served: ServedModel, frames: list[pd.DataFrame]
-) -> list[Outputs | BaseException]:
-    answers = await asyncio.gather(*(served.infer(f) for f in frames), return_exceptions=True)
+async def _batched(served: ServedModel, requests: list[Rows]) -> list[Outputs | BaseException]:
+    answers = await asyncio.gather(*(served.infer(r) for r in requests), return_exceptions=True)
     served.close()
     return answers
 
@@ -135,9 +134,9 @@ def test_one_batch_answers_each_request_bit_for_bit_as_the_old_path(
 ) -> None:
     estimator, columns = _models(train)[kind]
     signature = Signature.from_dict(infer_signature(train[columns]))
-    frames = [frame_from_records([r], signature, max_rows=10) for r in _records(train, columns)]
+    frames = [rows_from_records([r], signature, max_rows=10) for r in _records(train, columns)]
     if kind == "boosting-nan":
-        assert any(f["spend"].isna().any() for f in frames)
+        assert any(f.frame["spend"].isna().any() for f in frames)
     sizes: list[int] = []
     served = _served(estimator, signature, sizes)
     assert served.predictor.takes_array is (kind != "columns-by-name")  # numbers only
@@ -162,7 +161,7 @@ def test_a_request_the_estimator_refuses_fails_alone_with_the_estimators_error(
     signature = Signature.from_dict(infer_signature(train[columns]))
     records = _records(train, columns)[:4]
     records[2]["plan"] = "enterprise"  # a string column: mloop passes it, the encoder refuses it
-    frames = [frame_from_records([r], signature, max_rows=10) for r in records]
+    frames = [rows_from_records([r], signature, max_rows=10) for r in records]
     with pytest.raises(ValueError) as alone:
         _old_outputs(estimator, frames[2:3])
     sizes: list[int] = []

@@ -14,6 +14,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 from mloop.modelio.outputs import Outputs, predict_outputs, split_outputs
+from mloop.modelio.rows import Rows
 from mloop.serving import batching
 from mloop.serving.batching import TURN_PATIENCE_CALLS, TURN_PATIENCE_SECONDS, MicroBatcher
 
@@ -33,9 +34,9 @@ def test_concurrent_requests_share_calls_and_match_unbatched(
     sizes: list[int] = []
     gate = threading.Event()
 
-    def slow_predict(batch: pd.DataFrame) -> Outputs:
+    def slow_predict(batch: Rows) -> Outputs:
         gate.wait(5)
-        return predict_outputs(model, batch)
+        return predict_outputs(model, batch.frame)
 
     async def scenario() -> list[Outputs]:
         batcher = MicroBatcher(
@@ -44,7 +45,9 @@ def test_concurrent_requests_share_calls_and_match_unbatched(
             max_rows=64,
             on_batch=lambda merged, outputs, tags: sizes.append(len(merged)),
         )
-        parts = [frame.iloc[i : i + 3].reset_index(drop=True) for i in range(0, 120, 3)]
+        parts = [
+            Rows.of_frame(frame.iloc[i : i + 3].reset_index(drop=True)) for i in range(0, 120, 3)
+        ]
         tasks = [asyncio.create_task(batcher.submit(part)) for part in parts]
         await asyncio.sleep(0.05)
         gate.set()
@@ -64,10 +67,10 @@ def test_concurrent_requests_share_calls_and_match_unbatched(
 
 def test_a_lone_request_does_not_wait_for_company() -> None:
     async def scenario() -> float:
-        batcher = MicroBatcher(lambda b: Outputs(b["a"].to_numpy()), split_outputs, max_wait_ms=0)
+        batcher = MicroBatcher(_echo, split_outputs, max_wait_ms=0)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await batcher.submit(pd.DataFrame({"a": [1.0]}))
+        await batcher.submit(_one({"a": [1.0]}))
         batcher.close()
         return loop.time() - started
 
@@ -75,12 +78,12 @@ def test_a_lone_request_does_not_wait_for_company() -> None:
 
 
 def test_errors_reach_every_caller() -> None:
-    def failing(batch: pd.DataFrame) -> Outputs:
+    def failing(batch: Rows) -> Outputs:
         raise ValueError("model blew up")
 
     async def scenario() -> None:
         batcher = MicroBatcher(failing, split_outputs)
-        frames = [pd.DataFrame({"a": [1.0]}) for _ in range(3)]
+        frames = [_one({"a": [1.0]}) for _ in range(3)]
         outcomes = await asyncio.gather(
             *(batcher.submit(f) for f in frames), return_exceptions=True
         )
@@ -95,18 +98,15 @@ def test_waiting_for_company_fills_a_batch() -> None:
 
     async def scenario() -> None:
         batcher = MicroBatcher(
-            lambda batch: Outputs(batch["a"].to_numpy()),
+            _echo,
             split_outputs,
             max_rows=8,
             max_wait_ms=200,
             on_batch=lambda merged, outputs, tags: sizes.append(len(merged)),
         )
-        first = asyncio.create_task(batcher.submit(pd.DataFrame({"a": [1.0]})))
+        first = asyncio.create_task(batcher.submit(_one({"a": [1.0]})))
         await asyncio.sleep(0.02)
-        rest = [
-            asyncio.create_task(batcher.submit(pd.DataFrame({"a": [float(i)]})))
-            for i in range(2, 9)
-        ]
+        rest = [asyncio.create_task(batcher.submit(_one({"a": [float(i)]}))) for i in range(2, 9)]
         answers = await asyncio.gather(first, *rest)
         assert [a.predictions.tolist() for a in answers] == [[float(i)] for i in range(1, 9)]
         batcher.close()
@@ -115,8 +115,12 @@ def test_waiting_for_company_fills_a_batch() -> None:
     assert sizes == [8]
 
 
-def _echo(batch: pd.DataFrame) -> Outputs:
-    return Outputs(batch["a"].to_numpy())
+def _one(columns: dict[str, list[float]]) -> Rows:
+    return Rows.of_frame(pd.DataFrame(columns))
+
+
+def _echo(batch: Rows) -> Outputs:
+    return Outputs(np.asarray(batch.columns[0]))
 
 
 def test_arms_sharing_a_turn_never_call_their_models_at_once(
@@ -126,8 +130,8 @@ def test_arms_sharing_a_turn_never_call_their_models_at_once(
     calls: list[tuple[str, float, float]] = []
     lock = threading.Lock()
 
-    def timed(arm: str) -> Callable[[pd.DataFrame], Outputs]:
-        def predict(batch: pd.DataFrame) -> Outputs:
+    def timed(arm: str) -> Callable[[Rows], Outputs]:
+        def predict(batch: Rows) -> Outputs:
             began = time.perf_counter()
             time.sleep(0.002)
             with lock:
@@ -139,7 +143,7 @@ def test_arms_sharing_a_turn_never_call_their_models_at_once(
     async def scenario() -> None:
         turn = asyncio.Lock()
         arms = {arm: MicroBatcher(timed(arm), split_outputs, turn=turn) for arm in "ab"}
-        frames = [pd.DataFrame({"a": [float(i)]}) for i in range(60)]
+        frames = [_one({"a": [float(i)]}) for i in range(60)]
         answers = await asyncio.gather(*(arms["ab"[i % 2]].submit(f) for i, f in enumerate(frames)))
         assert [a.predictions.tolist() for a in answers] == [[float(i)] for i in range(60)]
         for batcher in arms.values():
@@ -152,17 +156,17 @@ def test_arms_sharing_a_turn_never_call_their_models_at_once(
 
 
 def test_a_slow_arm_holds_the_other_back_no_longer_than_the_patience() -> None:
-    def slow(batch: pd.DataFrame) -> Outputs:
+    def slow(batch: Rows) -> Outputs:
         time.sleep(0.5)
         return _echo(batch)
 
     async def scenario() -> float:
         turn = asyncio.Lock()
         stuck, fast = (MicroBatcher(p, split_outputs, turn=turn) for p in (slow, _echo))
-        slow_call = asyncio.create_task(stuck.submit(pd.DataFrame({"a": [0.0]})))
+        slow_call = asyncio.create_task(stuck.submit(_one({"a": [0.0]})))
         await asyncio.sleep(0.05)  # the slow arm holds the turn now
         started = time.perf_counter()
-        await fast.submit(pd.DataFrame({"a": [1.0]}))
+        await fast.submit(_one({"a": [1.0]}))
         waited = time.perf_counter() - started
         await slow_call
         stuck.close()
@@ -173,7 +177,7 @@ def test_a_slow_arm_holds_the_other_back_no_longer_than_the_patience() -> None:
 
 
 def test_the_patience_stretches_with_the_batchers_own_call_time() -> None:
-    def slowish(batch: pd.DataFrame) -> Outputs:
+    def slowish(batch: Rows) -> Outputs:
         time.sleep(0.03)
         return _echo(batch)
 
@@ -181,7 +185,7 @@ def test_the_patience_stretches_with_the_batchers_own_call_time() -> None:
         batcher = MicroBatcher(slowish, split_outputs)
         before = batcher.patience
         for i in range(20):
-            await batcher.submit(pd.DataFrame({"a": [float(i)]}))
+            await batcher.submit(_one({"a": [float(i)]}))
         batcher.close()
         return before, batcher.patience
 
@@ -190,13 +194,11 @@ def test_the_patience_stretches_with_the_batchers_own_call_time() -> None:
     assert 0.02 * TURN_PATIENCE_CALLS < after < 0.2 * TURN_PATIENCE_CALLS
 
 
-def _threads_of(
-    predict: Callable[[pd.DataFrame], Outputs], frames: list[pd.DataFrame]
-) -> tuple[int, list[int]]:
+def _threads_of(predict: Callable[[Rows], Outputs], frames: list[Rows]) -> tuple[int, list[int]]:
     """The loop's thread id, and the thread each of ``frames``' calls ran on, one at a time."""
     threads: list[int] = []
 
-    def recorded(batch: pd.DataFrame) -> Outputs:
+    def recorded(batch: Rows) -> Outputs:
         threads.append(threading.get_ident())
         return predict(batch)
 
@@ -210,8 +212,8 @@ def _threads_of(
     return asyncio.run(scenario()), threads
 
 
-def _rows(count: int) -> pd.DataFrame:
-    return pd.DataFrame({"a": np.arange(count, dtype=np.float64)})
+def _rows(count: int) -> Rows:
+    return Rows(("a",), [np.arange(count, dtype=np.float64)])
 
 
 def test_a_short_call_runs_on_the_loops_thread_after_the_first() -> None:
@@ -221,17 +223,30 @@ def test_a_short_call_runs_on_the_loops_thread_after_the_first() -> None:
 
 
 def test_a_model_that_waits_and_a_batch_past_the_bound_run_in_the_predict_thread() -> None:
-    def waits(batch: pd.DataFrame) -> Outputs:
+    def waits(batch: Rows) -> Outputs:
         time.sleep(batching.INLINE_CALL_SECONDS * 2)
         return _echo(batch)
 
     loop_thread, threads = _threads_of(waits, [_rows(1)] * 4)
     assert loop_thread not in threads
 
-    def per_row(batch: pd.DataFrame) -> Outputs:
-        time.sleep(len(batch) * batching.INLINE_CALL_SECONDS / 20)
+    def per_row(batch: Rows) -> Outputs:
+        time.sleep(len(batch) * batching.INLINE_CALL_SECONDS / 100)
         return _echo(batch)
 
-    loop_thread, threads = _threads_of(per_row, [_rows(2), _rows(2), _rows(60)])
-    assert threads[1] == loop_thread  # 2 rows: about a tenth of the bound
-    assert threads[2] != loop_thread  # 60 rows: three times the bound
+    loop_thread, threads = _threads_of(per_row, [_rows(2), _rows(2), _rows(300)])
+    assert threads[1] == loop_thread  # 2 rows: about a fiftieth of the bound
+    assert threads[2] != loop_thread  # 300 rows: three times the bound
+
+
+def test_a_wait_counts_when_every_recent_call_waited() -> None:
+    cost = batching.RowCost()
+    assert cost.seconds(1) == float("inf")
+    cost.add(5, cpu=0.0005, wait=0.005)  # waited for a core, or for the lock behind the loop
+    assert cost.seconds(5) > batching.INLINE_CALL_SECONDS
+    cost.add(5, cpu=0.0005, wait=0.0)  # a call that waited for nothing
+    for _ in range(batching.WAIT_WINDOW - 1):
+        cost.add(5, cpu=0.0005, wait=0.006)
+    assert cost.seconds(5) == pytest.approx(0.0005)
+    cost.add(5, cpu=0.0005, wait=0.006)  # now every call in the window waited
+    assert cost.seconds(5) == pytest.approx(0.0065)

@@ -12,6 +12,7 @@ import pytest
 import mloop
 from mloop.errors import Conflict, StoreUnavailable
 from mloop.modelio.outputs import Outputs
+from mloop.modelio.rows import Rows
 from mloop.serving.logwriter import Answered, PredictionLogWriter, log_batch, log_frame
 from mloop.serving.spool import Spool
 
@@ -20,7 +21,7 @@ def _answered(ids: list[str], start: float) -> Answered:
     features = pd.DataFrame({"x": [start + i for i in range(len(ids))], "region": ["N"] * len(ids)})
     probabilities = np.tile([0.25, 0.75], (len(ids), 1))
     outputs = Outputs(np.ones(len(ids), dtype=int), probabilities, (0, 1))
-    return Answered(ids, 1000.0 + start, None, 2.5, features, outputs)
+    return Answered(ids, 1000.0 + start, None, 2.5, Rows.of_frame(features), outputs)
 
 
 def test_log_frame_columns() -> None:
@@ -58,17 +59,21 @@ def test_refused_chunks_are_dropped_not_retried_forever() -> None:
     def refuse(model: str, version: int, arm: str, frame: pd.DataFrame) -> None:
         raise Conflict("duplicate prediction id")
 
-    writer = PredictionLogWriter(refuse, flush_rows=1000, flush_seconds=60)
+    dropped: list[tuple[str, int, int]] = []
+    writer = PredictionLogWriter(
+        refuse, flush_rows=1000, flush_seconds=60, on_dropped=lambda *told: dropped.append(told)
+    )
     writer.record("churn", 1, "", _answered(["a", "b"], 0))
     writer.flush()
     assert writer.pending_ids() == set()
-    assert writer.dropped_rows == 2
+    assert writer.dropped_rows == 2 and dropped == [("churn", 1, 2)]
 
 
 def test_the_spooled_batch_holds_what_the_log_frame_holds() -> None:
     features = pd.DataFrame({"age": [41, 35], "region": ["N", None], "score": [0.5, np.nan]})
     outputs = Outputs(np.array([1, 0]), np.array([[0.2, 0.8], [0.6, 0.4]]), [0, 1])
-    answered = Answered(["a", "b"], 1_700_000_000.0, ["u1", None], [1.5, 2.5], features, outputs)
+    rows = Rows.of_frame(features)
+    answered = Answered(["a", "b"], 1_700_000_000.0, ["u1", None], [1.5, 2.5], rows, outputs)
     spooled = log_batch(answered).to_pandas()
     expected = log_frame([answered])
     assert list(spooled.columns) == list(expected.columns)

@@ -27,8 +27,8 @@ def answer(payload: Any = None) -> Answer:
 def test_plain_reads_records_with_unit_ids_and_answers_with_ids(signature: Signature) -> None:
     plain = PlainProtocol(max_rows=10)
     parsed = plain.parse(JSON, {"records": [RECORD, RECORD], "unit_ids": ["u1", 7]}, signature)
-    assert list(parsed.frame.columns) == ["age", "score", "plan"]
-    assert len(parsed.frame) == 2 and parsed.unit_ids == ["u1", "7"]
+    assert list(parsed.rows.frame.columns) == ["age", "score", "plan"]
+    assert len(parsed.rows.frame) == 2 and parsed.unit_ids == ["u1", "7"]
     assert plain.parse(JSON, RECORD, signature).unit_ids is None
     body = plain.respond(answer())
     assert body["predictions"] == [1, 0] and body["prediction_ids"] == ["req-1-0", "req-1-1"]
@@ -64,8 +64,8 @@ def test_mlflow_reads_each_json_format_and_csv(signature: Signature) -> None:
         {"instances": [[30, 0.5, "pro"]]},
         {"inputs": {"age": [30], "score": [0.5], "plan": ["pro"]}},
     ]
-    frames = [mlflow.parse(JSON, body, signature).frame for body in bodies]
-    frames.append(mlflow.parse("text/csv", b"age,score,plan\n30,0.5,pro\n", signature).frame)
+    frames = [mlflow.parse(JSON, body, signature).rows.frame for body in bodies]
+    frames.append(mlflow.parse("text/csv", b"age,score,plan\n30,0.5,pro\n", signature).rows.frame)
     for frame in frames:
         assert frame.to_dict("records") == [RECORD]
     assert mlflow.respond(answer()) == {"predictions": [1, 0]}
@@ -100,7 +100,7 @@ def test_oip_reads_feature_tensors_and_a_matrix(signature: Signature) -> None:
         {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
     ]
     parsed = oip.parse(JSON, {"inputs": tensors, "parameters": {"unit_id": 42}}, signature)
-    assert parsed.frame.to_dict("records") == [RECORD] and parsed.unit_ids == ["42"]
+    assert parsed.rows.frame.to_dict("records") == [RECORD] and parsed.unit_ids == ["42"]
     mixed = {"name": "x", "shape": [1, 3], "datatype": "BYTES", "data": [30, 0.5, "pro"]}
     with pytest.raises(InvalidInput, match="does not fit BYTES") as caught:
         oip.parse(JSON, {"inputs": [mixed]}, signature)
@@ -113,7 +113,7 @@ def test_oip_reads_a_matrix_of_one_datatype_flat_or_nested(data: list[Any]) -> N
         {"inputs": [{"name": "age", "kind": "number"}, {"name": "score", "kind": "number"}]}
     )
     matrix = {"name": "x", "shape": [2, 2], "datatype": "FP32", "data": data}
-    frame = OipProtocol(max_rows=10).parse(JSON, {"inputs": [matrix]}, numeric).frame
+    frame = OipProtocol(max_rows=10).parse(JSON, {"inputs": [matrix]}, numeric).rows.frame
     assert frame.to_dict("records") == [{"age": 30, "score": 0.5}, {"age": 40, "score": 1.5}]
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pandas as pd
 
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import Signature
 from mloop.serving.served import ServedModel
 from mloop.serving.shadow import ShadowQueue, ShadowRows
@@ -16,7 +17,7 @@ from .conftest import loaded_model
 def _rows(first: int, count: int = 1) -> ShadowRows:
     ids = [f"r{first + i}~shadow" for i in range(count)]
     frame = pd.DataFrame({"age": range(first, first + count), "score": [0.0] * count})
-    return ShadowRows(frame, ids, None)
+    return ShadowRows(Rows.of_frame(frame), ids, None)
 
 
 class Recorder:

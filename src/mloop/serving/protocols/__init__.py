@@ -1,7 +1,7 @@
-"""Request and response shapes of the serving protocols; all build frames in modelio.
+"""Request and response shapes of the serving protocols; all build their rows in modelio.
 
 Each protocol is an object with one small interface, ``WireProtocol``: the content types it reads,
-``parse`` (a body to a frame and unit ids), ``respond`` (an answer to a body) and ``error_body``.
+``parse`` (a body to rows and unit ids), ``respond`` (an answer to a body) and ``error_body``.
 """
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import pandas as pd
-
 from mloop.errors import InvalidInput, MloopError
 from mloop.modelio.outputs import Outputs
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import Signature
 
 MAX_UNIT_ID_CHARS = 256
@@ -31,9 +30,9 @@ def checked_unit_id(unit: str, field: str) -> str:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A request body read against a signature: the validated frame and, if given, unit ids."""
+    """A request body read against a signature: the validated rows and, if given, unit ids."""
 
-    frame: pd.DataFrame
+    rows: Rows
     unit_ids: list[str | None] | None = None
 
 
@@ -61,7 +60,7 @@ class WireProtocol(Protocol):
         """The media types its request bodies may have; the first is the default."""
 
     def parse(self, kind: str, payload: Any, signature: Signature) -> Parsed:
-        """The frame (and unit ids) of a body of media type ``kind``; raises InvalidInput."""
+        """The rows (and unit ids) of a body of media type ``kind``; raises InvalidInput."""
 
     def respond(self, answer: Answer) -> dict[str, Any]:
         """The JSON body of a successful answer."""

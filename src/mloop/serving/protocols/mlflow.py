@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
 from mloop import web
 from mloop.errors import InvalidInput, MloopError
-from mloop.modelio.frame import frame_from_columns, frame_from_records, frame_from_rows
+from mloop.modelio.frame import rows_from_columns, rows_from_lists, rows_from_records
 from mloop.modelio.outputs import Outputs, plain
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import Signature
 from mloop.modelio.text import csv_columns, typed_columns
 from mloop.serving.protocols import Answer, Parsed
@@ -26,18 +25,19 @@ ERROR_CODES = {
 }
 
 
-def parse_csv(body: bytes, signature: Signature, max_rows: int) -> pd.DataFrame:
+def parse_csv(body: bytes, signature: Signature, max_rows: int) -> Rows:
     """A CSV body with a header row, its cells converted by the signature like JSON values.
 
     Raises MalformedRequest for a body that is not CSV, InvalidInput naming the feature, row and
     text of a cell that does not convert (see ``mloop.modelio.text``).
     """
     columns = typed_columns(csv_columns(body), signature)
-    return frame_from_columns(columns, signature, max_rows=max_rows)
+    return rows_from_columns(columns, signature, max_rows=max_rows)
 
 
-def parse_mlflow(payload: Any, signature: Signature, max_rows: int) -> pd.DataFrame:
-    """A JSON body with exactly one of MLflow's input formats."""
+def parse_mlflow(payload: Any, signature: Signature, max_rows: int) -> Rows:
+    """The rows of a JSON body with exactly one of MLflow's input formats; raises InvalidInput
+    naming the format or feature at fault."""
     if not isinstance(payload, Mapping):
         raise InvalidInput(
             f"the request body must be a JSON object with one of {', '.join(FORMATS)}", field="body"
@@ -53,15 +53,15 @@ def parse_mlflow(payload: Any, signature: Signature, max_rows: int) -> pd.DataFr
     if key == "dataframe_split":
         return _split(value, signature, max_rows)
     if isinstance(value, Mapping) and key == "inputs":
-        return frame_from_columns(value, signature, max_rows=max_rows)
+        return rows_from_columns(value, signature, max_rows=max_rows)
     if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
-        return frame_from_rows(None, value, signature, max_rows=max_rows)
+        return rows_from_lists(None, value, signature, max_rows=max_rows)
     if isinstance(value, list):
-        return frame_from_records(value, signature, max_rows=max_rows)
+        return rows_from_records(value, signature, max_rows=max_rows)
     raise InvalidInput(f"{key} must be a list of records", field=key)
 
 
-def _split(value: Any, signature: Signature, max_rows: int) -> pd.DataFrame:
+def _split(value: Any, signature: Signature, max_rows: int) -> Rows:
     if not isinstance(value, Mapping) or not isinstance(value.get("data"), list):
         raise InvalidInput(
             "dataframe_split needs 'columns' and 'data' (a list of rows)", field="dataframe_split"
@@ -73,7 +73,7 @@ def _split(value: Any, signature: Signature, max_rows: int) -> pd.DataFrame:
         raise InvalidInput(
             "dataframe_split.columns must be a list of names", field="dataframe_split.columns"
         )
-    return frame_from_rows(columns, value["data"], signature, max_rows=max_rows)
+    return rows_from_lists(columns, value["data"], signature, max_rows=max_rows)
 
 
 def mlflow_response(outputs: Outputs) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class MlflowProtocol:
         self.max_rows = max_rows
 
     def parse(self, kind: str, payload: Any, signature: Signature) -> Parsed:
-        """A frame from a CSV (bytes) or JSON body; raises InvalidInput or MalformedRequest."""
+        """The rows of a CSV (bytes) or JSON body; raises InvalidInput or MalformedRequest."""
         if kind == CSV_TYPE:
             return Parsed(parse_csv(payload, signature, self.max_rows))
         return Parsed(parse_mlflow(payload, signature, self.max_rows))

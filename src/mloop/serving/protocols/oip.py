@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mloop import web
 from mloop.errors import InvalidInput, MloopError
-from mloop.modelio.frame import frame_from_columns, frame_from_rows
+from mloop.modelio.frame import rows_from_columns, rows_from_lists
 from mloop.modelio.outputs import Outputs, plain
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import ColumnSpec, Signature
 from mloop.serving.protocols import Answer, Parsed, checked_unit_id
 from mloop.serving.protocols.tensors import read_tensors
@@ -28,7 +28,7 @@ NUMPY_TO_OIP = {
 SIGNATURE_TO_OIP = {"number": "FP64", "integer": "INT64", "boolean": "BOOL"}
 
 
-def parse_infer(payload: Any, signature: Signature, max_rows: int) -> pd.DataFrame:
+def parse_infer(payload: Any, signature: Signature, max_rows: int) -> Rows:
     """An inference request: one tensor per feature, or one [rows, features] tensor.
 
     Raises InvalidInput naming the tensor (see ``read_tensors``) or the feature at fault.
@@ -44,7 +44,7 @@ def parse_infer(payload: Any, signature: Signature, max_rows: int) -> pd.DataFra
         rows, width = tensors[0].shape
         data = tensors[0].data
         matrix = [data[r * width : (r + 1) * width] for r in range(rows)]
-        return frame_from_rows(None, matrix, signature, max_rows=max_rows)
+        return rows_from_lists(None, matrix, signature, max_rows=max_rows)
     columns: dict[str, Sequence[Any]] = {}
     for tensor in tensors:
         if len(tensor.shape) == 2 and tensor.shape[1] != 1:
@@ -53,7 +53,7 @@ def parse_infer(payload: Any, signature: Signature, max_rows: int) -> pd.DataFra
                 field=tensor.name,
             )
         columns[tensor.name] = tensor.data
-    return frame_from_columns(columns, signature, max_rows=max_rows)
+    return rows_from_columns(columns, signature, max_rows=max_rows)
 
 
 def _output(name: str, values: np.ndarray) -> dict[str, Any]:
@@ -135,9 +135,9 @@ class OipProtocol:
         self.max_rows = max_rows
 
     def parse(self, kind: str, payload: Any, signature: Signature) -> Parsed:
-        """A frame from the input tensors, with the unit id of a one-row request."""
-        frame = parse_infer(payload, signature, self.max_rows)
-        return Parsed(frame, unit_ids(payload, len(frame)))
+        """The rows of the input tensors, with the unit id of a one-row request."""
+        rows = parse_infer(payload, signature, self.max_rows)
+        return Parsed(rows, unit_ids(payload, len(rows)))
 
     def respond(self, answer: Answer) -> dict[str, Any]:
         """The inference response (see ``infer_response``)."""

@@ -5,23 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
 from mloop import web
 from mloop.errors import InvalidInput, MloopError
-from mloop.modelio.frame import frame_from_records
+from mloop.modelio.frame import rows_from_records
 from mloop.modelio.outputs import Outputs, plain
+from mloop.modelio.rows import Rows
 from mloop.modelio.signature import Signature
 from mloop.serving.protocols import Answer, Parsed, checked_unit_id
 
 
 def parse_plain(
     payload: Any, signature: Signature, max_rows: int
-) -> tuple[pd.DataFrame, list[str | None] | None]:
+) -> tuple[Rows, list[str | None] | None]:
     """Records from a body that is a record, a list of records, or {records, unit_ids}.
 
     Raises InvalidInput naming the field: ``records`` that is not a list, ``unit_ids`` of the
-    wrong length or over the unit-id length limit, or a feature (see ``frame_from_records``).
+    wrong length or over the unit-id length limit, or a feature (see ``rows_from_records``).
     """
     unit_ids: list[str | None] | None = None
     if isinstance(payload, Mapping) and _has_records(payload, signature):
@@ -38,7 +37,7 @@ def parse_plain(
         raise InvalidInput(
             "the request body must be a JSON object (one record) or a list of records", field="body"
         )
-    return frame_from_records(records, signature, max_rows=max_rows), unit_ids
+    return rows_from_records(records, signature, max_rows=max_rows), unit_ids
 
 
 def _has_records(payload: Mapping[str, Any], signature: Signature) -> bool:
@@ -87,8 +86,8 @@ class PlainProtocol:
 
     def parse(self, kind: str, payload: Any, signature: Signature) -> Parsed:
         """Records (and unit ids) from a JSON body; raises InvalidInput naming the field."""
-        frame, unit_ids = parse_plain(payload, signature, self.max_rows)
-        return Parsed(frame, unit_ids)
+        rows, unit_ids = parse_plain(payload, signature, self.max_rows)
+        return Parsed(rows, unit_ids)
 
     def respond(self, answer: Answer) -> dict[str, Any]:
         """The plain answer body (see ``plain_response``)."""
