@@ -129,12 +129,14 @@ def rows_from_lists(
         twice = next(c for c in given if given.count(c) > 1)
         raise InvalidInput(f"feature {twice!r} is named twice in columns", field=twice)
     names = list(specs) or given
-    _check_names(given, names, "")
     _check_batch(rows, "rows", max_rows)
-    if isinstance(rows, np.ndarray) and rows.ndim == 2 and rows.shape[1] == len(given):
-        cells: Mapping[str, Column] = {name: rows[:, j] for j, name in enumerate(given)}
-    else:
+    matrix = rows if isinstance(rows, np.ndarray) and rows.ndim == 2 else None
+    if matrix is None or matrix.shape[1] != len(given):
         _check_widths(rows, len(given))
+    _check_names(given, names, "")
+    if matrix is not None:
+        cells: Mapping[str, Column] = {name: matrix[:, j] for j, name in enumerate(given)}
+    else:
         cells = dict(zip(given, zip(*rows, strict=True), strict=True))
     return _rows({name: cells[name] for name in names}, specs)
 

@@ -35,9 +35,13 @@ class Rows:
 
     @classmethod
     def of_frame(cls, frame: pd.DataFrame) -> Rows:
-        """The columns of ``frame`` (its column labels as strings), without copying."""
+        """The columns of ``frame`` (its column labels as strings), without copying; ``frame``
+        itself becomes the rows' ``frame`` when its index is the RangeIndex that one has."""
         names = tuple(str(name) for name in frame.columns.tolist())
-        return cls(names, [_column(frame.iloc[:, i]) for i in range(frame.shape[1])])
+        rows = cls(names, [_column(frame.iloc[:, i]) for i in range(frame.shape[1])])
+        if frame.index.equals(pd.RangeIndex(len(frame))):
+            rows.__dict__["frame"] = frame
+        return rows
 
     def __len__(self) -> int:
         return len(self.columns[0]) if self.columns else 0

@@ -9,8 +9,10 @@ then go through the same checks as JSON input (``frame_from_columns``).
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -43,19 +45,42 @@ def text_columns(source: Any, *, rows: int | None = None) -> Iterator[dict[str, 
     """The cells of a CSV (a path or a binary stream) as text, by column, ``rows`` at a time.
 
     Nothing is guessed: every cell stays the text it was (an empty cell is ``""``). Raises
-    MalformedRequest for text that is not CSV.
+    MalformedRequest for text that is not CSV and for a row with more cells than the header.
     """
     try:
-        tables = pd.read_csv(source, chunksize=rows, **_AS_TEXT) if rows else None
-        for table in tables or [pd.read_csv(source, **_AS_TEXT)]:
-            yield {str(name): table[name].tolist() for name in table.columns}
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            tables = pd.read_csv(source, chunksize=rows, **_AS_TEXT) if rows else None
+            for table in tables or [pd.read_csv(source, **_AS_TEXT)]:
+                yield {str(name): table[name].tolist() for name in table.columns}
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"malformed CSV: {exc}") from exc
 
 
 def csv_columns(body: bytes) -> dict[str, list[str]]:
-    """The cells of a whole CSV body, as text by column; raises MalformedRequest."""
+    """The cells of a whole CSV body, as text by column.
+
+    Raises MalformedRequest for text that is not CSV, InvalidInput naming the row (``rows[i]``,
+    0 for the first row after the header) whose number of cells is not the header's.
+    """
+    try:
+        _check_widths(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise MalformedRequest(f"malformed CSV: {exc}") from exc
     return next(text_columns(io.BytesIO(body)))
+
+
+def _check_widths(text: str) -> None:
+    """Refuse a row with fewer or more cells than the header: pandas would fill a short row
+    with empty cells without a word."""
+    lines = csv.reader(io.StringIO(text))
+    width = len(next(lines, []))
+    for row, cells in enumerate(cells for cells in lines if cells):
+        if len(cells) != width:
+            raise InvalidInput(
+                f"CSV row {row} has {len(cells)} cells; the header names {width} columns",
+                field=f"rows[{row}]",
+            )
 
 
 def typed_columns(

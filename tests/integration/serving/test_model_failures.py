@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
@@ -55,3 +55,25 @@ def test_bad_rows_fail_their_own_requests_under_concurrency(sqlite_url: str) -> 
         else:
             assert answer.status_code == 200, answer.text
     assert after.status_code == 200
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_a_prediction_the_model_cannot_compute_is_a_model_failure_not_null(
+    sqlite_url: str,
+) -> None:
+    client = mloop.Client(sqlite_url)
+    features = pd.DataFrame({"a": np.linspace(-5.0, 5.0, 100), "b": np.linspace(0.0, 9.0, 100)})
+    model = Ridge().fit(features, 3 * features["a"] - features["b"])
+    run_id = client.create_run("ridge", "ridge")
+    client.log_model(run_id, model, input_example=features)
+    client.register_model(run_id, "ridge")
+    settings = replace(
+        client.settings, store_url=client.store_url, artifacts_url=client.artifacts_url
+    )
+    config = ServeConfig(model_uri="models:/ridge/1", port=free_port())
+    with LiveServer(config, settings) as server, httpx.Client(base_url=server.url) as http:
+        huge = http.post("/predict", json={"a": 1.7e308, "b": -1.7e308}, timeout=30)
+        fine = http.post("/predict", json={"a": 1.0, "b": 2.0}, timeout=30)
+    assert huge.status_code == 500 and huge.json()["code"] == "model_failed", huge.text
+    expected = model.predict(pd.DataFrame({"a": [1.0], "b": [2.0]}))[0]
+    assert fine.status_code == 200 and fine.json()["predictions"] == [pytest.approx(expected)]

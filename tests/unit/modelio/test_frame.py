@@ -395,3 +395,9 @@ def test_pipeline_predictions_match_the_training_frame(train):
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def test_rows_wider_than_the_given_columns_are_named_before_the_missing_feature(signature):
+    names = ["age", "income"]
+    error = rejected(frame_from_rows, names, [[1, 2.0, 3]], signature, max_rows=LIMIT)
+    assert error.field == "rows[0]" and "expected a list of 2 values" in error.message

@@ -86,3 +86,12 @@ def test_a_predictor_answers_rows_as_it_answers_their_frame() -> None:
     assert by_rows.probabilities is not None and by_frame.probabilities is not None
     np.testing.assert_array_equal(by_rows.probabilities, by_frame.probabilities, strict=True)
     np.testing.assert_array_equal(by_rows.probabilities, model.predict_proba(numbers), strict=True)
+
+
+def test_rows_of_a_frame_keep_that_frame() -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": pd.Categorical(["x", "y"])})
+    rows = Rows.of_frame(frame)
+    assert rows.frame is frame and rows.names == ("a", "b") and len(rows) == 2
+    shifted = Rows.of_frame(frame.set_axis([5, 6]))
+    assert shifted.frame.index.equals(pd.RangeIndex(2))
+    pd.testing.assert_frame_equal(shifted.frame, frame)

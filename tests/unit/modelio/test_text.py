@@ -144,3 +144,20 @@ def test_text_that_is_not_csv_is_malformed(body: bytes) -> None:
 def test_a_file_is_read_in_chunks_of_text() -> None:
     chunks = list(text_columns(io.BytesIO(b"a,b\n01,x\n2,\n3,z\n"), rows=2))
     assert chunks == [{"a": ["01", "2"], "b": ["x", ""]}, {"a": ["3"], "b": ["z"]}]
+
+
+@pytest.mark.parametrize("row", ["1,2,3", "1", ""])
+def test_a_csv_row_of_the_wrong_width_is_named(row: str) -> None:
+    body = f"a,b\n1,2\n\n{row}\n".encode()
+    if not row:  # a blank line is no row
+        assert csv_columns(body) == {"a": ["1"], "b": ["2"]}
+        return
+    with pytest.raises(InvalidInput) as refused:
+        csv_columns(body)
+    assert refused.value.field == "rows[1]"
+    assert f"has {len(row.split(','))} cells; the header names 2 columns" in refused.value.message
+
+
+def test_a_csv_file_row_with_more_cells_than_the_header_is_malformed() -> None:
+    with pytest.raises(MalformedRequest, match="malformed CSV"):
+        list(text_columns(io.BytesIO(b"a,b\n1,2\n3,4,5\n"), rows=10))
