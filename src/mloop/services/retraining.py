@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from mloop.entities import Decision, EventKind, RetrainingPolicy
-from mloop.errors import InvalidInput
+from mloop.errors import InvalidInput, NotFound
 from mloop.services.events import EventPublisher, tell
 from mloop.services.integers import integer
 from mloop.services.retraining_policy import check_policy, policy_from_dict, policy_to_dict
@@ -55,8 +55,14 @@ class RetrainingService:
         self._retraining.delete_policy(model_name(model))
 
     def policy(self, model: str) -> RetrainingPolicy:
-        """The retraining policy of ``model``; NotFound when it has none."""
-        return policy_from_dict(self._retraining.get_policy(model_name(model)))
+        """The retraining policy of ``model``; NotFound when it has none, saying so when no
+        registered model has that name."""
+        name = model_name(model)
+        try:
+            return policy_from_dict(self._retraining.get_policy(name))
+        except NotFound:
+            self._models.list_model_versions(name)
+            raise
 
     def policies(self) -> list[RetrainingPolicy]:
         """Every stored policy, by model name."""

@@ -80,6 +80,7 @@ def test_user_mistakes_exit_2_with_one_line(sqlite_url: str) -> None:
     base = [sys.executable, "-c", "from mloop.cli import main; main()", "retrain"]
     for args, said in (
         (["churn", "--dry-run"], "no retraining policy"),
+        (["nosuch", "--dry-run"], "registered model 'nosuch' does not exist"),
         (["policy", "delete", "churn"], "no retraining policy"),
         (["policy", "set", "churn", "--recipe", "x", "--target", "churn"], "entry point"),
         (["policy", "set", "churn", "--recipe", "a:b", "--target", "churn", "--params", "{"],
