@@ -52,6 +52,7 @@ EXAMPLES = {
     "mloop retrain policy delete": "mloop retrain policy delete churn",
     "mloop serve": "mloop serve models:/churn@champion --port 8000 --workers 2",
     "mloop predictions": "mloop predictions erase --unit C-10293",
+    "mloop predictions show": "mloop predictions show churn --last 5 --feedback --json",
     "mloop predictions retain": "mloop predictions retain --days 90",
     "mloop predictions erase": "mloop predictions erase --unit C-10293 --json",
     "mloop predictions erasures": "mloop predictions erasures --json",

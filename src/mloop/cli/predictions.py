@@ -1,18 +1,93 @@
-"""Commands that keep the prediction log lawful and small: retention, erasure, roll-ups."""
+"""Commands on the prediction log: reading it, and keeping it lawful and small (retention,
+erasure, roll-ups)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
-from mloop.cli.common import JsonOption, cli_state, client, emit, say, when
+from mloop.cli.common import JsonOption, cli_state, client, emit, parse_time, say, when
 from mloop.errors import InvalidInput
 
 predictions_app = typer.Typer(
-    no_args_is_help=True, help="Retention, erasure and roll-ups of the prediction log."
+    no_args_is_help=True,
+    help="Read the prediction log; its retention, erasure and roll-ups.",
 )
+SHOWN_ROWS = 20
+EXPORTS = (".csv", ".parquet")
+
+
+@predictions_app.command("show")
+def show(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="The registered model's name.")],
+    version: Annotated[int | None, typer.Option(help="Only this version's rows.")] = None,
+    arm: Annotated[str | None, typer.Option(help="Only this arm's rows (challenger, ...).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this time on (ISO date or time, UTC, or epoch s).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time.")] = None,
+    last: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"The newest N rows (default {SHOWN_ROWS} without --since)."),
+    ] = None,
+    feedback: Annotated[bool, typer.Option(help="Add each row's label (empty if none).")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the rows to a .csv or .parquet file."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Logged predictions of MODEL, oldest first: ids, time, version, arm, unit, latency,
+    features, outputs (and labels with --feedback). Exit 2 for a model nobody registered."""
+    if output is not None and output.suffix.lower() not in EXPORTS:
+        raise InvalidInput(f"--output must end in {' or '.join(EXPORTS)}", field="output")
+    start = None if since is None else parse_time(since, "since")
+    end = None if until is None else parse_time(until, "until")
+    newest = last if last is not None or start is not None else SHOWN_ROWS
+    active = client(ctx)
+    frame = active.read_predictions(
+        model,
+        version=version,
+        arm=arm,
+        start=start,
+        end=end,
+        last_n=newest,
+        with_feedback=feedback,
+    )
+    if frame.empty:
+        active.registry.list_model_versions(model)  # NotFound for a name nobody registered
+    if output is not None:
+        _export(frame, output)
+        say(f"wrote {len(frame)} rows to {output}")
+        return
+    if not as_json:
+        frame = frame[sorted(frame.columns, key=_table_order)].assign(ts=frame["ts"].map(when))
+        frame = frame.astype(object).where(frame.notna(), None)
+    emit(frame.to_dict("records"), as_json, f"predictions of {model}")
+
+
+def _table_order(column: str) -> int:
+    """Ids and outcomes first, so the table's leading columns that fit say the most."""
+    first = ["prediction_id", "ts", "version", "arm", "prediction", "label", "unit_id"]
+    if column in first:
+        return first.index(column)
+    return len(first) + (column.startswith("feature.") or column == "latency_ms")
+
+
+def _export(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV or Parquet by the file's suffix; raises InvalidInput for a folder
+    that does not exist."""
+    if not path.parent.is_dir():
+        raise InvalidInput(f"--output: folder {path.parent} does not exist", field="output")
+    if path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
 
 
 @predictions_app.command("retain")

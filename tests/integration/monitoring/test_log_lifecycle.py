@@ -7,6 +7,7 @@ import math
 import os
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -105,6 +106,33 @@ def test_the_cli_erases_a_unit_and_lists_the_audit(
     assert [row["unit"] for row in json.loads(listed.stdout)] == ["u3"]
     empty = CliRunner().invoke(app, ["predictions", "erase", "--unit", ""])
     assert isinstance(empty.exception, InvalidInput) and exit_code(empty.exception) == 2
+
+
+def test_the_cli_shows_and_exports_the_log(
+    monitored: Monitored, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ids = _fill(monitored)
+    monkeypatch.setenv("MLOOP_STORE_URL", monitored.client.store_url)
+    runner = CliRunner()
+    newest = runner.invoke(
+        app, ["predictions", "show", "churn", "--last", "3", "--feedback", "--json"]
+    )
+    assert newest.exit_code == 0, newest.output
+    rows = json.loads(newest.stdout)
+    assert [row["prediction_id"] for row in rows] == ids[-3:]
+    expected = monitored.client.read_predictions("churn", last_n=3, with_feedback=True)
+    assert rows[0]["feature.credit_score"] == expected["feature.credit_score"].iloc[0]
+    assert {row["label"] is None for row in rows} == {True, False}  # every third is labelled
+    day = BASE + 5 * DAY
+    window = ["--since", str(day), "--until", str(day + DAY), "-o", str(tmp_path / "day.csv")]
+    written = runner.invoke(app, ["predictions", "show", "churn", *window])
+    assert written.exit_code == 0, written.output
+    assert pd.read_csv(tmp_path / "day.csv")["prediction_id"].tolist() == ids[5 * ROWS : 6 * ROWS]
+    table = runner.invoke(app, ["predictions", "show", "churn"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and ids[-1] in table.stdout and ids[-21] not in table.stdout
+    for args in (["churn", "-o", str(tmp_path / "x.txt")], ["nosuch"]):
+        refused = runner.invoke(app, ["predictions", "show", *args])
+        assert refused.exception is not None and exit_code(refused.exception) == 2
 
 
 def test_orphan_blobs_are_collected_after_their_grace(monitored: Monitored) -> None:
