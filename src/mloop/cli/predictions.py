@@ -43,7 +43,8 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Logged predictions of MODEL, oldest first: ids, time, version, arm, unit, latency,
-    features, outputs (and labels with --feedback). Exit 2 for a model nobody registered."""
+    features, outputs (and labels with --feedback). Exit 2 for a model or version nobody
+    registered, and for --since not before --until."""
     if output is not None and output.suffix.lower() not in EXPORTS:
         raise InvalidInput(f"--output must end in {' or '.join(EXPORTS)}", field="output")
     start = None if since is None else parse_time(since, "since")
@@ -59,8 +60,11 @@ def show(
         last_n=newest,
         with_feedback=feedback,
     )
-    if frame.empty:
-        active.registry.list_model_versions(model)  # NotFound for a name nobody registered
+    if frame.empty:  # say why when the name or version was never registered (NotFound)
+        if version is None:
+            active.registry.list_model_versions(model)
+        else:
+            active.registry.get_model_version(model, version)
     if output is not None:
         _export(frame, output)
         say(f"wrote {len(frame)} rows to {output}")
@@ -73,7 +77,7 @@ def show(
 
 def _table_order(column: str) -> int:
     """Ids and outcomes first, so the table's leading columns that fit say the most."""
-    first = ["prediction_id", "ts", "version", "arm", "prediction", "label", "unit_id"]
+    first = ["prediction_id", "ts", "prediction", "label", "version", "arm", "unit_id"]
     if column in first:
         return first.index(column)
     return len(first) + (column.startswith("feature.") or column == "latency_ms")

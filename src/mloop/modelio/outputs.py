@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,27 @@ class Predictor:
             return np.asarray(self.estimator.predict(data)), None
         probabilities = np.asarray(self.estimator.predict_proba(data), dtype=np.float64)
         return self._classes[0].take(np.argmax(probabilities, axis=1)), probabilities
+
+
+def finite_outputs(predict: Callable[[Any], Outputs], rows: Any) -> Outputs:
+    """``predict(rows)`` with numpy's floating-point warnings silenced, checked finite.
+
+    Raises ValueError naming the first row whose prediction or probability is NaN or
+    infinite (say, a linear model overflowing on inputs near the float64 limit), which JSON
+    could only carry as null; raises what ``predict`` raises.
+    """
+    with np.errstate(all="ignore"):
+        outputs = predict(rows)
+    for array in (outputs.predictions, outputs.probabilities):
+        if array is not None and array.dtype.kind == "f":
+            broken = ~np.isfinite(array)
+            if broken.any():
+                row = int(np.argwhere(broken)[0][0])
+                raise ValueError(
+                    f"the model answered {array[broken][0]} for row {row}: "
+                    "its inputs may be beyond what it can compute"
+                )
+    return outputs
 
 
 def predict_outputs(estimator: Any, frame: pd.DataFrame) -> Outputs:

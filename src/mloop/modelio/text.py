@@ -60,9 +60,12 @@ def text_columns(source: Any, *, rows: int | None = None) -> Iterator[dict[str, 
 def csv_columns(body: bytes) -> dict[str, list[str]]:
     """The cells of a whole CSV body, as text by column.
 
-    Raises MalformedRequest for text that is not CSV, InvalidInput naming the row (``rows[i]``,
-    0 for the first row after the header) whose number of cells is not the header's.
+    Raises MalformedRequest for an empty body or text that is not CSV; InvalidInput for a
+    header name that is empty or repeated, and naming the row (``rows[i]``, 0 for the first
+    row after the header) whose number of cells is not the header's.
     """
+    if not body.strip():
+        raise MalformedRequest("malformed CSV: the body is empty; send a header row, then rows")
     try:
         _check_widths(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -71,10 +74,17 @@ def csv_columns(body: bytes) -> dict[str, list[str]]:
 
 
 def _check_widths(text: str) -> None:
-    """Refuse a row with fewer or more cells than the header: pandas would fill a short row
-    with empty cells without a word."""
+    """Refuse a header with an empty or repeated name and a row with fewer or more cells than
+    the header, in the body's own terms: pandas would rename such columns (``Unnamed: 3``,
+    ``x.1``) and fill a short row with empty cells without a word."""
     lines = csv.reader(io.StringIO(text))
-    width = len(next(lines, []))
+    header = next(lines, [])
+    for position, name in enumerate(header):
+        if not name.strip():
+            raise InvalidInput(f"CSV column {position} has no name", field="header")
+        if header.index(name) != position:
+            raise InvalidInput(f"CSV column {name!r} is named twice", field=name)
+    width = len(header)
     for row, cells in enumerate(cells for cells in lines if cells):
         if len(cells) != width:
             raise InvalidInput(

@@ -160,6 +160,8 @@ def _check_window(start: float | None, end: float | None, last_n: int | None) ->
         isinstance(last_n, bool) or not isinstance(last_n, int) or last_n <= 0
     ):
         raise InvalidInput(f"last_n must be a positive integer, got {last_n!r}", field="last_n")
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput(f"start {start} is not before end {end}", field="start")
 
 
 class PredictionLogService:

@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -212,7 +211,6 @@ class ModelServer:
         following = self.following
         try:
             outputs = await served.infer(rows, pending)
-            _check_finite(served, outputs, pending)
         except Exception as exc:
             if following is not None:
                 following.record(arm, ok=False)
@@ -371,23 +369,6 @@ class ModelServer:
     @property
     def _pending_seconds(self) -> float:
         return self.config.log_flush_seconds + 1.0
-
-
-def _check_finite(served: ServedModel, outputs: Outputs, pending: Pending) -> None:
-    """Raise ModelFailed when a prediction or probability is NaN or infinite (say, a linear
-    model overflowing on inputs near the float64 limit): JSON would carry it as null."""
-    values = [outputs.predictions, outputs.probabilities]
-    for array in (v for v in values if v is not None and v.dtype.kind == "f"):
-        broken = ~np.isfinite(array)
-        if broken.any():
-            row = int(np.argwhere(broken)[0][0])
-            logger.warning(
-                "model %s answered %s for %s", served.name, array[broken][0], pending.ids[row]
-            )
-            raise ModelFailed(
-                f"model {served.name} version {served.version} answered {array[broken][0]} for "
-                f"prediction {pending.ids[row]}; its inputs may be beyond what it can compute"
-            )
 
 
 def _model_header(served: ServedModel, named: str = "") -> dict[str, str]:

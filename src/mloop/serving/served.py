@@ -12,7 +12,7 @@ from typing import Any
 from mloop.client import Client
 from mloop.errors import Conflict, MloopError, NotFound, NotReady
 from mloop.modelio.loaded import LoadedModel
-from mloop.modelio.outputs import Outputs, Predictor, split_outputs
+from mloop.modelio.outputs import Outputs, Predictor, finite_outputs, split_outputs
 from mloop.modelio.rows import Rows
 from mloop.modelio.signature import Signature
 from mloop.serving.batching import MicroBatcher
@@ -51,12 +51,17 @@ class ServedModel:
         """The estimator's outputs per batch of rows, with its classes looked up once."""
         return Predictor(self.model.estimator, self.signature)
 
+    def predict(self, rows: Rows) -> Outputs:
+        """The predictor's outputs, refused (ValueError) when one is NaN or infinite, so a
+        request the model cannot answer fails alone and is not logged (``finite_outputs``)."""
+        return finite_outputs(self.predictor, rows)
+
     async def infer(self, rows: Rows, tag: Any = None) -> Outputs:
         """Predict validated rows, batched with concurrent requests when batching is on."""
         if self.batcher is not None:
             result: Outputs = await self.batcher.submit(rows, tag)
             return result
-        return self.predictor(rows)
+        return self.predict(rows)
 
     def close(self) -> None:
         """Release the batcher's task and thread."""
@@ -82,7 +87,7 @@ def serve_model(
     if config.batching:
         hook = None if on_batch is None else lambda m, o, tags: on_batch(served, m, o, tags)
         served.batcher = MicroBatcher(
-            served.predictor,
+            served.predict,
             split_outputs,
             max_rows=config.batch_max_rows,
             max_wait_ms=config.batch_max_wait_ms,

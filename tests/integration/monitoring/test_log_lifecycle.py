@@ -130,7 +130,13 @@ def test_the_cli_shows_and_exports_the_log(
     assert pd.read_csv(tmp_path / "day.csv")["prediction_id"].tolist() == ids[5 * ROWS : 6 * ROWS]
     table = runner.invoke(app, ["predictions", "show", "churn"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and ids[-1] in table.stdout and ids[-21] not in table.stdout
-    for args in (["churn", "-o", str(tmp_path / "x.txt")], ["nosuch"]):
+    refusals = (
+        ["churn", "-o", str(tmp_path / "x.txt")],
+        ["nosuch"],
+        ["churn", "--version", "7", "--since", str(NOW)],
+        ["churn", "--since", str(day), "--until", str(day - 100)],
+    )
+    for args in refusals:
         refused = runner.invoke(app, ["predictions", "show", *args])
         assert refused.exception is not None and exit_code(refused.exception) == 2
 

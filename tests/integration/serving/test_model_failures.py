@@ -71,9 +71,15 @@ def test_a_prediction_the_model_cannot_compute_is_a_model_failure_not_null(
         client.settings, store_url=client.store_url, artifacts_url=client.artifacts_url
     )
     config = ServeConfig(model_uri="models:/ridge/1", port=free_port())
+    config = replace(config, log_flush_seconds=0.2)
     with LiveServer(config, settings) as server, httpx.Client(base_url=server.url) as http:
         huge = http.post("/predict", json={"a": 1.7e308, "b": -1.7e308}, timeout=30)
+        both = [{"a": 1.0, "b": 2.0}, {"a": 1.7e308, "b": -1.7e308}]
+        half = http.post("/predict", json=both, timeout=30)
         fine = http.post("/predict", json={"a": 1.0, "b": 2.0}, timeout=30)
-    assert huge.status_code == 500 and huge.json()["code"] == "model_failed", huge.text
+    for failed in (huge, half):
+        assert failed.status_code == 500 and failed.json()["code"] == "model_failed", failed.text
+    logged = client.read_predictions("ridge")
+    assert logged["prediction_id"].tolist() == fine.json()["prediction_ids"]  # no failed row
     expected = model.predict(pd.DataFrame({"a": [1.0], "b": [2.0]}))[0]
     assert fine.status_code == 200 and fine.json()["predictions"] == [pytest.approx(expected)]

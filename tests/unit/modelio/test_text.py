@@ -158,6 +158,19 @@ def test_a_csv_row_of_the_wrong_width_is_named(row: str) -> None:
     assert f"has {len(row.split(','))} cells; the header names 2 columns" in refused.value.message
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "said"),
+    [
+        (b"x,x,c\n1,2,3\n", "x", "CSV column 'x' is named twice"),
+        (b"x,c,\n1,2,3\n", "header", "CSV column 2 has no name"),
+    ],
+)
+def test_a_csv_header_is_refused_in_the_bodys_own_terms(body: bytes, field: str, said: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        csv_columns(body)
+    assert refused.value.field == field and said in refused.value.message
+
+
 def test_a_csv_file_row_with_more_cells_than_the_header_is_malformed() -> None:
     with pytest.raises(MalformedRequest, match="malformed CSV"):
         list(text_columns(io.BytesIO(b"a,b\n1,2\n3,4,5\n"), rows=10))
