@@ -160,8 +160,6 @@ def _check_window(start: float | None, end: float | None, last_n: int | None) ->
         isinstance(last_n, bool) or not isinstance(last_n, int) or last_n <= 0
     ):
         raise InvalidInput(f"last_n must be a positive integer, got {last_n!r}", field="last_n")
-    if start is not None and end is not None and start >= end:
-        raise InvalidInput(f"start {start} is not before end {end}", field="start")
 
 
 class PredictionLogService:
@@ -217,9 +215,11 @@ class PredictionLogService:
 
         Returns one row per prediction, oldest first, with the log columns (or ``columns``)
         and, with feedback, ``label`` (NaN where none arrived). Raises InvalidInput for bad
-        bounds.
+        bounds, ``start`` not before ``end`` included.
         """
         _check_window(start, end, last_n)
+        if start is not None and end is not None and start >= end:
+            raise InvalidInput(f"start {start} is not before end {end}", field="start")
         wanted = None if columns is None else [str(name) for name in columns]
         query = ChunkQuery(model, version, arm, start, end, last_n)
         keep = None if wanted is None else {*wanted, TS}.__contains__
