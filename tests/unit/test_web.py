@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import time
+import uuid
 
 import numpy as np
 import orjson
@@ -71,6 +73,21 @@ def test_request_ids_are_kept_when_safe_and_made_otherwise() -> None:
         made = web.request_id(given)
         assert re.fullmatch(r"[0-9a-f]{32}", made)
     assert web.request_id(None) != web.request_id(None)
+
+
+def test_made_ids_are_version_7_uuids_that_sort_by_their_millisecond() -> None:
+    before = time.time_ns() // 1_000_000
+    first = [web.time_ordered_id() for _ in range(500)]
+    time.sleep(0.002)
+    later = [web.time_ordered_id() for _ in range(500)]
+    after = time.time_ns() // 1_000_000
+    for made in first + later:
+        parsed = uuid.UUID(made)
+        assert parsed.hex == made and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        assert before <= int(made[:12], 16) <= after
+    assert len(set(first + later)) == 1000
+    assert max(first) < min(later)
+    assert re.fullmatch(r"[0-9a-f]{32}", web.request_id(None))
 
 
 def test_json_bytes_are_compact_and_take_numpy_values() -> None:

@@ -96,20 +96,34 @@ def log_batch(answered: Answered) -> pa.RecordBatch:
     the spool writes on the request path.
     """
     rows = len(answered.features)
+    units = answered.unit_ids
     columns: dict[str, Any] = {
-        PREDICTION_ID: pa.array(list(answered.prediction_ids), pa.string()),
+        PREDICTION_ID: pa.array(answered.prediction_ids, pa.string()),
         TS: pa.array(np.full(rows, answered.ts)),
-        UNIT_ID: pa.array(list(answered.unit_ids or [None] * rows), pa.string()),
+        UNIT_ID: (
+            pa.array(units, pa.string())
+            if units is not None and any(u is not None for u in units)
+            else pa.nulls(rows, pa.string())
+        ),
         LATENCY_MS: pa.array(
             np.broadcast_to(np.asarray(answered.latency_ms, dtype=np.float64), (rows,))
         ),
     }
     features = answered.features
     for name, values in zip(features.names, features.columns, strict=True):
-        columns[f"{FEATURE_PREFIX}{name}"] = pa.array(np.asarray(values), from_pandas=True)
+        columns[f"{FEATURE_PREFIX}{name}"] = _arrow(values)
     for name, values in output_columns(answered.outputs).items():
-        columns[name] = pa.array(np.asarray(values), from_pandas=True)
+        columns[name] = _arrow(values)
     return pa.RecordBatch.from_pydict(columns)
+
+
+def _arrow(values: Any) -> pa.Array:
+    """One column as Arrow: numbers as they are (a NaN stays NaN, which reads back the same as
+    the null pandas' conversion would make of it), anything else through pandas' rules."""
+    array = np.asarray(values)
+    if array.dtype.kind in "biuf":
+        return pa.array(array)
+    return pa.array(array, from_pandas=True)
 
 
 class PredictionLogWriter:

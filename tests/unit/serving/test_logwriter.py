@@ -69,14 +69,17 @@ def test_refused_chunks_are_dropped_not_retried_forever() -> None:
     assert writer.dropped_rows == 2 and dropped == [("churn", 1, 2)]
 
 
-def test_the_spooled_batch_holds_what_the_log_frame_holds() -> None:
+@pytest.mark.parametrize("units", [["u1", None], [None, None], None])
+def test_the_spooled_batch_holds_what_the_log_frame_holds(units: list[str | None] | None) -> None:
     features = pd.DataFrame({"age": [41, 35], "region": ["N", None], "score": [0.5, np.nan]})
     outputs = Outputs(np.array([1, 0]), np.array([[0.2, 0.8], [0.6, 0.4]]), [0, 1])
     rows = Rows.of_frame(features)
-    answered = Answered(["a", "b"], 1_700_000_000.0, ["u1", None], [1.5, 2.5], rows, outputs)
+    answered = Answered(["a", "b"], 1_700_000_000.0, units, [1.5, 2.5], rows, outputs)
     spooled = log_batch(answered).to_pandas()
     expected = log_frame([answered])
     assert list(spooled.columns) == list(expected.columns)
+    for frame in (spooled, expected):  # a unit column without units: NaN in one, None in other
+        frame["unit_id"] = frame["unit_id"].astype(object).where(frame["unit_id"].notna(), None)
     pd.testing.assert_frame_equal(spooled, expected, check_dtype=False)
 
 
