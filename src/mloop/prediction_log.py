@@ -129,8 +129,8 @@ def shadow_id(prediction_id: str) -> str:
     return f"{prediction_id}{SHADOW_MARK}"
 
 
-def shadow_source(prediction_id: str) -> str | None:
-    """The prediction a shadow row answered (its labels are that one's); None for other ids."""
-    if prediction_id.endswith(SHADOW_MARK):
-        return prediction_id.removesuffix(SHADOW_MARK)
-    return None
+def shadow_sources(prediction_ids: pd.Series) -> pd.Series:
+    """The predictions the shadow rows among ``prediction_ids`` answered (their labels are
+    those predictions'), under the same index; ids of other rows are left out."""
+    marked = prediction_ids.str.endswith(SHADOW_MARK, na=False)
+    return prediction_ids[marked].str.slice(stop=-len(SHADOW_MARK))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mloop.entities import Rollout, RolloutMode, RolloutState
-from mloop.prediction_log import LABEL, LATENCY_MS, PREDICTION, PREDICTION_ID, TS, shadow_source
+from mloop.prediction_log import LABEL, LATENCY_MS, PREDICTION, PREDICTION_ID, TS, shadow_sources
 from mloop.services.prediction_log import PredictionLogService
 from mloop.stats import (
     Comparison,
@@ -136,7 +136,7 @@ def _arm_rows(rollout: Rollout, log: PredictionLogService, version: int) -> pd.D
         columns=COLUMNS,
     )
     missing = rows[LABEL].isna()
-    shadow = rows.loc[missing, PREDICTION_ID].map(shadow_source).dropna()
+    shadow = shadow_sources(rows.loc[missing, PREDICTION_ID])
     if not shadow.empty:
         labels = log.feedback_for(shadow.tolist())
         rows.loc[shadow.index, LABEL] = shadow.map(labels)

@@ -11,6 +11,7 @@ import pytest
 import mloop
 from mloop.entities import RolloutState
 from mloop.errors import Conflict, InvalidInput, NotFound
+from mloop.prediction_log import shadow_id
 from mloop.rollouts import evaluate
 from mloop.services.rollouts import make_policy, policy_json
 from mloop.stats import power_proportions
@@ -224,3 +225,22 @@ def test_an_arm_with_every_answer_right_still_has_a_wide_interval(churn: mloop.C
     low, high = arms["challenger"]["ci_low"], arms["challenger"]["ci_high"]
     assert arms["challenger"]["metric"] == 1.0 and high == 1.0
     assert low == pytest.approx(0.6457, abs=1e-4)  # Wilson 95%, as scipy's binomtest gives
+
+
+def test_shadow_rows_are_judged_on_the_labels_of_the_answers_they_shadowed(
+    churn: mloop.Client,
+) -> None:
+    churn.rollouts.start("churn", 2, make_policy("shadow"))
+    ids = [f"req-{i}" for i in range(10)]
+    for version, arm, ids_logged, predicted in (
+        (1, "", ids, 1),
+        (2, "shadow", [shadow_id(pid) for pid in ids], 0),
+    ):
+        frame = pd.DataFrame({"prediction_id": ids_logged, "ts": time.time() + np.arange(10) * 1e-6,
+                              "latency_ms": np.ones(10), "feature.x": np.zeros(10),
+                              "prediction": np.full(10, predicted)})  # fmt: skip
+        churn.prediction_log.write_chunk(model="churn", version=version, arm=arm, frame=frame)
+    churn.feedback({pid: int(i < 6) for i, pid in enumerate(ids)})
+    arms = {a["name"]: a for a in churn.rollouts.status("churn")["arms"]}
+    assert (arms["champion"]["labelled"], arms["champion"]["metric"]) == (10, 0.6)
+    assert (arms["challenger"]["labelled"], arms["challenger"]["metric"]) == (10, 0.4)
