@@ -81,9 +81,15 @@ def monitor_run(
         }
         print_json(payload)
     elif run.drift.n_current == 0:
+        on_arm = f" on arm {arm!r}" if arm else ""
+        hint = (
+            f" (an arm's rows are those of the version it serves: name it as {run.model}/<version>)"
+            if arm
+            else ""
+        )
         say(
-            f"no predictions of {run.model} v{run.version} in {run.window.describe()}: "
-            f"nothing to compare; {len(run.alerts)} alert(s) active"
+            f"no predictions of {run.model} v{run.version}{on_arm} in {run.window.describe()}: "
+            f"nothing to compare{hint}; {len(run.alerts)} alert(s) active"
         )
     else:
         emit(rows, False, f"drift of {run.model} v{run.version} ({run.window.describe()})")

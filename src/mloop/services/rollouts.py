@@ -87,6 +87,12 @@ def check_policy(policy: RolloutPolicy) -> RolloutPolicy:
     steps = tuple(_fraction("steps", share) for share in policy.steps)
     if not steps:
         raise InvalidInput("steps need at least one challenger share", field="steps")
+    if mode == RolloutMode.SHADOW and steps != DEFAULT_STEPS[mode]:
+        raise InvalidInput(
+            f"a shadow rollout sends every request to both arms and only the champion answers: "
+            f"it takes no challenger share, got steps {', '.join(f'{share:g}' for share in steps)}",
+            field="steps",
+        )
     if mode != RolloutMode.SHADOW and steps[0] <= 0:
         raise InvalidInput(
             f"the first step must give the challenger a share above 0, got {steps[0]:g}",

@@ -72,6 +72,10 @@ def test_monitor_run_prints_stores_and_writes_a_report(
     assert empty.returncode == 0, empty.stderr
     assert "no predictions of churn v1 in 2100-01-01" in empty.stdout
     assert "nothing to compare" in empty.stdout and "dataset drift" not in empty.stdout
+    no_arm = _cli(monitored, "monitor", "run", "-m", "churn", "--arm", "challenger", "-w", "1h")
+    assert no_arm.returncode == 0, no_arm.stderr
+    assert "no predictions of churn v1 on arm 'challenger' in" in no_arm.stdout
+    assert "name it as churn/<version>" in no_arm.stdout
 
 
 def test_monitor_cli_refuses_bad_input(monitored: Monitored, tmp_path: Path) -> None:

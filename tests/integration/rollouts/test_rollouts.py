@@ -92,6 +92,7 @@ def test_bad_rollouts_are_refused_naming_the_field(churn: mloop.Client) -> None:
     cases = [
         (lambda: make_policy("sideways"), "mode"),
         (lambda: make_policy("canary", steps=(0.5, 0.2)), "steps"),
+        (lambda: make_policy("shadow", steps=(0.5,)), "steps"),
         (lambda: make_policy("ab", alpha=2.0), "alpha"),
         (lambda: make_policy("ab", colour="red"), "colour"),
         (lambda: churn.rollouts.start("churn", 1, make_policy("ab")), "challenger"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -140,3 +142,17 @@ def test_bad_settings_file_gives_one_line_and_exit_code_2(
     captured = capsys.readouterr()
     assert_one_error_line(exited.value.code, captured.out, captured.err, "allow_pickle")
     assert str(config) in captured.err.replace("\n", "")
+
+
+def test_python_dash_m_mloop_runs_the_same_command_line(tmp_path: Path) -> None:
+    env = {**os.environ, "MLOOP_HOME": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "250"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "mloop", "rollout", "start", "churn", "--challenger", "2",
+         "--mode", "shadow", "--steps", "50", "--reason", "x"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == (
+        "error: a shadow rollout sends every request to both arms and only the champion "
+        "answers: it takes no challenger share, got steps 0.5"
+    )
