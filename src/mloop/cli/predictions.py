@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -65,14 +66,32 @@ def show(
             active.registry.list_model_versions(model)
         else:
             active.registry.get_model_version(model, version)
+    frame = _labels_as_predicted(frame)
     if output is not None:
         _export(frame, output)
         say(f"wrote {len(frame)} rows to {output}")
         return
     if not as_json:
-        frame = frame[sorted(frame.columns, key=_table_order)].assign(ts=frame["ts"].map(when))
+        order: list[str] = sorted((str(c) for c in frame.columns), key=_table_order)
+        frame = frame[order].assign(ts=frame["ts"].map(when))
         frame = frame.astype(object).where(frame.notna(), None)
-    emit(frame.to_dict("records"), as_json, f"predictions of {model}")
+    rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+    emit(rows, as_json, f"predictions of {model}")
+
+
+def _labels_as_predicted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Labels as integers when the predictions are (classes 0/1, not 0.0/1.0): a label column
+    with rows unlabelled holds floats, as a missing value needs NaN; those become None."""
+    if "label" not in frame or "prediction" not in frame:
+        return frame
+    labels = frame["label"]
+    if frame["prediction"].dtype.kind not in "iu" or labels.dtype.kind != "f":
+        return frame
+    present = labels.dropna()
+    if not np.array_equal(present, np.round(present)):
+        return frame
+    values = [None if pd.isna(v) else int(v) for v in labels]
+    return frame.assign(label=pd.Series(values, index=frame.index, dtype=object))
 
 
 def _table_order(column: str) -> int:

@@ -123,6 +123,7 @@ def test_the_cli_shows_and_exports_the_log(
     expected = monitored.client.read_predictions("churn", last_n=3, with_feedback=True)
     assert rows[0]["feature.credit_score"] == expected["feature.credit_score"].iloc[0]
     assert {row["label"] is None for row in rows} == {True, False}  # every third is labelled
+    assert {type(row["label"]) for row in rows} == {type(None), type(rows[0]["prediction"])}
     day = BASE + 5 * DAY
     window = ["--since", str(day), "--until", str(day + DAY), "-o", str(tmp_path / "day.csv")]
     written = runner.invoke(app, ["predictions", "show", "churn", *window])
