@@ -27,6 +27,7 @@ from mloop.prediction_log import (
     is_model_column,
     model_columns,
 )
+from mloop.services.chunk_cache import ChunkCache, ChunkRead
 from mloop.services.labels import ANY_LABEL, LabelKind, checked_labels
 from mloop.store import PredictionLogStore
 
@@ -73,7 +74,7 @@ def _read_chunk(
     chunk: PredictionChunk,
     keep: Callable[[str], bool] | None,
     window: tuple[float | None, float | None],
-) -> tuple[pa.Table, np.ndarray | None]:
+) -> ChunkRead:
     """The rows of one chunk inside the window, with its version and arm as columns.
 
     Reads the columns ``keep`` accepts (None: all; ``ts`` always). Returns the table and the
@@ -91,6 +92,37 @@ def _read_chunk(
         if keep is None or keep(name):
             table = table.append_column(name, pa.repeat(value, rows))
     return table, kept
+
+
+ChunkReader = Callable[[Sequence[PredictionChunk]], list[ChunkRead]]
+
+
+def _reader(
+    artifacts: ArtifactStore,
+    keep: Callable[[str], bool] | None,
+    window: tuple[float | None, float | None],
+    cache: ChunkCache | None = None,
+    columns: Sequence[str] | None = None,
+) -> ChunkReader:
+    """What reads chunks for one query: straight from their blobs, or through ``cache``
+    (keyed by the chunk, its digest, ``columns`` and ``window``)."""
+
+    def read(chunks: Sequence[PredictionChunk]) -> list[ChunkRead]:
+        if cache is None:
+            return [_read_chunk(artifacts, chunk, keep, window) for chunk in chunks]
+        shape = (None if columns is None else tuple(columns), window)
+        keys = [(chunk.id, chunk.digest, shape) for chunk in chunks]
+        reads = []
+        for chunk, key in zip(chunks, keys, strict=True):
+            found = cache.get(key)
+            if found is None:
+                found = _read_chunk(artifacts, chunk, keep, window)
+                cache.put(key, found)
+            reads.append(found)
+        cache.keep_only(set(keys))
+        return reads
+
+    return read
 
 
 def _concat(tables: list[pa.Table]) -> pd.DataFrame:
@@ -210,11 +242,14 @@ class PredictionLogService:
         last_n: int | None = None,
         with_feedback: bool = False,
         columns: Sequence[str] | None = None,
+        cache: ChunkCache | None = None,
     ) -> pd.DataFrame:
         """Logged predictions of a model in [start, end) or its newest ``last_n`` rows.
 
         Returns one row per prediction, oldest first, with the log columns (or ``columns``)
-        and, with feedback, ``label`` (NaN where none arrived). Raises InvalidInput for bad
+        and, with feedback, ``label`` (NaN where none arrived; labels are read every time).
+        With ``cache``, chunks read before with the same columns and window are not read
+        again, and the cache keeps only this read's chunks. Raises InvalidInput for bad
         bounds, ``start`` not before ``end`` included.
         """
         _check_window(start, end, last_n)
@@ -223,22 +258,22 @@ class PredictionLogService:
         wanted = None if columns is None else [str(name) for name in columns]
         query = ChunkQuery(model, version, arm, start, end, last_n)
         keep = None if wanted is None else {*wanted, TS}.__contains__
-        frame = self._rows(query, keep, with_feedback)
+        reader = _reader(self._artifacts, keep, (start, end), cache, wanted)
+        frame = self._rows(query, reader, with_feedback)
         label = [LABEL] if with_feedback else []
         if frame is None:
             return _empty([*(LOG_COLUMNS if wanted is None else wanted), *label])
         return frame if wanted is None else frame.reindex(columns=[*wanted, *label])
 
     def _rows(
-        self, query: ChunkQuery, keep: Callable[[str], bool] | None, with_feedback: bool
+        self, query: ChunkQuery, reader: ChunkReader, with_feedback: bool
     ) -> pd.DataFrame | None:
-        """The rows of ``query``'s window with the columns ``keep`` accepts (None: all), oldest
-        first, and ``label`` last with feedback; None when no chunk holds a row of it."""
+        """The rows of ``query``'s window as ``reader`` reads each chunk, oldest first, and
+        ``label`` last with feedback; None when no chunk holds a row of it."""
         chunks = self._predictions.list_prediction_chunks(query)
         if not chunks:
             return None
-        bounds = (query.start, query.end)
-        read = [_read_chunk(self._artifacts, chunk, keep, bounds) for chunk in chunks]
+        read = reader(chunks)
         frame = _concat([table for table, _ in read])
         if with_feedback:
             found = self._predictions.labels_of_chunks([chunk.id for chunk in chunks])
@@ -267,7 +302,8 @@ class PredictionLogService:
         _check_window(window.start, window.end, window.last_n)
         query = ChunkQuery(model, version, arm, window.start, window.end, window.last_n)
         keep = is_model_column if columns is None else {*columns}.__contains__
-        frame = self._rows(query, keep, with_feedback=True)
+        reader = _reader(self._artifacts, keep, (window.start, window.end))
+        frame = self._rows(query, reader, with_feedback=True)
         if frame is None:
             frame = _empty([*(LOG_COLUMNS if columns is None else columns), LABEL])
         return model_columns(frame)

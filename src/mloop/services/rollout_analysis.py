@@ -17,6 +17,7 @@ import pandas as pd
 
 from mloop.entities import Rollout, RolloutMode, RolloutState
 from mloop.prediction_log import LABEL, LATENCY_MS, PREDICTION, PREDICTION_ID, TS, shadow_sources
+from mloop.services.chunk_cache import ChunkCache
 from mloop.services.prediction_log import PredictionLogService
 from mloop.stats import (
     Comparison,
@@ -125,7 +126,9 @@ def _finite(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _number(v) if isinstance(v, float) else v for k, v in values.items()}
 
 
-def _arm_rows(rollout: Rollout, log: PredictionLogService, version: int) -> pd.DataFrame:
+def _arm_rows(
+    rollout: Rollout, log: PredictionLogService, version: int, cache: ChunkCache | None
+) -> pd.DataFrame:
     end = None if rollout.state == RolloutState.RUNNING else rollout.updated_at
     rows = log.read(
         rollout.model,
@@ -134,6 +137,7 @@ def _arm_rows(rollout: Rollout, log: PredictionLogService, version: int) -> pd.D
         end=end,
         with_feedback=True,
         columns=COLUMNS,
+        cache=cache,
     )
     missing = rows[LABEL].isna()
     shadow = shadow_sources(rows.loc[missing, PREDICTION_ID])
@@ -238,11 +242,21 @@ def guardrails(
 
 
 def analyze_rollout(
-    rollout: Rollout, log: PredictionLogService, tallies: dict[str, tuple[int, int]]
+    rollout: Rollout,
+    log: PredictionLogService,
+    tallies: dict[str, tuple[int, int]],
+    caches: dict[str, ChunkCache] | None = None,
 ) -> RolloutAnalysis:
-    """The analysis of ``rollout`` from its rows in the log since it started (to its end)."""
+    """The analysis of ``rollout`` from its rows in the log since it started (to its end).
+
+    ``caches`` (by arm) keep the chunks read for the next analysis of the same rollout.
+    """
     versions = (rollout.champion, rollout.challenger)
-    rows = {name: _arm_rows(rollout, log, v) for name, v in zip(ARMS, versions, strict=True)}
+    caches = caches or {}
+    rows = {
+        name: _arm_rows(rollout, log, v, caches.get(name))
+        for name, v in zip(ARMS, versions, strict=True)
+    }
     arms = {name: _summary(rollout, name, rows[name], tallies.get(name, (0, 0))) for name in ARMS}
     champion, challenger = arms["champion"], arms["challenger"]
     policy = rollout.policy

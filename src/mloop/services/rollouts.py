@@ -24,6 +24,7 @@ from mloop.entities import (
     RolloutState,
 )
 from mloop.errors import InvalidInput, NotFound
+from mloop.services.chunk_cache import ChunkCache
 from mloop.services.events import EventPublisher, tell
 from mloop.services.integers import integer
 from mloop.services.prediction_log import PredictionLogService
@@ -36,6 +37,9 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 PROMOTE_WHEN = ("better", "not_worse", "guardrails")
 METRICS = ("accuracy", "reward")
 SECONDARY_METRICS = (*METRICS, "latency_ms")
+ARM_CACHE_BYTES = 64 * 2**20
+"""Bytes of chunk tables kept per arm of a running rollout (about a million rows' ids, times,
+predictions and latencies); rows beyond it are read from the log at every analysis."""
 DECISION_KINDS = ("start", "advance", "weights", "promote", "rollback", "stop")
 DEFAULT_STEPS = {
     RolloutMode.AB: (0.5,),
@@ -209,6 +213,7 @@ class RolloutService:
         self._log = prediction_log
         self._settings = settings
         self._events = events
+        self._caches: dict[str, tuple[int, dict[str, ChunkCache]]] = {}
 
     def start(
         self, model: str, challenger: int, policy: RolloutPolicy, *, reason: str = ""
@@ -444,7 +449,21 @@ class RolloutService:
         Raises NotFound when the model never had a rollout.
         """
         rollout = self.latest(model)
-        return analyze_rollout(rollout, self._log, self._rollouts.tallies(rollout.id))
+        tallies = self._rollouts.tallies(rollout.id)
+        return analyze_rollout(rollout, self._log, tallies, self._arm_caches(rollout))
+
+    def _arm_caches(self, rollout: Rollout) -> dict[str, ChunkCache] | None:
+        """The chunk caches of a running rollout's arms, kept between analyses (an evaluator
+        analyses the same rollout every few seconds); None, and nothing kept, once it ended."""
+        if rollout.state != RolloutState.RUNNING:
+            self._caches.pop(rollout.model, None)
+            return None
+        held = self._caches.get(rollout.model)
+        if held is None or held[0] != rollout.id:
+            arms = {arm: ChunkCache(ARM_CACHE_BYTES) for arm in (CHAMPION, CHALLENGER)}
+            held = (rollout.id, arms)
+            self._caches[rollout.model] = held
+        return held[1]
 
     def status(self, model: str) -> dict[str, Any]:
         """The newest rollout as JSON-ready values: mode, state, arms, srm_p_value, sequential

@@ -97,7 +97,7 @@ def log_batch(answered: Answered) -> pa.RecordBatch:
     """
     rows = len(answered.features)
     units = answered.unit_ids
-    columns: dict[str, Any] = {
+    columns: dict[str, pa.Array] = {
         PREDICTION_ID: pa.array(answered.prediction_ids, pa.string()),
         TS: pa.array(np.full(rows, answered.ts)),
         UNIT_ID: (
@@ -105,16 +105,21 @@ def log_batch(answered: Answered) -> pa.RecordBatch:
             if units is not None and any(u is not None for u in units)
             else pa.nulls(rows, pa.string())
         ),
-        LATENCY_MS: pa.array(
-            np.broadcast_to(np.asarray(answered.latency_ms, dtype=np.float64), (rows,))
-        ),
+        LATENCY_MS: _latency(answered.latency_ms, rows),
     }
     features = answered.features
     for name, values in zip(features.names, features.columns, strict=True):
         columns[f"{FEATURE_PREFIX}{name}"] = _arrow(values)
     for name, values in output_columns(answered.outputs).items():
         columns[name] = _arrow(values)
-    return pa.RecordBatch.from_pydict(columns)
+    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _latency(latency_ms: float | Sequence[float], rows: int) -> pa.Array:
+    """The latency column: one number repeated for every row, or one number per row."""
+    if isinstance(latency_ms, int | float):
+        return pa.array(np.full(rows, float(latency_ms)))
+    return pa.array(latency_ms, pa.float64())
 
 
 def _arrow(values: Any) -> pa.Array:

@@ -245,3 +245,34 @@ def test_shadow_rows_are_judged_on_the_labels_of_the_answers_they_shadowed(
     arms = {a["name"]: a for a in churn.rollouts.status("churn")["arms"]}
     assert (arms["champion"]["labelled"], arms["champion"]["metric"]) == (10, 0.6)
     assert (arms["challenger"]["labelled"], arms["challenger"]["metric"]) == (10, 0.4)
+
+
+def test_analyses_of_a_running_rollout_read_each_chunk_once_and_agree_with_a_fresh_read(
+    churn: mloop.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    churn.rollouts.start("churn", 2, make_policy("ab"))
+    fresh = mloop.Client(settings=churn.settings)
+    _serve(churn, 1, "champion", 30, 50, 2.0)
+    _serve(churn, 2, "challenger", 40, 50, 3.0)
+    ids = [f"unlabelled-{i}" for i in range(20)]
+    frame = pd.DataFrame({"prediction_id": ids, "ts": time.time() + np.arange(20) * 1e-6,
+                          "latency_ms": np.full(20, 9.0), "feature.x": np.zeros(20),
+                          "prediction": np.ones(20, dtype=int)})  # fmt: skip
+    churn.prediction_log.write_chunk(model="churn", version=2, arm="challenger", frame=frame)
+    first = churn.rollouts.analyze("churn").to_dict()
+    assert first == fresh.rollouts.analyze("churn").to_dict()
+    artifacts = churn.prediction_log._artifacts
+    read, reads = artifacts.get_bytes, []
+    monkeypatch.setattr(artifacts, "get_bytes", lambda digest: reads.append(digest) or read(digest))
+    churn.feedback({pid: int(i < 5) for i, pid in enumerate(ids)})
+    _serve(churn, 1, "champion", 10, 10, 2.0)
+    second = churn.rollouts.analyze("churn").to_dict()
+    assert len(reads) == 1, "the chunks read by the first analysis are not read again"
+    assert second == fresh.rollouts.analyze("churn").to_dict()
+    arms = {arm["name"]: arm for arm in second["arms"]}
+    assert (arms["challenger"]["labelled"], arms["challenger"]["successes"]) == (70, 45)
+    assert (arms["champion"]["labelled"], arms["champion"]["successes"]) == (60, 40)
+    assert arms["challenger"]["p99_ms"] > 3.0
+    churn.rollouts.stop("churn", reason="done")
+    assert churn.rollouts.analyze("churn").to_dict()["state"] == "stopped"
+    assert churn.rollouts._caches == {}
