@@ -29,7 +29,7 @@ from mloop.prediction_log import (
     feature_columns,
     output_columns,
 )
-from mloop.serving.spool import LoggedIds, Spool, spool_record
+from mloop.serving.spool import LoggedIds, Spool, columns_record, spool_record
 
 logger = logging.getLogger("mloop.serving.log")
 MAX_PENDING_ROWS = 1_000_000
@@ -89,37 +89,56 @@ def _spool_append(spool: Spool, record: bytes) -> None:
         logger.exception("could not spool answered rows; they are only in memory")
 
 
-def log_batch(answered: Answered) -> pa.RecordBatch:
-    """One answered request (or micro-batch) in the log's columns as an Arrow record batch.
+def log_columns(answered: Answered) -> dict[str, Any]:
+    """One answered request (or micro-batch) as the log's columns, nothing converted.
 
-    Built column by column from the arrays as handed over, without a DataFrame: this is what
-    the spool writes on the request path.
+    ``prediction_id`` is a list of strings, ``unit_id`` a list or None (no units), ``ts`` and
+    ``latency_ms`` float64 arrays, features and outputs the arrays handed over.
     """
     rows = len(answered.features)
     units = answered.unit_ids
-    columns: dict[str, pa.Array] = {
-        PREDICTION_ID: pa.array(answered.prediction_ids, pa.string()),
-        TS: pa.array(np.full(rows, answered.ts)),
-        UNIT_ID: (
-            pa.array(units, pa.string())
-            if units is not None and any(u is not None for u in units)
-            else pa.nulls(rows, pa.string())
-        ),
+    columns: dict[str, Any] = {
+        PREDICTION_ID: list(answered.prediction_ids),
+        TS: np.full(rows, answered.ts),
+        UNIT_ID: list(units) if units is not None and any(u is not None for u in units) else None,
         LATENCY_MS: _latency(answered.latency_ms, rows),
     }
     features = answered.features
     for name, values in zip(features.names, features.columns, strict=True):
-        columns[f"{FEATURE_PREFIX}{name}"] = _arrow(values)
-    for name, values in output_columns(answered.outputs).items():
-        columns[name] = _arrow(values)
-    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+        columns[f"{FEATURE_PREFIX}{name}"] = values
+    columns.update(output_columns(answered.outputs))
+    return columns
 
 
-def _latency(latency_ms: float | Sequence[float], rows: int) -> pa.Array:
+def log_batch(answered: Answered) -> pa.RecordBatch:
+    """One answered request (or micro-batch) in the log's columns as an Arrow record batch,
+    built column by column from the arrays as handed over, without a DataFrame."""
+    columns = log_columns(answered)
+    rows = len(answered.features)
+    arrays = [
+        pa.array(columns[PREDICTION_ID], pa.string()),
+        _arrow(columns[TS]),
+        pa.nulls(rows, pa.string())
+        if columns[UNIT_ID] is None
+        else pa.array(columns[UNIT_ID], pa.string()),
+        _arrow(columns[LATENCY_MS]),
+    ]
+    arrays += [_arrow(values) for values in list(columns.values())[4:]]
+    return pa.RecordBatch.from_arrays(arrays, names=list(columns))
+
+
+def spooled(model: str, version: int, arm: str, answered: Answered) -> bytes:
+    """The spool record of an answered request: its columns as they are when every one is a
+    plain array or a list of JSON values (``columns_record``), else an Arrow batch."""
+    record = columns_record(model, version, arm, log_columns(answered), len(answered.features))
+    return record or spool_record(model, version, arm, log_batch(answered))
+
+
+def _latency(latency_ms: float | Sequence[float], rows: int) -> np.ndarray:
     """The latency column: one number repeated for every row, or one number per row."""
     if isinstance(latency_ms, int | float):
-        return pa.array(np.full(rows, float(latency_ms)))
-    return pa.array(latency_ms, pa.float64())
+        return np.full(rows, float(latency_ms))
+    return np.asarray(latency_ms, dtype=np.float64)
 
 
 def _arrow(values: Any) -> pa.Array:
@@ -179,7 +198,7 @@ class PredictionLogWriter:
         """
         record = None
         if self._spool is not None:
-            record = spool_record(model, version, arm, log_batch(answered))
+            record = spooled(model, version, arm, answered)
         with self._lock:
             if self._pending_rows >= MAX_PENDING_ROWS:
                 self._drop(model, version, len(answered.features))

@@ -13,8 +13,15 @@ import mloop
 from mloop.errors import Conflict, StoreUnavailable
 from mloop.modelio.outputs import Outputs
 from mloop.modelio.rows import Rows
-from mloop.serving.logwriter import Answered, PredictionLogWriter, log_batch, log_frame
-from mloop.serving.spool import Spool
+from mloop.serving.logwriter import (
+    Answered,
+    PredictionLogWriter,
+    log_batch,
+    log_columns,
+    log_frame,
+    spooled,
+)
+from mloop.serving.spool import Spool, _records, columns_record
 
 
 def _answered(ids: list[str], start: float) -> Answered:
@@ -81,6 +88,40 @@ def test_the_spooled_batch_holds_what_the_log_frame_holds(units: list[str | None
     for frame in (spooled, expected):  # a unit column without units: NaN in one, None in other
         frame["unit_id"] = frame["unit_id"].astype(object).where(frame["unit_id"].notna(), None)
     pd.testing.assert_frame_equal(spooled, expected, check_dtype=False)
+
+
+SPOOLED_FEATURES = {
+    "numbers and strings": pd.DataFrame(
+        {"age": [41, 35], "region": ["N", None], "score": [0.5, np.nan], "vip": [True, False]}
+    ),
+    "categories": pd.DataFrame({"plan": pd.Categorical(["a", "b"]), "x": [1.0, 2.0]}),
+    "nullable integers": pd.DataFrame({"n": pd.array([1, None], dtype="Int64")}),
+}
+
+
+@pytest.mark.parametrize("kind", list(SPOOLED_FEATURES))
+@pytest.mark.parametrize("labels", [[0, 1], ["stay", "churn"]])
+@pytest.mark.parametrize("units", [["u1", None], None])
+def test_a_spool_record_reads_back_as_the_arrow_batch_of_its_rows(
+    kind: str, labels: list[object], units: list[str | None] | None
+) -> None:
+    rows = Rows.of_frame(SPOOLED_FEATURES[kind])
+    outputs = Outputs(np.array(labels), np.array([[0.2, 0.8], [0.6, 0.4]]), labels)
+    answered = Answered(["a", "b"], 1_700_000_000.5, units, [1.5, 2.5], rows, outputs)
+    [(key, table)] = list(_records(spooled("churn", 3, "challenger", answered)))
+    assert key == ("churn", 3, "challenger")
+    assert table.schema == log_batch(answered).schema
+    pd.testing.assert_frame_equal(table.to_pandas(), log_batch(answered).to_pandas())
+
+
+def test_columns_the_column_record_cannot_hold_leave_it_to_arrow() -> None:
+    plain = {"prediction_id": ["a"], "x": np.array([1.0])}
+    assert columns_record("churn", 1, "", plain, 1) is not None
+    for column in (pd.array([1], dtype="Int64"), np.array([pd.Timestamp("2026-01-01")], object)):
+        assert columns_record("churn", 1, "", {**plain, "y": column}, 1) is None
+    categories = Rows.of_frame(pd.DataFrame({"plan": pd.Categorical(["a"])}))
+    answered = Answered(["a"], 1.0, None, 1.0, categories, Outputs(np.array([1]), None, None))
+    assert log_columns(answered)["feature.plan"] is categories.columns[0]
 
 
 def _store_writer(client: mloop.Client, spool_dir: Path) -> PredictionLogWriter:
