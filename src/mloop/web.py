@@ -24,7 +24,7 @@ JSON_TYPE = "application/json"
 INTERNAL = 500
 INTERNAL_MESSAGE = "internal error; see the server log"
 REQUEST_ID_HEADER = "x-request-id"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,48}$")
 _UUID7_TIME = (1 << 48) - 1
 _UUID7_RANDOM = ~(0xF << 76 | 0x3 << 62) & (1 << 80) - 1
 _UUID7_MARKS = 0x7 << 76 | 0x2 << 62
@@ -99,7 +99,11 @@ def check_bearer(authorization: str | None, token: str | None) -> None:
 
 
 def request_id(given: str | None) -> str:
-    """The caller's request id when it is 1-64 safe characters, else ``time_ordered_id()``."""
+    """The caller's request id when it is 1-48 safe characters, else ``time_ordered_id()``.
+
+    48 leaves room in a prediction id (at most 64 characters) for a row number
+    (``<id>-999999``) and the shadow mark (``~shadow``).
+    """
     if given and _REQUEST_ID.match(given):
         return given
     return time_ordered_id()

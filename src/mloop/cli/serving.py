@@ -31,7 +31,9 @@ def serve(
     batch_max_wait_ms: Annotated[
         float, typer.Option(min=0, help="Wait this long for company.")
     ] = 0.0,
-    max_rows: Annotated[int, typer.Option(min=1, help="Most rows one request may send.")] = 10_000,
+    max_rows: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Most rows one request may send.")
+    ] = 10_000,
     max_body_bytes: Annotated[int, typer.Option(min=1024)] = 8 * 1024 * 1024,
     poll_seconds: Annotated[
         float, typer.Option(min=0, help="How often to check the alias; 0 never.")
@@ -70,7 +72,10 @@ def serve(
         monitor_every_seconds=monitor_every,
         monitor_window=monitor_window,
     )
-    say(f"serving {model_uri} on http://{host}:{port} with {workers} worker(s)")
+    say(
+        f"serving {model_uri} on http://{host}:{port} with {workers} worker(s) once each has "
+        "loaded its model (GET /health/ready answers 200 then)"
+    )
     settings = replace(
         active.settings, store_url=active.store_url, artifacts_url=active.artifacts_url
     )

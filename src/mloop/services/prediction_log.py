@@ -20,7 +20,9 @@ from mloop.prediction_log import (
     EMPTY_DTYPES,
     LABEL,
     LOG_COLUMNS,
+    PREDICTION_ID,
     REQUIRED_COLUMNS,
+    SHADOW_MARK,
     TS,
     Window,
     check_prediction_id,
@@ -346,10 +348,18 @@ class PredictionLogService:
         A label joins its prediction whenever that lands in the log; a later label of an id
         replaces the earlier one. Returns how many were stored, the ids not in the log yet
         (``pending``) and the ids still not in the log ``pending_seconds`` after their first label
-        arrived (``unknown``). Raises InvalidInput for a bad id or a label ``kind`` refuses.
+        arrived (``unknown``). Raises InvalidInput for a bad id, a shadow row's id (``~shadow``:
+        it is judged on the label of the answer it shadowed) or a label ``kind`` refuses.
         """
         if not isinstance(labels, Mapping):
             raise InvalidInput("labels must map prediction ids to labels", field="labels")
+        for pid in labels:
+            if isinstance(pid, str) and pid.endswith(SHADOW_MARK):
+                raise InvalidInput(
+                    f"prediction id {pid!r} is a shadow row's: it takes the label of the answer "
+                    f"it shadowed; send the label for {pid.removesuffix(SHADOW_MARK)!r}",
+                    field=PREDICTION_ID,
+                )
         clean = checked_labels({check_prediction_id(pid): v for pid, v in labels.items()}, kind)
         if not clean:
             return FeedbackResult(0, [])

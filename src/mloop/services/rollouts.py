@@ -173,7 +173,7 @@ def _mode(mode: Any) -> RolloutMode:
         raise InvalidInput(f"mode {mode!r} is not one of {known}", field="mode") from None
 
 
-def make_policy(mode: str | RolloutMode, **options: Any) -> RolloutPolicy:
+def make_policy(mode: str | RolloutMode, /, **options: Any) -> RolloutPolicy:
     """A validated policy of ``mode`` with ``options`` (fields of ``RolloutPolicy``).
 
     Steps default by mode (canary: 5, 25, 50, 100%). Raises InvalidInput for an unknown option

@@ -390,8 +390,9 @@ def _check_target(served: ServedModel, name: str, version: str | None) -> None:
 
 
 def _header_unit(request: Request, rows: int) -> list[str | None] | None:
+    """The ``x-unit-id`` header as the unit of every row of the request (None without it)."""
     unit = _header_unit_id(request)
-    return [unit] if unit and rows == 1 else None
+    return [unit] * rows if unit else None
 
 
 def _header_unit_id(request: Request) -> str | None:

@@ -56,6 +56,7 @@ def test_bad_rollout_requests_get_422_naming_the_field(mount: Mounted) -> None:
         ({"challenger": 2, "mode": "sideways"}, "mode"),
         ({"challenger": 2, "options": {"steps": [0.5, 0.2]}}, "steps"),
         ({"challenger": 2, "options": {"colour": "red"}}, "colour"),
+        ({"challenger": 2, "mode": "ab", "options": {"mode": "canary"}}, "mode"),
         ({"challenger": 1}, "challenger"),
         ({"challenger": 0}, "challenger"),
         ({"challenger": 2, "extra": 1}, "extra"),

@@ -95,6 +95,7 @@ def test_bad_rollouts_are_refused_naming_the_field(churn: mloop.Client) -> None:
         (lambda: make_policy("shadow", steps=(0.5,)), "steps"),
         (lambda: make_policy("ab", alpha=2.0), "alpha"),
         (lambda: make_policy("ab", colour="red"), "colour"),
+        (lambda: make_policy("ab", mode="canary"), "mode"),
         (lambda: churn.rollouts.start("churn", 1, make_policy("ab")), "challenger"),
     ]
     for call, field in cases:

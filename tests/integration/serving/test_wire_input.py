@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import zlib
 
 import httpx
@@ -178,3 +179,25 @@ def test_every_answer_carries_its_prediction_ids_for_feedback(
     labels = {pid: 1 for pid in [*ids, "r1", *plain["prediction_ids"]]}
     fed = http.post("/feedback", json={"labels": labels}).json()
     assert fed["accepted"] == 7 and fed["unknown"] == []
+
+
+def test_the_unit_header_is_logged_on_every_row_and_long_request_ids_take_feedback(
+    http: httpx.Client, churn_models: ChurnModels
+) -> None:
+    longest = "r" * 48
+    headers = {"x-unit-id": "customer-7", "x-request-id": longest}
+    answer = http.post("/predict", json=_records(churn_models, 3), headers=headers)
+    ids = answer.headers["x-prediction-ids"].split(",")
+    assert ids == [f"{longest}-{i}" for i in range(3)]
+    fed = http.post("/feedback", json={"labels": {ids[2]: 1}})
+    assert fed.status_code == 200 and fed.json()["accepted"] == 1
+    shadow = http.post("/feedback", json={"labels": {f"{ids[0]}~shadow": 1}})
+    assert f"send the label for '{ids[0]}'" in _error(shadow, 422, "prediction_id")
+    deadline, columns = time.monotonic() + 10, ["prediction_id", "unit_id"]
+    while True:
+        frame = churn_models.client.prediction_log.read("churn", columns=columns)
+        if len(frame) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    logged = dict(zip(frame["prediction_id"], frame["unit_id"], strict=True))
+    assert {pid: logged.get(pid) for pid in ids} == dict.fromkeys(ids, "customer-7")
