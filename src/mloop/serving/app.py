@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -206,7 +207,9 @@ class ModelServer:
         """The model's outputs; a following policy counts each answer and failure per arm.
 
         Raises ModelFailed (HTTP 500, answered like any mloop error, so the connection stays
-        open) when the model raises on these rows or answers NaN or infinity for one of them.
+        open) when the model raises on these rows or answers NaN or infinity for one of them;
+        InvalidInput (422) naming the column instead when a row holds a number beyond the
+        float32 range (many models compute in float32, and overflow past it in float64).
         """
         following = self.following
         try:
@@ -218,6 +221,14 @@ class ModelServer:
                 raise
             what = f"{served.name} version {served.version}"
             first = (str(exc).splitlines() or [""])[0]
+            beyond = _beyond_float32(rows)
+            if beyond is not None:
+                column, value = beyond
+                raise InvalidInput(
+                    f"{column}: {value!r} is beyond what model {what} can compute "
+                    f"(|x| > {FLOAT32_MAX:.4g}); it refused the row: {type(exc).__name__}: {first}",
+                    field=column,
+                ) from exc
             logger.warning(
                 "model %s failed on %s: %s: %s", what, pending.ids[0], type(exc).__name__, first
             )
@@ -378,6 +389,19 @@ def _model_header(served: ServedModel, named: str = "") -> dict[str, str]:
     if arm:
         headers["x-model-arm"] = arm
     return headers
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _beyond_float32(rows: Rows) -> tuple[str, float] | None:
+    """The first float column holding a value beyond the float32 range, with that value."""
+    for name, values in zip(rows.names, rows.columns, strict=True):
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            over = np.flatnonzero(np.abs(values) > FLOAT32_MAX)
+            if over.size:
+                return name, float(values[over[0]])
+    return None
 
 
 def _check_target(served: ServedModel, name: str, version: str | None) -> None:

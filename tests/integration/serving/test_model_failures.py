@@ -9,6 +9,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -58,7 +59,7 @@ def test_bad_rows_fail_their_own_requests_under_concurrency(sqlite_url: str) -> 
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-def test_a_prediction_the_model_cannot_compute_is_a_model_failure_not_null(
+def test_numbers_beyond_what_the_model_computes_are_refused_naming_the_column(
     sqlite_url: str,
 ) -> None:
     client = mloop.Client(sqlite_url)
@@ -78,8 +79,31 @@ def test_a_prediction_the_model_cannot_compute_is_a_model_failure_not_null(
         half = http.post("/predict", json=both, timeout=30)
         fine = http.post("/predict", json={"a": 1.0, "b": 2.0}, timeout=30)
     for failed in (huge, half):
-        assert failed.status_code == 500 and failed.json()["code"] == "model_failed", failed.text
+        assert failed.status_code == 422 and failed.json()["field"] == "a", failed.text
+        assert "beyond what model ridge version 1 can compute" in failed.json()["error"]
     logged = client.read_predictions("ridge")
     assert logged["prediction_id"].tolist() == fine.json()["prediction_ids"]  # no failed row
     expected = model.predict(pd.DataFrame({"a": [1.0], "b": [2.0]}))[0]
     assert fine.status_code == 200 and fine.json()["predictions"] == [pytest.approx(expected)]
+
+
+def test_a_tree_model_refusing_a_number_past_float32_is_a_422_not_a_server_error(
+    sqlite_url: str,
+) -> None:
+    client = mloop.Client(sqlite_url)
+    features = pd.DataFrame({"income": np.linspace(0.0, 9.0, 60), "age": np.arange(60.0)})
+    model = RandomForestClassifier(n_estimators=5, random_state=0)
+    model.fit(features, features["age"] > 30)
+    run_id = client.create_run("trees", "forest")
+    client.log_model(run_id, model, input_example=features)
+    client.register_model(run_id, "trees")
+    settings = replace(
+        client.settings, store_url=client.store_url, artifacts_url=client.artifacts_url
+    )
+    config = ServeConfig(model_uri="models:/trees/1", port=free_port(), log_flush_seconds=0.2)
+    with LiveServer(config, settings) as server, httpx.Client(base_url=server.url) as http:
+        huge = http.post("/predict", json={"income": 1e300, "age": 3.0}, timeout=30)
+        edge = http.post("/predict", json={"income": 3e38, "age": 3.0}, timeout=30)
+    assert huge.status_code == 422 and huge.json()["field"] == "income", huge.text
+    assert "1e+300 is beyond what model trees version 1 can compute" in huge.json()["error"]
+    assert edge.status_code == 200, edge.text
