@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mloop.api.backend import Served
 from mloop.entities import Rollout, RolloutDecision, RolloutMode, RolloutState
+from mloop.errors import InvalidInput
 from mloop.rollouts import evaluate
 from mloop.services.rollouts import make_policy
 
@@ -86,7 +87,12 @@ class ArmTally(BaseModel):
 def start_rollout(name: str, body: RolloutStart, served: Served) -> Rollout:
     """Start rolling a challenger out against the version the policy's alias holds; 409 when
     the model already has a running rollout."""
-    policy = make_policy(body.mode, **body.options)
+    try:
+        policy = make_policy(body.mode, **body.options)
+    except InvalidInput as exc:
+        if exc.field in body.options:
+            raise InvalidInput(exc.message, field=f"options.{exc.field}") from exc
+        raise
     return served.client.rollouts.start(name, body.challenger, policy, reason=body.reason)
 
 

@@ -74,7 +74,7 @@ def serve(
     )
     say(
         f"serving {model_uri} on http://{host}:{port} with {workers} worker(s) once each has "
-        "loaded its model (GET /health/ready answers 200 then)"
+        "loaded its model (GET /v2/health/ready answers 200 then)"
     )
     settings = replace(
         active.settings, store_url=active.store_url, artifacts_url=active.artifacts_url

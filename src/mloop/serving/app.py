@@ -209,19 +209,20 @@ class ModelServer:
         Raises ModelFailed (HTTP 500, answered like any mloop error, so the connection stays
         open) when the model raises on these rows or answers NaN or infinity for one of them;
         InvalidInput (422) naming the column instead when a row holds a number beyond the
-        float32 range (many models compute in float32, and overflow past it in float64).
+        float32 range (many models compute in float32, and overflow past it in float64); such
+        a refusal is the input's fault and does not count against the arm's error rate.
         """
         following = self.following
         try:
             outputs = await served.infer(rows, pending)
         except Exception as exc:
+            beyond = None if isinstance(exc, MloopError) else _beyond_float32(rows)
             if following is not None:
-                following.record(arm, ok=False)
+                following.record(arm, ok=beyond is not None)
             if isinstance(exc, MloopError):
                 raise
             what = f"{served.name} version {served.version}"
             first = (str(exc).splitlines() or [""])[0]
-            beyond = _beyond_float32(rows)
             if beyond is not None:
                 column, value = beyond
                 raise InvalidInput(

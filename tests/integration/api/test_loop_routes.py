@@ -54,13 +54,13 @@ def test_bad_rollout_requests_get_422_naming_the_field(mount: Mounted) -> None:
     _two_versions(url)
     cases = [
         ({"challenger": 2, "mode": "sideways"}, "mode"),
-        ({"challenger": 2, "options": {"steps": [0.5, 0.2]}}, "steps"),
-        ({"challenger": 2, "options": {"colour": "red"}}, "colour"),
-        ({"challenger": 2, "mode": "ab", "options": {"mode": "canary"}}, "mode"),
+        ({"challenger": 2, "options": {"steps": [0.5, 0.2]}}, "options.steps"),
+        ({"challenger": 2, "options": {"colour": "red"}}, "options.colour"),
+        ({"challenger": 2, "mode": "ab", "options": {"mode": "canary"}}, "options.mode"),
         ({"challenger": 1}, "challenger"),
         ({"challenger": 0}, "challenger"),
         ({"challenger": 2, "extra": 1}, "extra"),
-        ({"challenger": 2, "options": {"steps": 5}}, "steps"),
+        ({"challenger": 2, "options": {"steps": 5}}, "options.steps"),
     ]
     with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as api:
         for body, field in cases:

@@ -19,6 +19,7 @@ from mloop.config import Settings
 from mloop.demo import churn_pipeline
 from mloop.scenario import TARGET, churn_customers
 from mloop.serving import ServeConfig, create_app
+from mloop.serving.routing import RoutingSetup, single_arm
 from mloop.serving.server import NoDelayProtocol
 from tests.team_server import free_port
 
@@ -68,10 +69,12 @@ def churn_models(sqlite_url: str) -> ChurnModels:
 class LiveServer:
     """An app under a real uvicorn server in a thread, stopped (and flushed) on exit."""
 
-    def __init__(self, config: ServeConfig, settings: Settings) -> None:
+    def __init__(
+        self, config: ServeConfig, settings: Settings, routing: RoutingSetup = single_arm
+    ) -> None:
         self.config = config
         self.url = f"http://127.0.0.1:{config.port}"
-        self.app = create_app(config, settings)
+        self.app = create_app(config, settings, routing=routing)
         settings = uvicorn.Config(
             self.app, host="127.0.0.1", port=config.port, log_level="warning", http=NoDelayProtocol
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -15,7 +16,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import mloop
+from mloop.services.rollouts import make_policy
 from mloop.serving import ServeConfig
+from mloop.serving.rollout_routing import rollout_routing
 
 from .conftest import LiveServer, free_port
 
@@ -100,10 +103,26 @@ def test_a_tree_model_refusing_a_number_past_float32_is_a_422_not_a_server_error
     settings = replace(
         client.settings, store_url=client.store_url, artifacts_url=client.artifacts_url
     )
-    config = ServeConfig(model_uri="models:/trees/1", port=free_port(), log_flush_seconds=0.2)
-    with LiveServer(config, settings) as server, httpx.Client(base_url=server.url) as http:
-        huge = http.post("/predict", json={"income": 1e300, "age": 3.0}, timeout=30)
+    client.register_model(run_id, "trees")
+    client.set_alias("trees", "champion", 1)
+    client.rollouts.start("trees", 2, make_policy("ab"))
+    config = ServeConfig(
+        model_uri="models:/trees@champion", port=free_port(), log_flush_seconds=0.2
+    )
+    config = replace(config, poll_seconds=0.2)
+    live = LiveServer(config, settings, routing=rollout_routing)
+    with live as server, httpx.Client(base_url=server.url) as http:
+        huge = [
+            http.post("/predict", json={"income": 1e300, "age": 3.0}, timeout=30) for _ in range(6)
+        ]
         edge = http.post("/predict", json={"income": 3e38, "age": 3.0}, timeout=30)
-    assert huge.status_code == 422 and huge.json()["field"] == "income", huge.text
-    assert "1e+300 is beyond what model trees version 1 can compute" in huge.json()["error"]
+        deadline = time.monotonic() + 10
+        while sum(a.requests for a in client.rollouts.analyze("trees").arms.values()) < 7:
+            assert time.monotonic() < deadline, "the server's tallies never arrived"
+            time.sleep(0.1)
+    for answer in huge:
+        assert answer.status_code == 422 and answer.json()["field"] == "income", answer.text
+        assert "1e+300 is beyond what model trees version" in answer.json()["error"]
     assert edge.status_code == 200, edge.text
+    arms = client.rollouts.analyze("trees").arms.values()
+    assert [a.errors for a in arms] == [0, 0], "the input failed, not the arm"

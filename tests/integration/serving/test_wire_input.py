@@ -193,11 +193,23 @@ def test_the_unit_header_is_logged_on_every_row_and_long_request_ids_take_feedba
     assert fed.status_code == 200 and fed.json()["accepted"] == 1
     shadow = http.post("/feedback", json={"labels": {f"{ids[0]}~shadow": 1}})
     assert f"send the label for '{ids[0]}'" in _error(shadow, 422, "prediction_id")
+    records = _records(churn_models, 2)
+    tensors = [
+        _tensor(
+            name, "BYTES" if isinstance(value, str) else "FP64", [2], [r[name] for r in records]
+        )
+        for name, value in records[0].items()
+    ]
+    infer = {"inputs": tensors, "parameters": {"unit_id": "customer-8"}}
+    oip = http.post("/v2/models/churn/infer", json=infer)
+    oip_ids = oip.headers["x-prediction-ids"].split(",")
+    assert len(oip_ids) == 2
     deadline, columns = time.monotonic() + 10, ["prediction_id", "unit_id"]
     while True:
         frame = churn_models.client.prediction_log.read("churn", columns=columns)
-        if len(frame) >= 3 or time.monotonic() > deadline:
+        if len(frame) >= 5 or time.monotonic() > deadline:
             break
         time.sleep(0.1)
     logged = dict(zip(frame["prediction_id"], frame["unit_id"], strict=True))
     assert {pid: logged.get(pid) for pid in ids} == dict.fromkeys(ids, "customer-7")
+    assert {pid: logged.get(pid) for pid in oip_ids} == dict.fromkeys(oip_ids, "customer-8")

@@ -114,15 +114,15 @@ def model_metadata(
 
 
 def unit_ids(payload: Mapping[str, Any], rows: int) -> list[str | None] | None:
-    """The unit id of a one-row request, from ``parameters.unit_id``; None when not given.
+    """``parameters.unit_id`` as the unit of every row of the request; None when not given.
 
     Raises InvalidInput when it is over the unit-id length limit.
     """
     parameters = payload.get("parameters")
     unit = parameters.get("unit_id") if isinstance(parameters, Mapping) else None
-    if unit is None or rows != 1:
+    if unit is None:
         return None
-    return [checked_unit_id(str(unit), "parameters.unit_id")]
+    return [checked_unit_id(str(unit), "parameters.unit_id")] * rows
 
 
 class OipProtocol:
@@ -135,7 +135,7 @@ class OipProtocol:
         self.max_rows = max_rows
 
     def parse(self, kind: str, payload: Any, signature: Signature) -> Parsed:
-        """The rows of the input tensors, with the unit id of a one-row request."""
+        """The rows of the input tensors, with the request's unit id on each."""
         rows = parse_infer(payload, signature, self.max_rows)
         return Parsed(rows, unit_ids(payload, len(rows)))
 
