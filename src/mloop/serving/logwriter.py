@@ -115,15 +115,7 @@ def log_batch(answered: Answered) -> pa.RecordBatch:
     built column by column from the arrays as handed over, without a DataFrame."""
     columns = log_columns(answered)
     rows = len(answered.features)
-    arrays = [
-        pa.array(columns[PREDICTION_ID], pa.string()),
-        _arrow(columns[TS]),
-        pa.nulls(rows, pa.string())
-        if columns[UNIT_ID] is None
-        else pa.array(columns[UNIT_ID], pa.string()),
-        _arrow(columns[LATENCY_MS]),
-    ]
-    arrays += [_arrow(values) for values in list(columns.values())[4:]]
+    arrays = [_arrow(values, rows) for values in columns.values()]
     return pa.RecordBatch.from_arrays(arrays, names=list(columns))
 
 
@@ -141,9 +133,14 @@ def _latency(latency_ms: float | Sequence[float], rows: int) -> np.ndarray:
     return np.asarray(latency_ms, dtype=np.float64)
 
 
-def _arrow(values: Any) -> pa.Array:
-    """One column as Arrow: numbers as they are (a NaN stays NaN, which reads back the same as
-    the null pandas' conversion would make of it), anything else through pandas' rules."""
+def _arrow(values: Any, rows: int) -> pa.Array:
+    """One column of ``log_columns`` as Arrow: None as ``rows`` string nulls, a list (ids,
+    units) as strings, numbers as they are (a NaN stays NaN, which reads back the same as the
+    null pandas' conversion would make of it), anything else through pandas' rules."""
+    if values is None:
+        return pa.nulls(rows, pa.string())
+    if isinstance(values, list):
+        return pa.array(values, pa.string())
     array = np.asarray(values)
     if array.dtype.kind in "biuf":
         return pa.array(array)
